@@ -1,0 +1,76 @@
+"""DeltaCrown Leaderboards: the application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from app import config as config_module
+from app.extensions import csrf, db, htmx, login_manager, mail, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build an app. Settings come from `app.config.DEFAULTS`, then the environment (a `.env`
+    file in the working directory is read first), then `config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    load_dotenv(override=False)
+    app.config.from_mapping(config_module.DEFAULTS)
+    app.config.from_mapping(config_module.from_environment())
+    if config:
+        app.config.from_mapping(config)
+
+    database_url = app.config.get("DATABASE_URL") or "sqlite:///" + os.path.join(
+        app.instance_path, "deltacrown.sqlite3"
+    )
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url)
+    if database_url.startswith("sqlite"):
+        # Writers wait for each other instead of failing with "database is locked".
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    config_module.check_production_config(app.config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+
+    from app import auth, cli, models  # noqa: F401  (models must be imported for migrations)
+    from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
+    from app.public import bp as public_bp
+    from app.staff import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(api_bp)
+    cli.init_app(app)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as exc:  # the point of a health check is to report, not to crash
+            app.logger.warning("health check failed: %s", exc)
+            return {"status": "error", "database": "unavailable"}, 503
+        return {"status": "ok", "database": "ok"}
+
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys_on(dbapi_connection, _record) -> None:
+    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked per connection."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,15 @@
+"""Command line (`flask --app wsgi ...`), per contract §3. Each feature adds its commands to
+the groups in `app.cli.groups`; this module only wires them to the app."""
+
+from flask import Flask
+
+from app.cli.groups import tournaments_cli, users_cli
+
+
+def init_app(app: Flask) -> None:
+    # Importing the modules attaches their commands to the shared groups.
+    from app.cli import demo, file_commands, standings_commands, user_commands  # noqa: F401
+
+    app.cli.add_command(tournaments_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo.demo_command)

@@ -1,0 +1,100 @@
+"""Configuration in layers: these defaults, then the environment (and a `.env` file), then the
+dict handed to `create_app` (tests).
+
+Every setting can be given as an environment variable of the same name. Secrets have no usable
+default: `check_production_config` refuses to start a production app that still carries one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key"
+DEFAULT_WEBHOOK_SECRET_KEY = "changeme-in-production"
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # None means "a SQLite file in the instance folder", resolved in create_app.
+    "DATABASE_URL": None,
+    "NOTIFICATIONS_EMAIL_ENABLED": False,
+    "NOTIFICATIONS_WEBHOOK_ENABLED": False,
+    "WEBHOOK_SECRET_KEY": DEFAULT_WEBHOOK_SECRET_KEY,
+    "WEBHOOK_DELIVERY_URL": "",
+    "WEBHOOK_MAX_RETRIES": 3,
+    "WEBHOOK_RETRY_DELAYS": [1, 5, 25],
+    "WEBHOOK_TIMEOUT": 10,
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "DeltaCrown <noreply@deltacrown.local>",
+    "MAIL_TIMEOUT": 10,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        value = raw.strip().lower()
+        if value in _BOOL_TRUE:
+            return True
+        if value in _BOOL_FALSE:
+            return False
+        raise ConfigError(f"{name}: expected true/false, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if isinstance(default, list):
+        # Accept JSON ("[1, 5, 25]") or a plain comma list ("1,5,25").
+        text = raw.strip()
+        try:
+            items = json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+            return [float(i) if "." in str(i) else int(i) for i in items]
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}: expected a list of seconds such as 1,5,25, got {raw!r}") from None
+    return raw
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+    """Settings found in the environment, converted to the type of their default."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for name, default in DEFAULTS.items():
+        if name in environ:
+            found[name] = _coerce(name, environ[name], default)
+    return found
+
+
+def check_production_config(config: dict[str, Any] | Any) -> None:
+    """Refuse to run in production with a secret anyone can read in our source code."""
+    if config.get("TESTING") or config.get("DEBUG"):
+        return
+    if config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
+        raise ConfigError(
+            "SECRET_KEY is not set: set the SECRET_KEY environment variable (or put it in .env) "
+            "to a long random value before running in production (FLASK_DEBUG is off)."
+        )
+    if config.get("NOTIFICATIONS_WEBHOOK_ENABLED") and config.get("WEBHOOK_SECRET_KEY") in (
+        None,
+        "",
+        DEFAULT_WEBHOOK_SECRET_KEY,
+    ):
+        raise ConfigError(
+            "WEBHOOK_SECRET_KEY is not set while NOTIFICATIONS_WEBHOOK_ENABLED is on: set "
+            "WEBHOOK_SECRET_KEY to the secret your webhook receivers verify signatures with."
+        )

@@ -1,0 +1,1 @@
+"""Business rules. Views and commands parse input, call these, and render the answer."""
