@@ -5,13 +5,15 @@ A placement past the end of the points table scores 0 placement points.
 
 Presets:
 
-| preset       | placement points, 1st onward               | per kill | tiebreakers after total points |
-|--------------|--------------------------------------------|----------|--------------------------------|
-| `ffws`       | 12 9 8 7 6 5 4 3 2 1 0 0                   | 1 | wins, total_kills, last_match_placement |
-| `pmgc`       | 10 6 5 4 3 2 1 1 0 …                       | 1 | wins, placement_points, total_kills, last_match_placement |
-| `pubgm-2020` | 15 12 10 8 6 4 2 1 1 1 1 1 0 …             | 1 | wins, placement_points, total_kills, last_match_placement |
-| `deltacrown` | 12 9 7 5 4 4 3 3 2 2 1 1 1 1 1 0 …         | 1 | total_kills, best_placement, earliest_completion |
-| `custom`     | given by the organiser                     | given | given |
+- `ffws` (Free Fire World Series): 12 9 8 7 6 5 4 3 2 1 0 0, 1 per kill;
+  tiebreakers wins, total_kills, last_match_placement.
+- `pmgc` (PUBG Mobile Global Championship): 10 6 5 4 3 2 1 1 0 …, 1 per kill;
+  tiebreakers wins, placement_points, total_kills, last_match_placement.
+- `pubgm-2020` (PUBG Mobile 2020-2022): 15 12 10 8 6 4 2 1 1 1 1 1 0 …, 1 per kill;
+  tiebreakers wins, placement_points, total_kills, last_match_placement.
+- `deltacrown` (the seed's classic formula): 12 9 7 5 4 4 3 3 2 2 1 1 1 1 1 0 …, 1 per kill;
+  tiebreakers total_kills, best_placement, earliest_completion.
+- `custom`: table, kill points and tiebreakers given by the organiser.
 
 `total_points` always ranks first; the tiebreakers follow in order, the first that differs
 decides. Defaults: `ffws` for Free Fire, `pmgc` for PUBG Mobile.
@@ -92,7 +94,9 @@ def validate_custom(
         if key == "total_points":
             raise ValidationError(f"{where}.tiebreakers[{i}]: total_points always ranks first; do not list it")
         if key not in TIEBREAKER_KEYS:
-            raise ValidationError(f"{where}.tiebreakers[{i}]: unknown key {key!r}; use one of {', '.join(TIEBREAKER_KEYS)}")
+            raise ValidationError(
+                f"{where}.tiebreakers[{i}]: unknown key {key!r}; use one of {', '.join(TIEBREAKER_KEYS)}"
+            )
         if key in seen:
             raise ValidationError(f"{where}.tiebreakers[{i}]: {key!r} is listed twice")
         seen.add(key)
