@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from app import auth, cli, models  # noqa: F401  (models must be imported for migrations)
     from app.api import bp as api_bp
+    from app.api import init_app as api_init
     from app.auth import bp as auth_bp
     from app.public import bp as public_bp
     from app.staff import bp as staff_bp
@@ -53,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
+    api_init(app)
     cli.init_app(app)
 
     @app.get("/healthz")

@@ -25,7 +25,9 @@ def _match_ids_for_keys(tournament_id: int, keys_text: str) -> list[int]:
     if not keys:
         raise ValidationError("--matches: give match keys separated by commas, e.g. m1,m2")
     found = dict(
-        db.session.execute(select(Match.key, Match.id).where(Match.tournament_id == tournament_id, Match.key.in_(keys)))
+        db.session.execute(
+            select(Match.key, Match.id).where(Match.tournament_id == tournament_id, Match.key.in_(keys))
+        ).all()
     )
     unknown = [k for k in keys if k not in found]
     if unknown:

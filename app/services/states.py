@@ -1,0 +1,185 @@
+"""State machines for tournaments and matches, and result entry.
+
+Tournament: draft → registration → live → completed, one step at a time and never back.
+Completion goes through `LeaderboardService.complete_tournament`, which freezes the results.
+
+Match: scheduled → live → completed; live or completed → disputed (a team contests it);
+disputed → completed (dispute resolved) or cancelled; scheduled or live → cancelled. Nothing
+leaves cancelled. A match moving to completed gets its `completed_at` if it has none. Results of
+a completed tournament are frozen: its matches no longer change.
+
+Every change bumps the tournament's results version under its lock, writes an audit event in
+the same transaction, and sends its signal after the commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app import signals
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, utcnow
+from app.services import audit
+from app.services.leaderboard import get_tournament, iso_z
+from app.services.locks import lock_tournament
+
+TOURNAMENT_STEPS = {
+    TournamentStatus.DRAFT.value: TournamentStatus.REGISTRATION.value,
+    TournamentStatus.REGISTRATION.value: TournamentStatus.LIVE.value,
+}
+
+MATCH_TRANSITIONS: dict[str, frozenset[str]] = {
+    MatchState.SCHEDULED.value: frozenset({MatchState.LIVE.value, MatchState.CANCELLED.value}),
+    MatchState.LIVE.value: frozenset(
+        {MatchState.COMPLETED.value, MatchState.DISPUTED.value, MatchState.CANCELLED.value}
+    ),
+    MatchState.COMPLETED.value: frozenset({MatchState.DISPUTED.value}),
+    MatchState.DISPUTED.value: frozenset({MatchState.COMPLETED.value, MatchState.CANCELLED.value}),
+    MatchState.CANCELLED.value: frozenset(),
+}
+
+_MATCH_SIGNALS = {
+    MatchState.LIVE.value: signals.match_started,
+    MatchState.COMPLETED.value: signals.match_completed,
+    MatchState.DISPUTED.value: signals.match_disputed,
+}
+
+
+def advance_tournament(tournament_ref: int | str, new_status: str, actor_id: int | None) -> Tournament:
+    """Move a tournament one step along draft → registration → live."""
+    tournament = get_tournament(tournament_ref)
+    lock_tournament(tournament.id)
+    db.session.refresh(tournament)
+    if new_status == TournamentStatus.COMPLETED.value:
+        raise ValidationError("status: complete a tournament with the complete action, which freezes results")
+    if TOURNAMENT_STEPS.get(tournament.status) != new_status:
+        raise Conflict(f"{tournament.slug} is {tournament.status}; it cannot move to {new_status}")
+    before = tournament.status
+    tournament.status = new_status
+    audit.record(
+        "tournament.status_changed",
+        target_type="tournament",
+        target_id=tournament.id,
+        tournament_id=tournament.id,
+        actor_id=actor_id,
+        before={"status": before},
+        after={"status": new_status},
+    )
+    db.session.commit()
+    return tournament
+
+
+def change_match_state(
+    tournament_ref: int | str, match_id: int, new_state: str, actor_id: int | None, reason: str | None = None
+) -> Match:
+    """Move one match along its state machine (see the module docstring)."""
+    tournament = get_tournament(tournament_ref)
+    if new_state not in MATCH_TRANSITIONS:
+        raise ValidationError(f"state: must be one of {', '.join(MATCH_TRANSITIONS)}")
+    lock_tournament(tournament.id)
+    db.session.refresh(tournament)
+    match = db.session.get(Match, match_id, populate_existing=True)
+    if match is None or match.tournament_id != tournament.id:
+        raise NotFound(f"no match {match_id} in {tournament.slug}")
+    if tournament.status == TournamentStatus.COMPLETED.value:
+        raise Conflict(f"{tournament.slug} is completed; its results are frozen")
+    if new_state not in MATCH_TRANSITIONS[match.state]:
+        raise Conflict(f"match {match.key} is {match.state}; it cannot move to {new_state}")
+    before = {"state": match.state}
+    match.state = new_state
+    if new_state == MatchState.COMPLETED.value and match.completed_at is None:
+        match.completed_at = utcnow().replace(microsecond=0)
+    audit.record(
+        "match.state_changed",
+        target_type="match",
+        target_id=match.id,
+        tournament_id=tournament.id,
+        actor_id=actor_id,
+        before=before,
+        after={"state": new_state},
+        reason=reason,
+    )
+    db.session.commit()
+    _send_match_signal(tournament, match)
+    return match
+
+
+def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None) -> Match:
+    """Store one battle-royale lobby sent by staff; validated exactly like a file's lobby."""
+    from app.services.tournament_file import validate_match_entry
+
+    tournament = get_tournament(tournament_ref)
+    if not tournament.is_battle_royale:
+        raise ValidationError(f"{tournament.slug} is a {tournament.game_name} tournament; lobbies are battle royale")
+    lock_tournament(tournament.id)
+    db.session.refresh(tournament)
+    if tournament.status == TournamentStatus.COMPLETED.value:
+        raise Conflict(f"{tournament.slug} is completed; its results are frozen")
+    participants = dict(
+        db.session.execute(
+            select(Participant.key, Participant.id).where(Participant.tournament_id == tournament.id)
+        ).all()
+    )
+    existing = set(db.session.scalars(select(Match.key).where(Match.tournament_id == tournament.id)))
+    if isinstance(entry, dict) and entry.get("completed_at") is None:
+        # Staff entering a lobby that just ended need not type the time: it ended now.
+        state = entry.get("state", MatchState.COMPLETED.value)
+        if state in (MatchState.COMPLETED.value, MatchState.DISPUTED.value):
+            entry = {**entry, "completed_at": iso_z(utcnow().replace(microsecond=0))}
+    clean = validate_match_entry(entry, "match", set(participants), existing)
+    position = (
+        db.session.scalar(select(func.max(Match.position)).where(Match.tournament_id == tournament.id)) or 0
+    ) + 1
+    key = clean["key"] or _free_key(existing, position)
+    match = Match(
+        tournament_id=tournament.id,
+        key=key,
+        stage=clean["stage"],
+        state=clean["state"],
+        completed_at=clean["completed_at"],
+        position=position,
+    )
+    db.session.add(match)
+    db.session.flush()
+    if clean["results"]:
+        db.session.execute(
+            db.insert(MatchResult),
+            [
+                {
+                    "match_id": match.id,
+                    "participant_id": participants[r["participant"]],
+                    "placement": r["placement"],
+                    "kills": r["kills"],
+                }
+                for r in clean["results"]
+            ],
+        )
+    audit.record(
+        "match.recorded",
+        target_type="match",
+        target_id=match.id,
+        tournament_id=tournament.id,
+        actor_id=actor_id,
+        after={"key": key, "state": match.state, "results": len(clean["results"])},
+    )
+    db.session.commit()
+    _send_match_signal(tournament, match)
+    return match
+
+
+def _free_key(existing: set[str], start: int) -> str:
+    number = start
+    while f"m{number}" in existing:
+        number += 1
+    return f"m{number}"
+
+
+def _send_match_signal(tournament: Tournament, match: Match) -> None:
+    signal = _MATCH_SIGNALS.get(match.state)
+    if signal is not None:
+        signal.send(match, tournament_id=tournament.id, match_id=match.id, state=match.state)
+    if match.state in (MatchState.COMPLETED.value, MatchState.DISPUTED.value, MatchState.CANCELLED.value):
+        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
