@@ -1,4 +1,3 @@
-from app import create_app
 
 
 def test_healthz(client):

@@ -1,6 +1,40 @@
+"""`flask demo`: load the demo tournaments and a staff account (once; safe to run again)."""
+
+from __future__ import annotations
+
+import secrets
+
 import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from app.cli.groups import cli_errors
+from app.extensions import db
+from app.models import User
+from app.services.demo import load_demo
+
+DEMO_STAFF_EMAIL = "staff@deltacrown.local"
 
 
 @click.command("demo")
-def demo_command():
-    """Load the demo data (pending)."""
+@with_appcontext
+@cli_errors
+def demo_command() -> None:
+    """Load the demo data and print the demo staff login.
+
+    Running it again loads only what is missing, and gives the demo staff account a fresh
+    password (printed), since the old one cannot be shown again: only its hash is stored.
+    """
+    loaded = load_demo(progress=lambda name: click.echo(f"Loading {name} ...", err=True))
+    password = secrets.token_urlsafe(12)
+    staff = db.session.scalar(select(User).where(User.email == DEMO_STAFF_EMAIL))
+    if staff is None:
+        staff = User(email=DEMO_STAFF_EMAIL, display_name="Demo Staff", is_staff=True, is_admin=True)
+        db.session.add(staff)
+    staff.set_password(password)
+    db.session.commit()
+    if loaded:
+        click.echo(f"Demo loaded: {', '.join(loaded)}.")
+    else:
+        click.echo("Demo already loaded; nothing imported.")
+    click.echo(f"Staff login: {DEMO_STAFF_EMAIL} / {password}  (http://127.0.0.1:5000/login)")
