@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -20,7 +20,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    load_dotenv(override=False)
+    if not (config or {}).get("TESTING"):
+        # Tests stay hermetic: a developer's .env must not change what they see.
+        load_dotenv(find_dotenv(usecwd=True), override=False)
     app.config.from_mapping(config_module.DEFAULTS)
     app.config.from_mapping(config_module.from_environment())
     if config:

@@ -1,0 +1,107 @@
+"""Layered configuration and the refusal to run production on a published secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from app.config import DEFAULT_SECRET_KEY, ConfigError, from_environment
+
+
+def test_defaults(app):
+    assert app.config["NOTIFICATIONS_EMAIL_ENABLED"] is False
+    assert app.config["NOTIFICATIONS_WEBHOOK_ENABLED"] is False
+    assert app.config["WEBHOOK_MAX_RETRIES"] == 3
+    assert app.config["WEBHOOK_RETRY_DELAYS"] == [1, 5, 25]
+    assert app.config["WEBHOOK_DELIVERY_URL"] == ""
+
+
+def test_environment_values_are_typed():
+    env = {
+        "NOTIFICATIONS_EMAIL_ENABLED": "true",
+        "NOTIFICATIONS_WEBHOOK_ENABLED": "0",
+        "WEBHOOK_MAX_RETRIES": "5",
+        "WEBHOOK_RETRY_DELAYS": "2,10,60",
+        "MAIL_PORT": "587",
+    }
+    assert from_environment(env) == {
+        "NOTIFICATIONS_EMAIL_ENABLED": True,
+        "NOTIFICATIONS_WEBHOOK_ENABLED": False,
+        "WEBHOOK_MAX_RETRIES": 5,
+        "WEBHOOK_RETRY_DELAYS": [2, 10, 60],
+        "MAIL_PORT": 587,
+    }
+    assert from_environment({"WEBHOOK_RETRY_DELAYS": "[1, 5, 25]"})["WEBHOOK_RETRY_DELAYS"] == [1, 5, 25]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("NOTIFICATIONS_EMAIL_ENABLED", "maybe"), ("WEBHOOK_MAX_RETRIES", "three"), ("WEBHOOK_RETRY_DELAYS", "1,x")],
+)
+def test_malformed_environment_names_the_setting(name, value):
+    with pytest.raises(ConfigError, match=name):
+        from_environment({name: value})
+
+
+def test_environment_beats_defaults_and_test_dict_beats_environment(monkeypatch, database_config):
+    monkeypatch.setenv("WEBHOOK_MAX_RETRIES", "7")
+    monkeypatch.setenv("WEBHOOK_DELIVERY_URL", "https://hooks.example.com/in")
+    app = create_app({"TESTING": True, "WEBHOOK_MAX_RETRIES": 2, **database_config})
+    assert app.config["WEBHOOK_MAX_RETRIES"] == 2
+    assert app.config["WEBHOOK_DELIVERY_URL"] == "https://hooks.example.com/in"
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv(monkeypatch, tmp_path):
+    """Run where no .env file is, so a developer's own settings cannot leak in."""
+    monkeypatch.chdir(tmp_path)
+
+
+def test_production_refuses_default_secret_key(monkeypatch, database_config):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({**database_config})
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"SECRET_KEY": DEFAULT_SECRET_KEY, **database_config})
+
+
+def test_production_refuses_default_webhook_secret_when_webhooks_on(monkeypatch, database_config):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    config = {"SECRET_KEY": "a-real-secret-value", **database_config}
+    assert create_app(config)  # webhooks off: the webhook secret is not needed
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET_KEY"):
+        create_app({**config, "NOTIFICATIONS_WEBHOOK_ENABLED": True})
+    assert create_app({**config, "NOTIFICATIONS_WEBHOOK_ENABLED": True, "WEBHOOK_SECRET_KEY": "whsec_c2VjcmV0"})
+
+
+def test_debug_mode_may_use_defaults(database_config):
+    assert create_app({"DEBUG": True, **database_config}).config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+
+
+def test_healthz_reports_database_failure(make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI="sqlite:////nonexistent-dir/forbidden/db.sqlite3", create_schema=False)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unavailable"
+
+
+def test_dotenv_in_working_directory_is_read(monkeypatch, tmp_path, database_config):
+    # set-then-delete makes monkeypatch restore the original state after load_dotenv wrote it
+    monkeypatch.setenv("WEBHOOK_DELIVERY_URL", "placeholder")
+    monkeypatch.delenv("WEBHOOK_DELIVERY_URL")
+    (tmp_path / ".env").write_text("WEBHOOK_DELIVERY_URL=https://from-dotenv.example/hook\n")
+    app = create_app({"DEBUG": True, **database_config})
+    assert app.config["WEBHOOK_DELIVERY_URL"] == "https://from-dotenv.example/hook"
+
+
+def test_wsgi_module_builds_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    import importlib
+
+    import wsgi
+
+    module = importlib.reload(wsgi)
+    assert module.app.config["SECRET_KEY"] == "from-the-environment"
+    assert module.app.config["SQLALCHEMY_DATABASE_URI"].endswith("x.sqlite3")
