@@ -1,0 +1,73 @@
+"""Entry-fee payments and their verification by staff.
+
+A payment starts pending. Staff verify it (the money arrived) or reject it (it did not, with a
+reason); a verified payment can later be refunded (with a reason). Nothing else: a rejected or
+refunded payment is final, and a payment cannot be verified twice. Every decision is a
+`PaymentVerification` row (who, when, why) plus an audit event, in one transaction; the
+`payment_verified` / `payment_refunded` signals go out after the commit.
+"""
+
+from __future__ import annotations
+
+from app import signals
+from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.extensions import db
+from app.models import Payment, PaymentStatus, PaymentVerification, Registration, User
+from app.services import audit
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.PENDING.value: frozenset({PaymentStatus.VERIFIED.value, PaymentStatus.REJECTED.value}),
+    PaymentStatus.VERIFIED.value: frozenset({PaymentStatus.REFUNDED.value}),
+    PaymentStatus.REJECTED.value: frozenset(),
+    PaymentStatus.REFUNDED.value: frozenset(),
+}
+# Turning money away or giving it back needs a reason the team can be shown.
+REASON_REQUIRED = frozenset({PaymentStatus.REJECTED.value, PaymentStatus.REFUNDED.value})
+
+
+def decide_payment(payment_id: int, new_status: str, actor_id: int, reason: str = "") -> Payment:
+    actor = db.session.get(User, actor_id) if isinstance(actor_id, int) else None
+    if actor is None or not actor.is_active or not actor.can_staff:
+        raise PermissionDenied("only staff can verify or refund payments")
+    if new_status not in TRANSITIONS:
+        raise ValidationError(f"status: must be one of {', '.join(TRANSITIONS)}")
+    reason = (reason or "").strip()
+    if new_status in REASON_REQUIRED and not reason:
+        raise ValidationError(f"reason: required to mark a payment {new_status}")
+    payment = db.session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    if new_status not in TRANSITIONS[payment.status]:
+        raise Conflict(f"payment {payment_id} is {payment.status}; it cannot become {new_status}")
+    before = payment.status
+    payment.status = new_status
+    db.session.add(PaymentVerification(payment_id=payment.id, status=new_status, actor_id=actor.id, reason=reason))
+    registration = db.session.get(Registration, payment.registration_id)
+    audit.record(
+        f"payment.{new_status}",
+        target_type="payment",
+        target_id=payment.id,
+        tournament_id=registration.tournament_id,
+        actor_id=actor.id,
+        before={"status": before},
+        after={"status": new_status},
+        reason=reason or None,
+    )
+    db.session.commit()
+    if new_status == PaymentStatus.VERIFIED.value:
+        signals.payment_verified.send(payment, payment_id=payment.id, actor_id=actor.id)
+    elif new_status == PaymentStatus.REFUNDED.value:
+        signals.payment_refunded.send(payment, payment_id=payment.id, actor_id=actor.id)
+    return payment
+
+
+def verify_payment(payment_id: int, actor_id: int) -> Payment:
+    return decide_payment(payment_id, PaymentStatus.VERIFIED.value, actor_id)
+
+
+def reject_payment(payment_id: int, actor_id: int, reason: str) -> Payment:
+    return decide_payment(payment_id, PaymentStatus.REJECTED.value, actor_id, reason)
+
+
+def refund_payment(payment_id: int, actor_id: int, reason: str) -> Payment:
+    return decide_payment(payment_id, PaymentStatus.REFUNDED.value, actor_id, reason)
