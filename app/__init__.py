@@ -32,10 +32,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.instance_path, "deltacrown.sqlite3"
     )
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url)
-    if database_url.startswith("sqlite"):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # Writers wait for each other instead of failing with "database is locked".
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config_module.check_production_config(app.config)
 
     db.init_app(app)
@@ -45,9 +46,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     htmx.init_app(app)
 
-    from app import auth, cli, models  # noqa: F401  (models must be imported for migrations)
+    from app import auth, cli, http_errors, models  # noqa: F401  (models must be imported for migrations)
     from app.api import bp as api_bp
-    from app.api import init_app as api_init
     from app.auth import bp as auth_bp
     from app.public import bp as public_bp
     from app.staff import bp as staff_bp
@@ -56,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
-    api_init(app)
+    http_errors.init_app(app)
     cli.init_app(app)
 
     @app.get("/healthz")

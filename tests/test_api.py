@@ -417,3 +417,24 @@ def test_inactive_user_token_is_refused(app, client, completed):
         db.session.commit()
     response = client.post("/api/tournaments/ff-cup/override-placement/", json=OVERRIDE, headers=bearer(token))
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/tournaments/ff%00cup/leaderboard/", "/api/tournaments/ff-cup/leaderboard/?stage=Day%00"]
+)
+def test_nul_bytes_in_address_are_400(client, br, url):
+    response = client.get(url)
+    assert response.status_code == 400 and "NUL" in response.get_json()["error"]
+
+
+def test_nul_bytes_in_body_are_400(client, br, staff_token):
+    entry = {"stage": "Day\u0000", "results": [{"participant": "A", "placement": 1, "kills": 1}]}
+    response = client.post("/api/tournaments/ff-cup/matches/", json=entry, headers=bearer(staff_token))
+    assert response.status_code == 400 and "NUL" in response.get_json()["error"]
+
+
+def test_html_pages_get_the_site_error_page(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "text/html" in response.headers["Content-Type"]
+    assert "Not found" in response.get_data(as_text=True)

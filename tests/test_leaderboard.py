@@ -215,9 +215,9 @@ def test_avg_placement_compares_exact_values_not_rounded_ones():
     # A: 12/7 = 1.7143, B: 29/17 = 1.7059 - both print as 1.71, but B is better.
     a = [1] * 2 + [2] * 5
     b = [1] * 5 + [2] * 12
-    rows = [(i, T0, 1, p, 0) for i, p in enumerate(a)] + [(100 + i, T0, 2, p, 0) for i, p in enumerate(b)]
-    rows.sort(key=lambda r: r[0])
-    out = compute_standings(rows, {1: ("A", "Team A"), 2: ("B", "Team B")}, ruleset)
+    rows = [(i, 1, p, 0) for i, p in enumerate(a)] + [(100 + i, 2, p, 0) for i, p in enumerate(b)]
+    times = {match_id: T0 for match_id, *_ in rows}
+    out = compute_standings(rows, {1: ("A", "Team A"), 2: ("B", "Team B")}, ruleset, completed_at=times)
     assert [(r["participant_id"], r["avg_placement"], r["rank"], r["decided_by"]) for r in out] == [
         ("B", 1.71, 1, None),
         ("A", 1.71, 2, "avg_placement"),

@@ -50,7 +50,19 @@ def json_body() -> dict[str, Any]:
         raise ValidationError("body: not valid JSON") from None
     if not isinstance(body, dict):
         raise ValidationError("body: expected a JSON object")
+    if _contains_nul(body):
+        raise ValidationError("body: text may not contain NUL characters")
     return body
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
 
 
 def _versioned(tournament: Tournament, payload: Any):

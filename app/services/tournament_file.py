@@ -37,13 +37,15 @@ from app.models import (
     TournamentStatus,
 )
 from app.services import scoring
+from app.services.timestamps import iso_z
 
 FORMAT = "deltacrown.tournament/v1"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-# Strict enough to refuse a bare date or a time without seconds' digits gone astray, loose
-# enough for what spreadsheets and scripts produce (space separator, lowercase z, fractions).
+# ISO 8601 date and time, loose enough for what spreadsheets and scripts write (space for `T`,
+# lowercase `z`, no seconds, long fractions). The zone is optional here only so that a missing
+# zone gets a message of its own.
 TIMESTAMP_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?$"
 )
@@ -97,8 +99,15 @@ class ImportResult:
 # --------------------------------------------------------------------------- small checkers
 
 
+PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 def _join(where: str, key: object) -> str:
-    return f"{where}.{key}" if where else str(key)
+    """`where.key`; a key that is not a plain word (spaces, dots, a newline) is quoted, so the
+    path stays unambiguous and the message stays on one line."""
+    if not isinstance(key, str) or not PLAIN_KEY_RE.match(key):
+        return f"{where}[{_quote(str(key))}]"
+    return f"{where}.{key}" if where else key
 
 
 def _label(where: str, root: str = "entry") -> str:
@@ -188,8 +197,7 @@ def _identifier(value: object, path: str) -> str:
     text = _string(value, path, MAX_KEY)
     if not ID_RE.match(text):
         raise ValidationError(
-            f"{path}: {_quote(text)} must start with a letter or digit and use only letters, digits, "
-            "'_', '.' and '-'"
+            f"{path}: {_quote(text)} must start with a letter or digit and use only letters, digits, '_', '.' and '-'"
         )
     return text
 
@@ -218,7 +226,9 @@ def parse_timestamp(value: object, where: str) -> datetime | None:
         raise ValidationError(f"{where}: must be an ISO 8601 date and time like {example}, found {_quote(value)}")
     if match.group("zone") is None:
         raise ValidationError(f"{where}: {_quote(value)} has no time zone; add Z (UTC) or an offset like +06:00")
-    text = value
+    text = value[:10] + "T" + value[11:]
+    if text.endswith("z"):
+        text = text[:-1] + "Z"
     fraction = re.search(r"\.(\d+)", text)
     if fraction and len(fraction.group(1)) > 6:  # Python keeps microseconds; drop the rest
         text = text[: fraction.start(1) + 6] + text[fraction.end(1) :]
@@ -228,18 +238,7 @@ def parse_timestamp(value: object, where: str) -> datetime | None:
         raise ValidationError(f"{where}: {_quote(value)} is not a valid date and time") from None
 
 
-def format_timestamp(value: datetime | None) -> str | None:
-    """The export form: UTC with `Z`, whole seconds unless the stored time has a fraction."""
-    if value is None:
-        return None
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        if value.microsecond % 1000 == 0:
-            text += f".{value.microsecond // 1000:03d}"
-        else:
-            text += f".{value.microsecond:06d}"
-    return text + "Z"
+format_timestamp = iso_z  # kept for callers of the file module
 
 
 def _state_and_time(obj: dict[str, Any], where: str) -> tuple[str, datetime | None]:
@@ -355,8 +354,7 @@ def _check_document(doc: object) -> _Plan:
     for name in ("matches", "adjustments"):
         if top.get(name) is not None and not is_br:
             raise ValidationError(
-                f"{name}: only battle-royale games ({', '.join(BR_GAMES)}) have {name}; "
-                f'{game} results go in "series"'
+                f'{name}: only battle-royale games ({", ".join(BR_GAMES)}) have {name}; {game} results go in "series"'
             )
     if top.get("series") is not None and is_br:
         raise ValidationError(f'series: {game} is a battle-royale game; its results go in "matches", not "series"')
@@ -381,6 +379,10 @@ def _check_document(doc: object) -> _Plan:
 
     if tournament["status"] == TournamentStatus.COMPLETED.value:
         _check_all_final(plan)
+        # The file carries no completion time; the last result is the best record of it.
+        times = [m["completed_at"] for m in plan.matches]
+        times += [g["completed_at"] for s in plan.series for g in s["games"]]
+        tournament["completed_at"] = max((t for t in times if t is not None), default=None) or datetime.now(UTC)
 
     if has_app_context():
         slug = tournament["slug"]
@@ -494,9 +496,7 @@ def _check_series(value: object, where: str, participant_keys: set[str], taken: 
     best_of_raw = _required(obj, "best_of", where)
     if not _is_int(best_of_raw) or best_of_raw not in BEST_OF_CHOICES:
         found = best_of_raw if _is_int(best_of_raw) else _describe(best_of_raw)
-        raise ValidationError(
-            f"{where}.best_of: must be one of {', '.join(map(str, BEST_OF_CHOICES))}; found {found}"
-        )
+        raise ValidationError(f"{where}.best_of: must be one of {', '.join(map(str, BEST_OF_CHOICES))}; found {found}")
     best_of: int = best_of_raw  # type: ignore[assignment]
 
     pair_path = f"{where}.participants"
@@ -547,9 +547,7 @@ def _check_series(value: object, where: str, participant_keys: set[str], taken: 
     }
 
 
-def _check_game(
-    value: object, where: str, sides: tuple[str, str], sides_text: str, taken: set[str]
-) -> dict[str, Any]:
+def _check_game(value: object, where: str, sides: tuple[str, str], sides_text: str, taken: set[str]) -> dict[str, Any]:
     obj = _object(value, where, GAME_KEYS)
     key = _key(obj, where, taken, required=True)
     state, completed_at = _state_and_time(obj, where)
@@ -562,13 +560,13 @@ def _check_game(
             raise ValidationError(f"{score_path}: must be an object like {{{_quote(sides[0])}: 13, ...}}")
         for name in raw_score:
             if name not in sides:
-                raise ValidationError(f"{score_path}.{name}: not a participant of this series ({sides_text})")
+                raise ValidationError(f"{_join(score_path, name)}: not a participant of this series ({sides_text})")
         for name in sides:
             if name not in raw_score:
                 raise ValidationError(f"{score_path}: must give the scores of both {sides_text}")
         score = (
-            _int(raw_score[sides[0]], f"{score_path}.{sides[0]}", 0, MAX_SCORE),
-            _int(raw_score[sides[1]], f"{score_path}.{sides[1]}", 0, MAX_SCORE),
+            _int(raw_score[sides[0]], _join(score_path, sides[0]), 0, MAX_SCORE),
+            _int(raw_score[sides[1]], _join(score_path, sides[1]), 0, MAX_SCORE),
         )
 
     winner_path = f"{where}.winner"
@@ -578,7 +576,9 @@ def _check_game(
         raise ValidationError(f"{winner_path}: must be null, {sides_text}; found {found}")
     if state != MatchState.COMPLETED.value:
         if winner is not None:
-            raise ValidationError(f'{winner_path}: must be null while the game is "{state}"; only a completed game has a winner')
+            raise ValidationError(
+                f'{winner_path}: must be null while the game is "{state}"; only a completed game has a winner'
+            )
     elif winner is None:
         if score is None:
             raise ValidationError(f"{winner_path}: required for a completed game (or give an equal score for a draw)")
@@ -653,7 +653,7 @@ def _insert(plan: _Plan, progress: Callable[[int, int], None] | None) -> ImportR
     if plan.participants:
         db.session.execute(insert(Participant), [{"tournament_id": tid, **p} for p in plan.participants])
     participant_ids: dict[str, int] = dict(
-        db.session.execute(select(Participant.key, Participant.id).where(Participant.tournament_id == tid)).tuples()
+        db.session.execute(select(Participant.key, Participant.id).where(Participant.tournament_id == tid)).all()
     )
 
     if plan.matches:
@@ -725,7 +725,7 @@ def _insert(plan: _Plan, progress: Callable[[int, int], None] | None) -> ImportR
                 for i, s in enumerate(plan.series)
             ],
         )
-        series_ids = dict(db.session.execute(select(Series.key, Series.id).where(Series.tournament_id == tid)).tuples())
+        series_ids = dict(db.session.execute(select(Series.key, Series.id).where(Series.tournament_id == tid)).all())
         game_rows = [
             {
                 "tournament_id": tid,
@@ -759,7 +759,7 @@ def _insert(plan: _Plan, progress: Callable[[int, int], None] | None) -> ImportR
 
 
 def _match_ids(tournament_id: int) -> dict[str, int]:
-    return dict(db.session.execute(select(Match.key, Match.id).where(Match.tournament_id == tournament_id)).tuples())
+    return dict(db.session.execute(select(Match.key, Match.id).where(Match.tournament_id == tournament_id)).all())
 
 
 # --------------------------------------------------------------------------- files
