@@ -39,6 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config_module.check_production_config(app.config)
 
+    # Keep fields in the order services build them (the contract's order), not alphabetical.
+    app.json.sort_keys = False
+
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
