@@ -112,6 +112,8 @@ def demo_documents() -> list[dict[str, Any]]:
     c = [p["id"] for p in cs]
     gf_forfeit = _series("gf", "Grand Final", 5, t[0], t[3], [], start=START + timedelta(days=10))
     gf_forfeit["forfeit_winner"] = t[0]
+    cs_forfeit = _series("lcq", "Last-chance qualifier", 3, c[5], c[4], [c[5]], start=START - timedelta(days=1))
+    cs_forfeit["forfeit_winner"] = c[5]  # the other team did not show up for game 2
     return [
         {
             "format": FORMAT,
@@ -190,6 +192,8 @@ def demo_documents() -> list[dict[str, Any]]:
                 _series("sf2", "Semi-final 2", 3, c[1], c[2], [c[2], c[2]], start=START),
                 _series("gf", "Grand Final", 5, c[0], c[2], [c[2], c[0]], live=True, start=START + timedelta(days=1)),
                 _series("bronze", "Third place", 1, c[3], c[1], [], start=START + timedelta(days=1)),
+                _series("show", "Showmatch", 2, c[4], c[5], [c[4], c[5]], start=START),
+                cs_forfeit,
             ],
         },
     ]

@@ -1,0 +1,37 @@
+"""The demo loads once, shows every series state, and prints a working staff login."""
+
+from __future__ import annotations
+
+import re
+
+from app.extensions import db
+from app.models import Series, Tournament
+from app.services.leaderboard import LeaderboardService as LS
+
+
+def test_demo_loads_once_and_prints_a_working_login(app, runner, client, auth):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo loaded" in first.stdout
+    email, password = re.search(r"Staff login: (\S+) / (\S+)", first.stdout).groups()
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0 and "already loaded" in second.stdout
+    new_password = re.search(r"Staff login: \S+ / (\S+)", second.stdout).group(1)
+    assert new_password != password
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Tournament.id))) == 5
+    assert auth.login(email, new_password).status_code == 302
+    assert client.get("/staff/").status_code == 200
+
+
+def test_demo_covers_every_series_state_and_completed_results(app, runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        for slug in ("val-uni-playoffs", "cs2-open-playoffs"):
+            tournament = db.session.scalar(db.select(Tournament).filter_by(slug=slug))
+            series = db.session.scalars(db.select(Series).filter_by(tournament_id=tournament.id)).all()
+            states = {LS.series_summary_by_key(slug, s.key)["status"] for s in series}
+            assert states == {"completed", "in_progress", "draw", "forfeit"}, slug
+        assert len(LS.results("ff-winter-qualifier")) == 8
+        standings = LS.calculate_br_standings("pmcs-group-b")
+        assert all(row["matches_played"] == 5 for row in standings)  # the disputed lobby does not count
