@@ -65,6 +65,13 @@ def _contains_nul(value: Any) -> bool:
     return False
 
 
+def _participant_id(body: dict[str, Any]) -> str:
+    participant_id = body.get("participant_id")
+    if not isinstance(participant_id, str) or not participant_id:
+        raise ValidationError("participant_id: required, a participant id such as team-3")
+    return participant_id
+
+
 def _versioned(tournament: Tournament, payload: Any):
     """JSON with an ETag on the results version, so pollers get a cheap 304."""
     response = jsonify(payload)
@@ -143,9 +150,7 @@ def results(ref: str):
 @staff_required
 def override_placement(ref: str):
     body = json_body()
-    participant_id = body.get("participant_id")
-    if not isinstance(participant_id, str) or not participant_id:
-        raise ValidationError("participant_id: required, a participant id such as team-3")
+    participant_id = _participant_id(body)
     if "new_rank" not in body:
         raise ValidationError("new_rank: required")
     outcome = LeaderboardService.override_placement(
@@ -158,10 +163,8 @@ def override_placement(ref: str):
 @staff_required
 def clear_override(ref: str):
     body = json_body()
-    participant_id = body.get("participant_id")
-    if not isinstance(participant_id, str) or not participant_id:
-        raise ValidationError("participant_id: required, a participant id such as team-3")
-    return jsonify(LeaderboardService.clear_override(ref, participant_id, body.get("reason"), g.api_user.id))
+    outcome = LeaderboardService.clear_override(ref, _participant_id(body), body.get("reason"), g.api_user.id)
+    return jsonify(outcome)
 
 
 @bp.post("/tournaments/<ref>/matches/")

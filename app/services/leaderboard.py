@@ -398,17 +398,10 @@ class LeaderboardService:
         """Pin `participant_id` at `new_rank` in the final results (staff only, audited)."""
         tournament = get_tournament(tournament_id)
         actor = _staff_actor(actor_id)
-        if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
-            raise ValidationError(f"reason: give a reason of at least {MIN_REASON_LENGTH} characters")
-        reason = reason.strip()
+        reason = _checked_reason(reason)
         if isinstance(new_rank, bool) or not isinstance(new_rank, int):
             raise ValidationError("new_rank: must be an integer")
-
-        lock_tournament(tournament.id)  # serialises overrides of this tournament until commit
-        db.session.refresh(tournament)
-        if tournament.status != TournamentStatus.COMPLETED.value:
-            raise Conflict(f"{tournament.slug} is not completed; placements can be overridden after completion")
-        results = _locked_results(tournament.id)
+        results = _lock_final_results(tournament)
         target = _result_for(results, participant_id, tournament.slug)
         if not 1 <= new_rank <= len(results):
             raise ValidationError(f"new_rank: must be between 1 and {len(results)}")
@@ -458,13 +451,8 @@ class LeaderboardService:
         """Remove a pin; the participant returns to its frozen order (audited)."""
         tournament = get_tournament(tournament_id)
         actor = _staff_actor(actor_id)
-        if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
-            raise ValidationError(f"reason: give a reason of at least {MIN_REASON_LENGTH} characters")
-        lock_tournament(tournament.id)
-        db.session.refresh(tournament)
-        if tournament.status != TournamentStatus.COMPLETED.value:
-            raise Conflict(f"{tournament.slug} is not completed")
-        results = _locked_results(tournament.id)
+        reason = _checked_reason(reason)
+        results = _lock_final_results(tournament)
         target = _result_for(results, participant_id, tournament.slug)
         if not target.is_override:
             raise Conflict(f"{participant_id} has no override to clear")
@@ -480,7 +468,7 @@ class LeaderboardService:
             actor_id=actor.id,
             before={"participant_id": participant_id, "rank": old_rank, "ranks": before},
             after={"participant_id": participant_id, "rank": target.rank, "ranks": _rank_map(results)},
-            reason=reason.strip(),
+            reason=reason,
         )
         db.session.commit()
         return {
@@ -637,6 +625,22 @@ def _frozen_series_rows(tournament: Tournament) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _checked_reason(reason: object) -> str:
+    if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
+        raise ValidationError(f"reason: give a reason of at least {MIN_REASON_LENGTH} characters")
+    return reason.strip()
+
+
+def _lock_final_results(tournament: Tournament) -> list[TournamentResult]:
+    """Take the tournament's lock (held until commit, so concurrent overrides run one after the
+    other), then read its final results fresh; refused before completion."""
+    lock_tournament(tournament.id)
+    db.session.refresh(tournament)
+    if tournament.status != TournamentStatus.COMPLETED.value:
+        raise Conflict(f"{tournament.slug} is not completed; placements can be overridden after completion")
+    return _locked_results(tournament.id)
 
 
 def _locked_results(tournament_id: int) -> list[TournamentResult]:
