@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
+    # Request bodies (API calls, forms) are small; big files are imported with the CLI.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

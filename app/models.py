@@ -29,6 +29,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 
+# Primary keys are 32-bit INTEGER on PostgreSQL: a larger number cannot name a row, and asking
+# the database about it is an error rather than "not found".
+MAX_ID = 2**31 - 1
+
+
+def is_db_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -402,7 +403,7 @@ def test_openapi_covers_every_api_route(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.rule == "/api/openapi.json":
             continue
-        path = rule.rule.replace("<ref>", "{ref}").replace("<int:match_id>", "{match_id}")
+        path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
 
@@ -438,3 +439,65 @@ def test_html_pages_get_the_site_error_page(client):
     assert response.status_code == 404
     assert "text/html" in response.headers["Content-Type"]
     assert "Not found" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/tournaments/%C2%B2/",
+        "/api/tournaments/1%C2%B2/leaderboard/",
+        "/api/tournaments/9223372036854775808/",
+        "/api/tournaments/2147483648/results/",
+        "/api/tournaments/ff-cup/series/99999999999999999999/",
+        "/api/tournaments/ff-cup/series/2147483648/",
+    ],
+)
+def test_odd_ids_in_paths_are_404(client, br, url):
+    response = client.get(url)
+    assert response.status_code == 404 and "error" in response.get_json()
+
+
+@pytest.mark.parametrize("ids", ["%C2%B2", "1,%C2%B2", "2147483648", "999999999999999999"])
+def test_odd_match_ids_are_400(client, br, ids):
+    response = client.get(f"/api/tournaments/ff-cup/leaderboard/?match_ids={ids}")
+    assert response.status_code == 400 and "match_ids" in response.get_json()["error"]
+
+
+def test_state_change_of_huge_match_id_is_404(client, br, staff_token):
+    url = "/api/tournaments/ff-cup/matches/99999999999999999999/state/"
+    assert client.post(url, json={"state": "live"}, headers=bearer(staff_token)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("override-placement/", r'{"participant_id": "C", "new_rank": 1, "reason": "valid reason \udc80 here"}'),
+        ("matches/", r'{"key": "lone\udc80", "results": [{"participant": "A", "placement": 1, "kills": 3}]}'),
+        ("matches/", r'{"stage": "st\ud800", "results": [{"participant": "A", "placement": 1, "kills": 3}]}'),
+        ("matches/", "[" * 100000 + "]" * 100000),
+        ("matches/", '{"a":' * 5000 + "1" + "}" * 5000),
+    ],
+)
+def test_unstorable_or_deep_bodies_are_400(app, client, br, staff_token, path, body):
+    if path.startswith("override"):
+        with app.app_context():
+            LS.complete_tournament(br["id"])
+    response = client.post(
+        f"/api/tournaments/ff-cup/{path}",
+        data=body,
+        headers={**bearer(staff_token), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"].startswith("body:")
+
+
+def test_long_reasons_and_big_bodies_are_refused(client, completed, staff_token):
+    long_reason = {**OVERRIDE, "reason": "x" * 501}
+    response = client.post("/api/tournaments/ff-cup/override-placement/", json=long_reason, headers=bearer(staff_token))
+    assert response.status_code == 400 and "at most 500" in response.get_json()["error"]
+    huge = client.post(
+        "/api/tournaments/ff-cup/matches/",
+        data="{" + " " * (2 * 1024 * 1024) + "}",
+        headers={**bearer(staff_token), "Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413 and "error" in huge.get_json()

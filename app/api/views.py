@@ -17,6 +17,7 @@ from app.extensions import csrf, db
 from app.models import Tournament
 from app.services import states
 from app.services.leaderboard import LeaderboardService, get_tournament
+from app.services.text import all_storable
 
 MAX_MATCH_IDS = 1000
 
@@ -48,21 +49,13 @@ def json_body() -> dict[str, Any]:
         body = request.get_json(force=True, silent=False)
     except BadRequest:
         raise ValidationError("body: not valid JSON") from None
+    except RecursionError:
+        raise ValidationError("body: JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise ValidationError("body: expected a JSON object")
-    if _contains_nul(body):
-        raise ValidationError("body: text may not contain NUL characters")
+    if not all_storable(body):
+        raise ValidationError("body: text may not contain NUL characters or unpaired surrogates")
     return body
-
-
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
 
 
 def _participant_id(body: dict[str, Any]) -> str:
@@ -90,7 +83,7 @@ def _parse_match_ids(raw: str | None) -> list[int] | None:
         raise ValidationError(f"match_ids: at most {MAX_MATCH_IDS} ids")
     ids = []
     for part in parts:
-        if not part.isdigit() or len(part) > 18:
+        if not (part.isascii() and part.isdigit()) or len(part) > 18:
             raise ValidationError(f"match_ids: {part!r} is not a match id")
         ids.append(int(part))
     return ids
@@ -134,7 +127,7 @@ def leaderboard(ref: str):
     return _versioned(tournament, rows)
 
 
-@bp.get("/tournaments/<ref>/series/<int:match_id>/")
+@bp.get("/tournaments/<ref>/series/<int(max=2147483647):match_id>/")
 def series(ref: str, match_id: int):
     tournament = get_tournament(ref)
     return _versioned(tournament, LeaderboardService.series_summary_for_match(tournament.id, match_id))
@@ -174,7 +167,7 @@ def record_match(ref: str):
     return jsonify(match_id=match.id, key=match.key), 201
 
 
-@bp.post("/tournaments/<ref>/matches/<int:match_id>/state/")
+@bp.post("/tournaments/<ref>/matches/<int(max=2147483647):match_id>/state/")
 @staff_required
 def match_state(ref: str, match_id: int):
     body = json_body()

@@ -55,14 +55,17 @@ from app.models import (
     TournamentResult,
     TournamentStatus,
     User,
+    is_db_id,
     utcnow,
 )
 from app.services import audit
 from app.services.locks import lock_tournament
 from app.services.scoring import Ruleset, ruleset_for
+from app.services.text import storable
 from app.services.timestamps import iso_z
 
 MIN_REASON_LENGTH = 10
+MAX_REASON_LENGTH = 500
 _NOT_PLAYED = 1_000_000  # worse than any real placement in last_match_placement
 
 
@@ -204,9 +207,10 @@ def compute_standings(
 def get_tournament(ref: int | str) -> Tournament:
     """A tournament by numeric id or slug (the API accepts either)."""
     tournament = None
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        tournament = db.session.get(Tournament, int(ref))
-    if tournament is None and isinstance(ref, str):
+    number = ref if isinstance(ref, int) else int(ref) if ref.isascii() and ref.isdigit() and len(ref) < 12 else None
+    if is_db_id(number):
+        tournament = db.session.get(Tournament, number)
+    if tournament is None and isinstance(ref, str) and storable(ref):
         tournament = db.session.scalar(select(Tournament).where(Tournament.slug == ref))
     if tournament is None:
         raise NotFound(f"tournament {ref!r} not found")
@@ -238,7 +242,10 @@ def _check_match_ids(tournament_id: int, match_ids: Sequence[int]) -> list[int]:
         wanted.append(value)
     if not wanted:
         raise ValidationError("match_ids: give at least one match id")
-    found = set(db.session.scalars(select(Match.id).where(Match.tournament_id == tournament_id, Match.id.in_(wanted))))
+    possible = [i for i in wanted if is_db_id(i)]
+    found = set(
+        db.session.scalars(select(Match.id).where(Match.tournament_id == tournament_id, Match.id.in_(possible)))
+    )
     unknown = [str(i) for i in wanted if i not in found]
     if unknown:
         raise ValidationError(f"match_ids: no match {', '.join(unknown)} in this tournament")
@@ -303,7 +310,8 @@ class LeaderboardService:
         for value in match_ids:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValidationError(f"match_ids: {value!r} is not a match id")
-        matches = list(db.session.scalars(select(Match).where(Match.id.in_(match_ids))))
+        possible = [i for i in match_ids if is_db_id(i)]
+        matches = list(db.session.scalars(select(Match).where(Match.id.in_(possible))))
         missing = sorted(set(match_ids) - {m.id for m in matches})
         if missing:
             raise NotFound(f"no match {', '.join(map(str, missing))}")
@@ -320,7 +328,7 @@ class LeaderboardService:
     def series_summary_for_match(tournament_id: int | str, match_id: int) -> dict[str, Any]:
         """Summary of the whole series that one game belongs to (the API's series endpoint)."""
         tournament = get_tournament(tournament_id)
-        match = db.session.get(Match, match_id)
+        match = db.session.get(Match, match_id) if is_db_id(match_id) else None
         if match is None or match.tournament_id != tournament.id:
             raise NotFound(f"no match {match_id} in {tournament.slug}")
         if match.series_id is None:
@@ -630,6 +638,10 @@ def _frozen_series_rows(tournament: Tournament) -> list[dict[str, Any]]:
 def _checked_reason(reason: object) -> str:
     if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
         raise ValidationError(f"reason: give a reason of at least {MIN_REASON_LENGTH} characters")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationError(f"reason: at most {MAX_REASON_LENGTH} characters")
+    if not storable(reason):
+        raise ValidationError("reason: contains a NUL character or an unpaired surrogate")
     return reason.strip()
 
 

@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, utcnow
+from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
 from app.services import audit
 from app.services.leaderboard import get_tournament, iso_z
 from app.services.locks import lock_tournament
+from app.services.text import storable
 
 TOURNAMENT_STEPS = {
     TournamentStatus.DRAFT.value: TournamentStatus.REGISTRATION.value,
@@ -79,9 +80,11 @@ def change_match_state(
     tournament = get_tournament(tournament_ref)
     if new_state not in MATCH_TRANSITIONS:
         raise ValidationError(f"state: must be one of {', '.join(MATCH_TRANSITIONS)}")
+    if reason is not None and (len(reason) > 500 or not storable(reason)):
+        raise ValidationError("reason: at most 500 characters of text, without NUL characters")
     lock_tournament(tournament.id)
     db.session.refresh(tournament)
-    match = db.session.get(Match, match_id, populate_existing=True)
+    match = db.session.get(Match, match_id, populate_existing=True) if is_db_id(match_id) else None
     if match is None or match.tournament_id != tournament.id:
         raise NotFound(f"no match {match_id} in {tournament.slug}")
     if tournament.status == TournamentStatus.COMPLETED.value:

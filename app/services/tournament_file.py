@@ -37,6 +37,7 @@ from app.models import (
     TournamentStatus,
 )
 from app.services import scoring
+from app.services.text import storable
 from app.services.timestamps import iso_z
 
 FORMAT = "deltacrown.tournament/v1"
@@ -163,6 +164,8 @@ def _string(value: object, path: str, max_len: int) -> str:
         raise ValidationError(f"{path}: must be a non-empty string, found {found}")
     if len(value) > max_len:
         raise ValidationError(f"{path}: at most {max_len} characters, found {len(value)}")
+    if not storable(value):
+        raise ValidationError(f"{path}: contains a NUL character or an unpaired surrogate")
     return value
 
 
