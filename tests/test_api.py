@@ -501,3 +501,9 @@ def test_long_reasons_and_big_bodies_are_refused(client, completed, staff_token)
         headers={**bearer(staff_token), "Content-Type": "application/json"},
     )
     assert huge.status_code == 413 and "error" in huge.get_json()
+
+
+def test_non_staff_session_without_csrf_is_403_not_400(client, completed, player_user, auth):
+    auth.login(PLAYER_EMAIL, PLAYER_PASSWORD)
+    response = client.post("/api/tournaments/ff-cup/override-placement/", json=OVERRIDE)
+    assert response.status_code == 403

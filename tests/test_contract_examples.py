@@ -109,3 +109,19 @@ def test_standings_of_series_tournament_is_refused(runner, examples_dir):
     result = runner.invoke(args=["tournaments", "standings", "val-campus-playoffs", "--json"])
     assert result.exit_code == 1 and "not battle royale" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tournaments", "export", "\udcff"],
+        ["tournaments", "standings", "ff-weekly-cup", "--stage", "\udcff"],
+        ["tournaments", "series", "ff-weekly-cup", "\udcff"],
+        ["users", "token", "\udcff@x.io"],
+    ],
+)
+def test_undecodable_cli_arguments_exit_1(runner, examples_dir, args):
+    _import(runner, examples_dir, "ff-weekly-cup.json")
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert "not valid UTF-8" in result.stderr

@@ -146,3 +146,100 @@ def test_payment_rejected_is_final_and_needs_staff(app, staff_user, payment):
         with pytest.raises(ValidationError):
             payments.decide_payment(payment, "paid", staff_user)
         assert db.session.get(Payment, payment).status == "rejected"
+
+
+def test_series_game_completes_with_its_result(app, client, staff_user):
+    from app.auth.tokens import create_token
+
+    with app.app_context():
+        t = f.series_tournament("val")
+        s = f.series(t, "sf", "A", "B", 3)
+        f.game(s, "A", (13, 5))
+        g2 = f.game(s, None, None, state="live")
+        g3 = f.game(s, None, None, state="scheduled")
+        db.session.commit()
+        token = create_token(staff_user)
+        ids = (g2.id, g3.id)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = "/api/tournaments/val/matches/{}/state/"
+    bad = [
+        ({"state": "completed"}, "winner: required"),
+        ({"state": "completed", "winner": "Z"}, "winner: must be A or B"),
+        ({"state": "completed", "winner": "A", "score": {"A": 5, "B": 13}}, "higher score"),
+        ({"state": "completed", "winner": "A", "score": {"A": 13}}, "score:"),
+        ({"state": "disputed", "winner": "A"}, "only when completing a series game"),
+    ]
+    for body, needle in bad:
+        response = client.post(url.format(ids[0]), json=body, headers=headers)
+        assert response.status_code == 400 and needle in response.get_json()["error"], body
+    ok = client.post(
+        url.format(ids[0]), json={"state": "completed", "winner": "A", "score": {"A": 13, "B": 9}}, headers=headers
+    )
+    assert ok.status_code == 200
+    with app.app_context():
+        summary = LS.series_summary_by_key("val", "sf")
+        assert (summary["status"], summary["series_winner_id"], summary["games"][1]["score"]) == (
+            "completed",
+            "A",
+            {"A": 13, "B": 9},
+        )
+    assert client.post(url.format(ids[1]), json={"state": "live"}, headers=headers).status_code == 200
+    decided = client.post(url.format(ids[1]), json={"state": "completed", "winner": "B"}, headers=headers)
+    assert decided.status_code == 409 and "already decided" in decided.get_json()["error"]
+
+
+def test_disputed_keeps_a_time_and_empty_lobby_cannot_complete(app, staff_user):
+    with app.app_context():
+        t = f.br_tournament()
+        played = f.lobby(t, [("A", 1, 0)], state="live")
+        empty = f.lobby(t, [], state="live")
+        db.session.commit()
+        assert states.change_match_state(t.id, played.id, "disputed", staff_user).completed_at is not None
+        with pytest.raises(Conflict, match="no results"):
+            states.change_match_state(t.id, empty.id, "completed", staff_user)
+
+
+def test_completed_tournament_with_scheduled_lobby_round_trips(app, staff_user):
+    from app.services.tournament_file import export_tournament, import_tournament
+
+    with app.app_context():
+        t = f.br_tournament("with-spare")
+        f.lobby(t, [("A", 1, 3), ("B", 2, 1)])
+        f.lobby(t, [], state="scheduled")
+        db.session.commit()
+        LS.complete_tournament(t.id)
+        doc = export_tournament("with-spare")
+        doc["tournament"]["slug"] = "with-spare-copy"
+        import_tournament(doc)
+
+        def ranks(slug):
+            return [(r["participant_id"], r["rank"], r["total_points"]) for r in LS.results(slug)]
+
+        assert ranks("with-spare-copy") == ranks("with-spare") == [("A", 1, 15), ("B", 2, 10), ("C", 3, 0), ("D", 3, 0)]
+
+
+def test_payment_decided_once_under_concurrency(app, staff_user, payment):
+    import threading
+
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def verify():
+        with app.app_context():
+            try:
+                barrier.wait()
+                payments.verify_payment(payment, staff_user)
+                outcomes.append("ok")
+            except Conflict:
+                outcomes.append("conflict")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=verify) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 5 + ["ok"]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(PaymentVerification.id))) == 1

@@ -688,8 +688,9 @@ case(
     "ff-weekly-cup",
     setter("tournament", "status", "completed"),
     "matches[3].state",
-    "completed or cancelled",
+    "no match may be live or disputed",
 )
+case("slug-all-digits", "ff-weekly-cup", setter("tournament", "slug", "2025"), "tournament.slug", "needs a letter")
 case(
     "completed-tournament-disputed-lobby",
     "pmcs-group-a",

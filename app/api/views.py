@@ -34,10 +34,10 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
             response = error_response(401, message)
             response[0].headers["WWW-Authenticate"] = 'Bearer realm="deltacrown"'
             return response
-        if method == "session":
-            csrf.protect()
         if not user.can_staff:
             return error_response(403, "staff only")
+        if method == "session":
+            csrf.protect()
         g.api_user = user
         return view(*args, **kwargs)
 
@@ -177,7 +177,9 @@ def match_state(ref: str, match_id: int):
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise ValidationError("reason: must be text")
-    match = states.change_match_state(ref, match_id, state, g.api_user.id, reason)
+    match = states.change_match_state(
+        ref, match_id, state, g.api_user.id, reason, winner=body.get("winner"), score=body.get("score")
+    )
     return jsonify(match_id=match.id, key=match.key, state=match.state)
 
 

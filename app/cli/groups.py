@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from app.errors import DomainError
 from app.extensions import db
+from app.services.text import storable
 
 tournaments_cli = AppGroup("tournaments", help="Import, export, standings, series and completion.")
 users_cli = AppGroup("users", help="Create users and API tokens.")
@@ -22,6 +23,10 @@ def cli_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            # Click decodes bytes that are not UTF-8 into lone surrogates; no lookup can match them.
+            if isinstance(value, str) and not storable(value):
+                raise click.ClickException(f"{name}: not valid UTF-8 text")
         try:
             return func(*args, **kwargs)
         except DomainError as exc:

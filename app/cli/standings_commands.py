@@ -12,7 +12,7 @@ from app.cli.groups import cli_errors, tournaments_cli
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match
-from app.services.leaderboard import LeaderboardService, get_tournament
+from app.services.leaderboard import LeaderboardService, get_tournament_by_slug
 
 
 def emit_json(document: Any) -> None:
@@ -52,7 +52,7 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 @cli_errors
 def standings_command(slug: str, matches: str | None, stage: str | None, as_json: bool) -> None:
     """Battle-royale standings of SLUG."""
-    tournament = get_tournament(slug)
+    tournament = get_tournament_by_slug(slug)
     match_ids = _match_ids_for_keys(tournament.id, matches) if matches is not None else None
     rows = LeaderboardService.calculate_br_standings(tournament.id, match_ids=match_ids, stage=stage)
     if as_json:
@@ -91,7 +91,7 @@ def standings_command(slug: str, matches: str | None, stage: str | None, as_json
 @cli_errors
 def series_command(slug: str, series_key: str, as_json: bool) -> None:
     """Summary of one series of SLUG."""
-    summary = LeaderboardService.series_summary_by_key(slug, series_key)
+    summary = LeaderboardService.series_summary_by_key(get_tournament_by_slug(slug).id, series_key)
     if as_json:
         emit_json(summary)
         return
@@ -123,7 +123,7 @@ def series_command(slug: str, series_key: str, as_json: bool) -> None:
 @cli_errors
 def complete_command(slug: str) -> None:
     """Complete SLUG and freeze its standings into final results."""
-    tournament = LeaderboardService.complete_tournament(slug)
+    tournament = LeaderboardService.complete_tournament(get_tournament_by_slug(slug).id)
     results = LeaderboardService.results(tournament.id)
     click.echo(
         f"Completed {tournament.name} ({tournament.slug}); final results frozen for {len(results)} participants."

@@ -217,6 +217,14 @@ def get_tournament(ref: int | str) -> Tournament:
     return tournament
 
 
+def get_tournament_by_slug(slug: str) -> Tournament:
+    """The command line names tournaments by slug only, never by id."""
+    tournament = db.session.scalar(select(Tournament).where(Tournament.slug == slug)) if storable(slug) else None
+    if tournament is None:
+        raise NotFound(f"tournament {slug!r} not found")
+    return tournament
+
+
 def tournament_ruleset(tournament: Tournament) -> Ruleset:
     return ruleset_for(
         tournament.game,
@@ -450,7 +458,7 @@ class LeaderboardService:
         )
         db.session.commit()
         signals.placement_overridden.send(
-            tournament, tournament_id=tournament.id, participant_id=participant_id, new_rank=new_rank
+            tournament, tournament_id=tournament.id, participant_id=participant_id, new_rank=new_rank, cleared=False
         )
         return _override_response(target, participant_id, old_rank)
 
@@ -479,6 +487,9 @@ class LeaderboardService:
             reason=reason,
         )
         db.session.commit()
+        signals.placement_overridden.send(
+            tournament, tournament_id=tournament.id, participant_id=participant_id, new_rank=target.rank, cleared=True
+        )
         return {
             "success": True,
             "result_id": target.id,

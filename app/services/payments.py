@@ -9,10 +9,12 @@ refunded payment is final, and a payment cannot be verified twice. Every decisio
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from app import signals
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
-from app.models import Payment, PaymentStatus, PaymentVerification, Registration, User
+from app.models import Payment, PaymentStatus, PaymentVerification, Registration, User, is_db_id
 from app.services import audit
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -34,13 +36,20 @@ def decide_payment(payment_id: int, new_status: str, actor_id: int, reason: str 
     reason = (reason or "").strip()
     if new_status in REASON_REQUIRED and not reason:
         raise ValidationError(f"reason: required to mark a payment {new_status}")
-    payment = db.session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    payment = db.session.get(Payment, payment_id, populate_existing=True) if is_db_id(payment_id) else None
     if payment is None:
         raise NotFound(f"no payment {payment_id}")
-    if new_status not in TRANSITIONS[payment.status]:
-        raise Conflict(f"payment {payment_id} is {payment.status}; it cannot become {new_status}")
     before = payment.status
-    payment.status = new_status
+    if new_status not in TRANSITIONS[before]:
+        raise Conflict(f"payment {payment_id} is {before}; it cannot become {new_status}")
+    # Compare-and-set: of two staff deciding at once, exactly one UPDATE finds the old status
+    # (SQLite has no SELECT ... FOR UPDATE, so this is what keeps a payment from being verified twice).
+    moved = db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == before).values(status=new_status)
+    ).rowcount
+    if moved != 1:
+        db.session.rollback()
+        raise Conflict(f"payment {payment_id} was changed by someone else just now; reload and try again")
     db.session.add(PaymentVerification(payment_id=payment.id, status=new_status, actor_id=actor.id, reason=reason))
     registration = db.session.get(Registration, payment.registration_id)
     audit.record(

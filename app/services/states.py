@@ -23,7 +23,7 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
 from app.services import audit
-from app.services.leaderboard import get_tournament, iso_z
+from app.services.leaderboard import get_tournament, iso_z, summarise_series
 from app.services.locks import lock_tournament
 from app.services.text import storable
 
@@ -74,9 +74,21 @@ def advance_tournament(tournament_ref: int | str, new_status: str, actor_id: int
 
 
 def change_match_state(
-    tournament_ref: int | str, match_id: int, new_state: str, actor_id: int | None, reason: str | None = None
+    tournament_ref: int | str,
+    match_id: int,
+    new_state: str,
+    actor_id: int | None,
+    reason: str | None = None,
+    *,
+    winner: str | None = None,
+    score: Any = None,
 ) -> Match:
-    """Move one match along its state machine (see the module docstring)."""
+    """Move one match along its state machine (see the module docstring).
+
+    A series game is completed together with its result: `winner` (a participant id of the
+    series) and optionally `score` ({participant id: points}); a game without a winner needs a
+    level score (a drawn map). A battle-royale lobby can only be completed once it has results.
+    """
     tournament = get_tournament(tournament_ref)
     if new_state not in MATCH_TRANSITIONS:
         raise ValidationError(f"state: must be one of {', '.join(MATCH_TRANSITIONS)}")
@@ -91,9 +103,17 @@ def change_match_state(
         raise Conflict(f"{tournament.slug} is completed; its results are frozen")
     if new_state not in MATCH_TRANSITIONS[match.state]:
         raise Conflict(f"match {match.key} is {match.state}; it cannot move to {new_state}")
+    completing = new_state == MatchState.COMPLETED.value
+    if (winner is not None or score is not None) and not (completing and match.series_id is not None):
+        raise ValidationError("winner: a winner and score are given only when completing a series game")
     before = {"state": match.state}
+    if completing and match.series_id is not None:
+        _record_game_result(match, winner, score)
+    elif completing and not match.results:
+        raise Conflict(f"match {match.key} has no results; record the lobby's results before completing it")
     match.state = new_state
-    if new_state == MatchState.COMPLETED.value and match.completed_at is None:
+    if new_state in (MatchState.COMPLETED.value, MatchState.DISPUTED.value) and match.completed_at is None:
+        # A disputed match was played: it keeps the time it ended, like a completed one.
         match.completed_at = utcnow().replace(microsecond=0)
     audit.record(
         "match.state_changed",
@@ -171,6 +191,30 @@ def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None)
     db.session.commit()
     _send_match_signal(tournament, match)
     return match
+
+
+def _record_game_result(match: Match, winner: object, score: object) -> None:
+    """The rules of a series game in a tournament file, applied to one game completed live."""
+    series = match.series
+    a, b = series.participant_a.key, series.participant_b.key
+    if winner is not None and winner not in (a, b):
+        raise ValidationError(f"winner: must be {a} or {b}")
+    if score is not None:
+        if not isinstance(score, dict) or set(score) != {a, b}:
+            raise ValidationError(f'score: give both scores, e.g. {{"{a}": 13, "{b}": 11}}')
+        for key, value in score.items():
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
+                raise ValidationError(f"score.{key}: must be an integer from 0 to 10000")
+    if winner is None and not (score is not None and score[a] == score[b]):
+        raise ValidationError("winner: required, unless the score is level (a drawn map)")
+    if winner is not None and score is not None and score[winner] <= score[b if winner == a else a]:
+        raise ValidationError("score: the winner must have the higher score")
+    decided = summarise_series(series, [g for g in series.games if g.id != match.id])
+    if decided["status"] in ("completed", "forfeit"):
+        raise Conflict(f"series {series.key} is already decided; game {match.game_number} cannot count")
+    match.winner_id = series.participant_a_id if winner == a else series.participant_b_id if winner == b else None
+    match.score_a = score[a] if score is not None else None
+    match.score_b = score[b] if score is not None else None
 
 
 def _free_key(existing: set[str], start: int) -> str:

@@ -71,7 +71,8 @@ STATES = tuple(s.value for s in MatchState)
 # (the `earliest_completion` tiebreaker and match ordering use it).
 STATES_WITH_TIME = frozenset({MatchState.COMPLETED.value, MatchState.DISPUTED.value})
 STATES_WITHOUT_TIME = frozenset({MatchState.SCHEDULED.value, MatchState.LIVE.value})
-FINAL_STATES = frozenset({MatchState.COMPLETED.value, MatchState.CANCELLED.value})
+# The same rule `tournaments complete` applies: results still open to change block completion.
+OPEN_STATES = frozenset({MatchState.LIVE.value, MatchState.DISPUTED.value})
 
 TOP_KEYS = ("format", "tournament", "participants", "matches", "adjustments", "series")
 TOURNAMENT_KEYS = ("name", "slug", "game", "status", "scoring")
@@ -407,6 +408,10 @@ def _check_tournament(value: object) -> dict[str, Any]:
             f"tournament.slug: {_quote(slug)} must be lowercase letters and digits in words joined by "
             'single dashes, like "spring-cup-2025"'
         )
+    if slug.isdigit():
+        raise ValidationError(
+            f"tournament.slug: {_quote(slug)} needs a letter; the API reads an all-digit address as a database id"
+        )
     game = _choice(_required(obj, "game", "tournament"), "tournament.game", GAMES)
     status = _choice(obj.get("status", TournamentStatus.LIVE.value), "tournament.status", STATUSES)
     row: dict[str, Any] = {
@@ -608,9 +613,9 @@ def _check_all_final(plan: _Plan) -> None:
     for i, series in enumerate(plan.series):
         places += [(f"series[{i}].games[{j}]", g["state"]) for j, g in enumerate(series["games"])]
     for where, state in places:
-        if state not in FINAL_STATES:
+        if state in OPEN_STATES:
             raise ValidationError(
-                f'{where}.state: "{state}" in a completed tournament; every match must be completed or cancelled'
+                f'{where}.state: "{state}" in a completed tournament; no match may be live or disputed'
             )
 
 
