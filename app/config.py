@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_TIMEOUT": 10,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_TIME_LIMIT": None,
     # Request bodies (API calls, forms) are small; big files are imported with the CLI.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
