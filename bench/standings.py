@@ -71,11 +71,11 @@ def database(url: str | None):
     """(label, app config) for a private, empty database; removed afterwards."""
     if url is None or url.startswith("sqlite"):
         if url is not None:
-            yield "sqlite", {"DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url}
+            yield "sqlite", {"SQLALCHEMY_DATABASE_URI": url}
             return
         with tempfile.TemporaryDirectory(prefix="bench-standings-") as tmp:
             path = f"sqlite:///{os.path.join(tmp, 'bench.sqlite3')}"
-            yield "sqlite", {"DATABASE_URL": path, "SQLALCHEMY_DATABASE_URI": path}
+            yield "sqlite", {"SQLALCHEMY_DATABASE_URI": path}
         return
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)
@@ -85,9 +85,6 @@ def database(url: str | None):
         yield (
             "postgresql",
             {
-                # DATABASE_URL too: create_app decides on SQLite-only connect_args from DATABASE_URL,
-                # not from SQLALCHEMY_DATABASE_URI (see bench/README.md).
-                "DATABASE_URL": url,
                 "SQLALCHEMY_DATABASE_URI": url,
                 "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": f"-csearch_path={schema}"}},
             },

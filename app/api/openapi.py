@@ -130,9 +130,9 @@ OVERRIDE_REQUEST = {
     "type": "object",
     "required": ["participant_id", "new_rank", "reason"],
     "properties": {
-        "participant_id": {"type": "string"},
+        "participant_id": {"type": "string", "minLength": 1},
         "new_rank": {"type": "integer", "minimum": 1},
-        "reason": {"type": "string", "minLength": 10},
+        "reason": {"type": "string", "minLength": 10, "maxLength": 500},
     },
 }
 
@@ -272,8 +272,8 @@ def openapi_document() -> dict[str, Any]:
                             "type": "object",
                             "required": ["participant_id", "reason"],
                             "properties": {
-                                "participant_id": {"type": "string"},
-                                "reason": {"type": "string", "minLength": 10},
+                                "participant_id": {"type": "string", "minLength": 1},
+                                "reason": {"type": "string", "minLength": 10, "maxLength": 500},
                             },
                         }
                     ),
@@ -313,7 +313,16 @@ def openapi_document() -> dict[str, Any]:
                                     "type": "string",
                                     "enum": ["scheduled", "live", "completed", "disputed", "cancelled"],
                                 },
-                                "reason": {"type": "string"},
+                                "reason": {"type": "string", "maxLength": 500},
+                                "winner": {
+                                    "type": "string",
+                                    "description": "Series games only, when completing: the winning participant id",
+                                },
+                                "score": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "integer", "minimum": 0},
+                                    "description": "Series games only: both participants' scores",
+                                },
                             },
                         }
                     ),
