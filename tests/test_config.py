@@ -105,3 +105,13 @@ def test_wsgi_module_builds_the_app(monkeypatch, tmp_path):
     module = importlib.reload(wsgi)
     assert module.app.config["SECRET_KEY"] == "from-the-environment"
     assert module.app.config["SQLALCHEMY_DATABASE_URI"].endswith("x.sqlite3")
+
+
+def test_sqlite_only_options_follow_the_uri_in_use(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    pg = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db.invalid/x"})
+    assert "timeout" not in pg.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("connect_args", {})
+    given = {"connect_args": {"check_same_thread": False}}
+    lite = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SQLALCHEMY_ENGINE_OPTIONS": given})
+    assert lite.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"timeout": 30, "check_same_thread": False}
+    assert given == {"connect_args": {"check_same_thread": False}}  # the caller's dict is left alone
