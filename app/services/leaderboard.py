@@ -361,8 +361,7 @@ class LeaderboardService:
         """Move a live tournament to completed and freeze its standings; refused while any
         match is live or disputed, since those results may still change."""
         tournament = get_tournament(tournament_id)
-        lock_tournament(tournament.id)
-        db.session.refresh(tournament)
+        lock_tournament(tournament)
         if tournament.status == TournamentStatus.COMPLETED.value:
             raise Conflict(f"{tournament.slug} is already completed")
         if tournament.status != TournamentStatus.LIVE.value:
@@ -659,8 +658,7 @@ def _checked_reason(reason: object) -> str:
 def _lock_final_results(tournament: Tournament) -> list[TournamentResult]:
     """Take the tournament's lock (held until commit, so concurrent overrides run one after the
     other), then read its final results fresh; refused before completion."""
-    lock_tournament(tournament.id)
-    db.session.refresh(tournament)
+    lock_tournament(tournament)
     if tournament.status != TournamentStatus.COMPLETED.value:
         raise Conflict(f"{tournament.slug} is not completed; placements can be overridden after completion")
     return _locked_results(tournament.id)

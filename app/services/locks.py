@@ -17,14 +17,16 @@ from app.extensions import db
 from app.models import Tournament
 
 
-def lock_tournament(tournament_id: int) -> int:
-    """Take the tournament's write lock for this transaction; return the new results version."""
+def lock_tournament(tournament: Tournament) -> int:
+    """Take the tournament's write lock for this transaction and reload the tournament, so the
+    caller decides on what the previous writer committed; return the new results version."""
     new_version = db.session.execute(
         update(Tournament)
-        .where(Tournament.id == tournament_id)
+        .where(Tournament.id == tournament.id)
         .values(results_version=Tournament.results_version + 1)
         .returning(Tournament.results_version)
     ).scalar_one_or_none()
     if new_version is None:
-        raise NotFound(f"tournament {tournament_id} not found")
+        raise NotFound(f"tournament {tournament.id} not found")
+    db.session.refresh(tournament)
     return new_version

@@ -52,8 +52,7 @@ _MATCH_SIGNALS = {
 def advance_tournament(tournament_ref: int | str, new_status: str, actor_id: int | None) -> Tournament:
     """Move a tournament one step along draft → registration → live."""
     tournament = get_tournament(tournament_ref)
-    lock_tournament(tournament.id)
-    db.session.refresh(tournament)
+    lock_tournament(tournament)
     if new_status == TournamentStatus.COMPLETED.value:
         raise ValidationError("status: complete a tournament with the complete action, which freezes results")
     if TOURNAMENT_STEPS.get(tournament.status) != new_status:
@@ -94,8 +93,7 @@ def change_match_state(
         raise ValidationError(f"state: must be one of {', '.join(MATCH_TRANSITIONS)}")
     if reason is not None and (len(reason) > 500 or not storable(reason)):
         raise ValidationError("reason: at most 500 characters of text, without NUL characters")
-    lock_tournament(tournament.id)
-    db.session.refresh(tournament)
+    lock_tournament(tournament)
     match = db.session.get(Match, match_id, populate_existing=True) if is_db_id(match_id) else None
     if match is None or match.tournament_id != tournament.id:
         raise NotFound(f"no match {match_id} in {tournament.slug}")
@@ -137,8 +135,7 @@ def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None)
     tournament = get_tournament(tournament_ref)
     if not tournament.is_battle_royale:
         raise ValidationError(f"{tournament.slug} is a {tournament.game_name} tournament; lobbies are battle royale")
-    lock_tournament(tournament.id)
-    db.session.refresh(tournament)
+    lock_tournament(tournament)
     if tournament.status == TournamentStatus.COMPLETED.value:
         raise Conflict(f"{tournament.slug} is completed; its results are frozen")
     participants = dict(
