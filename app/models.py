@@ -125,6 +125,9 @@ class User(UserMixin, db.Model):
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every login session; bumping it (log-out, password change, deactivation) ends
+    # every session issued before, whichever worker or cookie copy presents it.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -166,6 +169,7 @@ class Tournament(db.Model):
     __table_args__ = (
         CheckConstraint(f"game IN ({_values(Game)})", name="game"),
         CheckConstraint(f"status IN ({_values(TournamentStatus)})", name="status"),
+        CheckConstraint("advancing IS NULL OR advancing >= 1", name="advancing"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -178,6 +182,8 @@ class Tournament(db.Model):
     placement_points: Mapped[list[int] | None] = mapped_column(JSON)
     kill_points: Mapped[int | None] = mapped_column(Integer)
     tiebreakers: Mapped[list[str] | None] = mapped_column(JSON)
+    # The top N of the standings qualify (drawn as a cutline); None: no advancement line.
+    advancing: Mapped[int | None] = mapped_column(Integer)
     # Bumped by every change to results; clients and caches compare it, and the UPDATE that
     # bumps it is also the lock that serialises concurrent result changes (see services.locks).
     results_version: Mapped[int] = mapped_column(Integer, default=0)
