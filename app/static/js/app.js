@@ -1,0 +1,81 @@
+/*
+ * Site-wide script, loaded by base.html on every page (no inline script: the CSP forbids it).
+ *
+ * CSRF for htmx: pages rendered for a logged-in user carry
+ *   <meta name="csrf-token" content="...">
+ * (base.html renders it only then, so anonymous pages never touch the session or set a cookie).
+ * Every htmx request (hx-post, hx-put, hx-patch, hx-delete, and gets too) gets that token in the
+ * `X-CSRFToken` header, which Flask-WTF's CSRFProtect accepts. So a staff or inbox template only
+ * writes e.g. `<button hx-post="{{ url_for(...) }}">` -- no hidden field, no script of its own.
+ * Plain <form method="post"> (works without JS) still needs
+ *   <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">.
+ * A fetch() in another JS file can read the same meta: `DeltaCrown.csrfToken()`.
+ *
+ * Copy buttons: `<button type="button" data-copy-target="ID">Copy</button>` copies the value of the
+ * element with that id (a readonly textarea/input, which works without JS as well).
+ */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : null;
+  }
+
+  window.DeltaCrown = window.DeltaCrown || {};
+  window.DeltaCrown.csrfToken = csrfToken;
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = csrfToken();
+    if (token) {
+      event.detail.headers["X-CSRFToken"] = token;
+    }
+  });
+
+  function copyFrom(button) {
+    var target = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!target) {
+      return;
+    }
+    var text = "value" in target ? target.value : target.textContent;
+    var done = function () {
+      var label = button.getAttribute("data-copied-label") || "Copied";
+      var original = button.textContent;
+      button.textContent = label;
+      window.setTimeout(function () { button.textContent = original; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {
+        target.select();
+        document.execCommand("copy");
+        done();
+      });
+    } else {
+      target.select();
+      document.execCommand("copy");
+      done();
+    }
+  }
+
+  // Copy buttons are useless without JS, so they ship `hidden` and are revealed here.
+  function revealCopyButtons(root) {
+    var buttons = (root || document).querySelectorAll("[data-copy-target][hidden]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].hidden = false;
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { revealCopyButtons(); });
+  } else {
+    revealCopyButtons();
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { revealCopyButtons(event.target); });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy-target]") : null;
+    if (button) {
+      event.preventDefault();
+      copyFrom(button);
+    }
+  });
+})();
