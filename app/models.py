@@ -184,6 +184,9 @@ class Tournament(db.Model):
     tiebreakers: Mapped[list[str] | None] = mapped_column(JSON)
     # The top N of the standings qualify (drawn as a cutline); None: no advancement line.
     advancing: Mapped[int | None] = mapped_column(Integer)
+    # Stage names staff pick from when entering a lobby ("Day 1", "Finals"); lobbies may still
+    # name other stages (an imported file declares none).
+    stages: Mapped[list[str] | None] = mapped_column(JSON)
     # Bumped by every change to results; clients and caches compare it, and the UPDATE that
     # bumps it is also the lock that serialises concurrent result changes (see services.locks).
     results_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -319,6 +322,9 @@ class Match(db.Model):
     score_b: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Bumped by every correction of the lobby's results: a form carries the version it was
+    # read at, so of two staff correcting one lobby the later save is told, not silently lost.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     series: Mapped[Series | None] = relationship(back_populates="games")
     winner: Mapped[Participant | None] = relationship(foreign_keys=[winner_id])
