@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run serve install test test-postgres lint format bench clean
+.PHONY: run serve install browser test test-postgres lint format bench clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -35,10 +35,15 @@ serve: install .env
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn --workers 4 --bind $(HOST):$(PORT) wsgi:app
 
-test: install
+# Browser tests drive Debian's Chromium through Playwright (only the driver: no browser download).
+browser: install
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet "playwright>=1.45"
+
+test: install browser
 	$(BIN)/pytest
 
-test-postgres: install
+test-postgres: install browser
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
 
 lint: install
