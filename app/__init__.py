@@ -49,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mail.init_app(app)
     htmx.init_app(app)
 
-    from app import auth, cli, http_errors, models  # noqa: F401  (models must be imported for migrations)
+    from app import auth, cli, http_errors, models, notifications  # noqa: F401  (models must be imported for migrations)
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.public import bp as public_bp
@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     http_errors.init_app(app)
     cli.init_app(app)
+    notifications.init_app(app)
 
     @app.get("/healthz")
     def healthz():
