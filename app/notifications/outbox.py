@@ -10,6 +10,7 @@ together, and its rollback drops them together. The worker sends the deliveries 
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import utcnow
+from app.models import Match, Participant, Payment, Tournament, utcnow
 from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
 
 EVENT_TYPES = (
@@ -55,7 +56,7 @@ def emit(type: str, *, tournament_id: int | None, data: dict[str, Any], subject:
     # Imported here: the recipients module belongs to the in-app/email half and must not be
     # able to break the import of every service while it changes.
     try:
-        from app.notifications import recipients
+        recipients = importlib.import_module("app.notifications.recipients")
     except ModuleNotFoundError as exc:
         if exc.name != "app.notifications.recipients":
             raise
@@ -89,3 +90,67 @@ def _delivery(event: OutboxEvent, endpoint_id: int | None, now: datetime) -> Del
         next_attempt_at=now,
         created_at=now,
     )
+
+
+# ---------------------------------------------------------------------------- event data
+# Ids, states and public names only: these dicts go to third-party receivers as they are.
+# Never put a user's email or name, a phone number, or a payment's amount, method or
+# reference here (tests/test_webhooks_payload.py checks every event type).
+
+
+def payment_data(payment: Payment) -> dict[str, Any]:
+    registration = payment.registration
+    participant = registration.participant
+    tournament = participant.tournament
+    return {
+        "payment_id": payment.id,
+        "registration_id": registration.id,
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "participant_id": participant.key,
+        "participant_name": participant.name,
+        "status": payment.status,
+    }
+
+
+def match_data(tournament: Tournament, match: Match) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "match_id": match.id,
+        "match_key": match.key,
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "state": match.state,
+    }
+    if match.series is not None:
+        data["series_key"] = match.series.key
+    if match.stage:
+        data["stage"] = match.stage
+    return data
+
+
+def tournament_data(tournament: Tournament) -> dict[str, Any]:
+    return {
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "tournament_name": tournament.name,
+        "status": tournament.status,
+    }
+
+
+def placement_data(tournament: Tournament, participant: Participant, old_rank: int, new_rank: int) -> dict[str, Any]:
+    return {
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "participant_id": participant.key,
+        "participant_name": participant.name,
+        "old_rank": old_rank,
+        "new_rank": new_rank,
+    }
+
+
+def leaderboard_data(tournament: Tournament) -> dict[str, Any]:
+    return {
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "results_version": tournament.results_version,
+    }

@@ -3,8 +3,9 @@
 A payment starts pending. Staff verify it (the money arrived) or reject it (it did not, with a
 reason); a verified payment can later be refunded (with a reason). Nothing else: a rejected or
 refunded payment is final, and a payment cannot be verified twice. Every decision is a
-`PaymentVerification` row (who, when, why) plus an audit event, in one transaction; the
-`payment_verified` / `payment_refunded` signals go out after the commit.
+`PaymentVerification` row (who, when, why) plus an audit event and, for a verification or a
+refund, its outbox event, in one transaction; the `payment_verified` / `payment_refunded`
+signals go out after the commit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from app import signals
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Payment, PaymentStatus, PaymentVerification, Registration, User, is_db_id
+from app.notifications import outbox
 from app.services import audit
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -25,6 +27,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Turning money away or giving it back needs a reason the team can be shown.
 REASON_REQUIRED = frozenset({PaymentStatus.REJECTED.value, PaymentStatus.REFUNDED.value})
+# A rejection is not an event: the payment never counted, so nobody outside needs telling.
+_EVENTS = {PaymentStatus.VERIFIED.value: "payment.verified", PaymentStatus.REFUNDED.value: "payment.refunded"}
 
 
 def decide_payment(payment_id: int, new_status: str, actor_id: int, reason: str = "") -> Payment:
@@ -62,6 +66,9 @@ def decide_payment(payment_id: int, new_status: str, actor_id: int, reason: str 
         after={"status": new_status},
         reason=reason or None,
     )
+    if new_status in _EVENTS:
+        data = outbox.payment_data(payment)
+        outbox.emit(_EVENTS[new_status], tournament_id=registration.tournament_id, data=data, subject=payment)
     db.session.commit()
     if new_status == PaymentStatus.VERIFIED.value:
         signals.payment_verified.send(payment, payment_id=payment.id, actor_id=actor.id)
