@@ -33,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "DeltaCrown <noreply@deltacrown.local>",
     "MAIL_TIMEOUT": 10,
+    # CA bundle (PEM file) to verify the SMTP server's certificate with; empty: the system's trust store.
+    "MAIL_CA_FILE": "",
+    # Where users reach the site: the links in emails (and their unsubscribe links) start with it.
+    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,

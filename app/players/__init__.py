@@ -1,0 +1,8 @@
+"""Player accounts: sign-up, joining a team with its join code, the in-app inbox, email
+preferences and one-click unsubscribe. Players log in at the same /login as staff."""
+
+from flask import Blueprint
+
+bp = Blueprint("players", __name__, cli_group="players")
+
+from app.players import cli, models, views  # noqa: E402,F401  (routes, commands and tables register on import)

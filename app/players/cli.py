@@ -1,0 +1,34 @@
+"""`flask players join-code SLUG [TEAM ...]`: the organiser's side of joining a team."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from app.cli.groups import cli_errors
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Tournament
+from app.players import bp
+from app.players.service import issue_join_code
+
+
+@bp.cli.command("join-code")
+@click.argument("slug")
+@click.argument("teams", nargs=-1)
+@cli_errors
+def join_code_command(slug: str, teams: tuple[str, ...]) -> None:
+    """Print a new join code for each TEAM (participant id in the tournament file), or for every
+    team of the tournament when none is named. A team's earlier code stops working."""
+    tournament = db.session.scalar(select(Tournament).where(Tournament.slug == slug))
+    if tournament is None:
+        raise NotFound(f"no tournament with slug {slug!r}")
+    by_key = {p.key: p for p in tournament.participants}
+    for key in teams:
+        if key not in by_key:
+            raise NotFound(f"tournament {slug!r} has no participant {key!r}")
+    chosen = [by_key[k] for k in dict.fromkeys(teams)] if teams else list(tournament.participants)
+    codes = [(p, issue_join_code(p)) for p in chosen]
+    db.session.commit()
+    for participant, code in codes:
+        click.echo(f"{participant.key}\t{code}\t{participant.name}")

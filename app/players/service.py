@@ -1,0 +1,160 @@
+"""Player accounts and how they join teams.
+
+Rules:
+- Anyone may sign up. A signed-up account is a player: never staff, never admin (only the
+  `users` CLI makes staff). Emails are unique whatever their case.
+- A player joins a team only with that team's join code, which the organiser hands out
+  (`flask players join-code SLUG [TEAM ...]`). Codes are 16 characters from a 30-letter alphabet
+  (about 78 bits): guessing one is hopeless, so a wrong code is simply "no such code". Only a
+  hash is stored; issuing a new code for a team makes the old one stop working at once.
+- Joining makes a Registration (player <-> team) — the link notifications follow. A player can be
+  on one team per tournament; joining a team they are already on changes nothing.
+- Leaving a team is done by the organiser, not the player: a registration carries the team's
+  payments, which a click must not delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.models import Participant, Registration, Tournament, User, utcnow
+from app.players.models import TeamJoinCode
+from app.services.text import storable
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+MAX_DISPLAY_NAME = 120
+
+# No 0/O, 1/I/L or U: codes are read out loud and typed from screenshots.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+CODE_LENGTH = 16
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL_RE = re.compile(rf"[a-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
+
+
+def normalise_email(raw: str) -> str:
+    email = (raw or "").strip().lower()
+    if len(email) > 255 or not _EMAIL_RE.fullmatch(email) or ".." in email:
+        raise ValidationError("That is not a valid email address.")
+    return email
+
+
+def sign_up(email: str, password: str, display_name: str = "") -> User:
+    """Create a player account. Commits (the account must exist before it can log in)."""
+    email = normalise_email(email)
+    display_name = (display_name or "").strip()
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise ValidationError(f"The display name must be at most {MAX_DISPLAY_NAME} characters.")
+    if not storable(display_name) or any(ord(ch) < 32 for ch in display_name):
+        raise ValidationError("The display name contains characters that cannot be stored.")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if len(password) > MAX_PASSWORD_LENGTH or not storable(password):
+        raise ValidationError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters of text.")
+    taken = Conflict("An account with this email already exists. Log in instead.")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise taken
+    user = User(email=email, display_name=display_name or email.split("@")[0], is_staff=False, is_admin=False)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # two sign-ups with one email at once: the unique index decides
+        raise taken from None
+    return user
+
+
+def _hash_code(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode("ascii")).hexdigest()
+
+
+def normalise_code(raw: str) -> str | None:
+    """The code without dashes, spaces or case; None when it cannot be a code at all."""
+    code = re.sub(r"[\s-]", "", raw or "").upper()
+    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
+        return None
+    return code
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def issue_join_code(participant: Participant, actor_id: int | None = None) -> str:
+    """A fresh code for the team (replacing any earlier one); returned once, stored hashed. Does not commit."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    row = db.session.scalar(select(TeamJoinCode).where(TeamJoinCode.participant_id == participant.id))
+    if row is None:
+        row = TeamJoinCode(participant_id=participant.id)
+        db.session.add(row)
+    row.code_hash = _hash_code(code)
+    row.created_by_id = actor_id
+    row.created_at = utcnow()
+    db.session.flush()
+    return format_code(code)
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    registration: Registration
+    created: bool
+
+
+def join_team(user: User, raw_code: str) -> JoinResult:
+    """Register `user` on the team whose code this is. Commits when something changed."""
+    code = normalise_code(raw_code)
+    if code is None:
+        raise ValidationError(
+            f"A join code has {CODE_LENGTH} letters and digits, e.g. ABCD-EFGH-JKMN-PQRS. "
+            "Check the code you were given."
+        )
+    row = db.session.scalar(select(TeamJoinCode).where(TeamJoinCode.code_hash == _hash_code(code)))
+    if row is None:
+        raise NotFound("No team has this join code. It may have been replaced: ask your organiser for the current one.")
+    participant = row.participant
+    existing = db.session.scalars(
+        select(Registration).where(
+            Registration.user_id == user.id, Registration.tournament_id == participant.tournament_id
+        )
+    ).all()
+    for registration in existing:
+        if registration.participant_id == participant.id:
+            return JoinResult(registration, created=False)
+    if existing:
+        raise Conflict(
+            f"You are already on {existing[0].participant.name} in this tournament; "
+            "a player can be on one team per tournament."
+        )
+    registration = Registration(tournament_id=participant.tournament_id, participant_id=participant.id, user_id=user.id)
+    db.session.add(registration)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # a double submit: the other request made the same registration
+        registration = db.session.scalars(
+            select(Registration).where(Registration.user_id == user.id, Registration.participant_id == participant.id)
+        ).one()
+        return JoinResult(registration, created=False)
+    return JoinResult(registration, created=True)
+
+
+def teams_of(user_id: int) -> list:
+    return list(
+        db.session.execute(
+            select(Registration, Participant, Tournament)
+            .join(Participant, Participant.id == Registration.participant_id)
+            .join(Tournament, Tournament.id == Registration.tournament_id)
+            .where(Registration.user_id == user_id)
+            .order_by(Tournament.created_at.desc(), Tournament.id.desc())
+        ).all()
+    )

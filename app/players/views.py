@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
+from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
+
+from app.errors import DomainError
+from app.extensions import csrf, db
+from app.notifications import preferences
+from app.players import bp, inbox, service
+from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
+from app.public.rendering import VARY_HEADERS
+
+# htmx stops polling when it gets this status: a poll from a page whose session has ended.
+HTMX_STOP_POLLING = 286
+UNREAD_TEMPLATE = "players/_unread.html"
+
+
+@bp.app_context_processor
+def _inbox_globals() -> dict:
+    def inbox_unread_count() -> int:
+        return inbox.unread_count(current_user.id) if current_user.is_authenticated else 0
+
+    return {"inbox_unread_count": inbox_unread_count}
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("players.inbox_view"))
+    form = SignupForm()
+    if request.method == "GET":
+        return render_template("players/signup.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("players/signup.html", form=form), 400
+    try:
+        user = service.sign_up(form.email.data or "", form.password.data or "", form.display_name.data or "")
+    except DomainError as exc:
+        form.password.data = form.confirm.data = ""
+        return render_template("players/signup.html", form=form, error=exc.message), exc.status
+    login_user(user)
+    flash("Welcome! Join your team with the code your organiser gave you.", "success")
+    return redirect(url_for("players.teams"))
+
+
+@bp.route("/account/teams", methods=["GET", "POST"])
+@login_required
+def teams() -> Response | str | tuple[str, int]:
+    form = JoinTeamForm()
+    status = 200
+    error = None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                result = service.join_team(current_user, form.code.data or "")
+            except DomainError as exc:
+                error, status = exc.message, exc.status
+            else:
+                name = result.registration.participant.name
+                flash(f"You joined {name}." if result.created else f"You are already on {name}.", "success")
+                return redirect(url_for("players.teams"))
+        else:
+            status = 400
+    rows = service.teams_of(current_user.id)
+    return render_template("players/teams.html", form=form, rows=rows, error=error), status
+
+
+@bp.get("/inbox")
+@login_required
+def inbox_view() -> str:
+    page = request.args.get("page", "1")
+    if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= 100_000:
+        abort(400, "page must be a whole number from 1")
+    return render_template(
+        "players/inbox.html", inbox=inbox.inbox_page(current_user.id, int(page)), form=CsrfOnlyForm()
+    )
+
+
+@bp.get("/inbox/unread-count")
+def unread_count() -> Response:
+    """The header badge, polled by htmx; one source: the `unread_badge` block that base.html includes."""
+    if not current_user.is_authenticated:
+        response = make_response("", HTMX_STOP_POLLING if request.headers.get("HX-Request") else 401)
+    else:
+        response = make_response(render_block(UNREAD_TEMPLATE, "unread_badge"))
+    response.headers["Cache-Control"] = "private, no-store"
+    for header in VARY_HEADERS:
+        response.vary.add(header)
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.post("/inbox/<int:notification_id>/read")
+@login_required
+def mark_read(notification_id: int) -> Response:
+    if not inbox.mark_read(current_user.id, notification_id):
+        abort(404, "You have no such notification.")
+    return redirect(_back_to_inbox())
+
+
+@bp.post("/inbox/read-all")
+@login_required
+def mark_all_read() -> Response:
+    count = inbox.mark_all_read(current_user.id)
+    plural = "s" if count != 1 else ""
+    flash(f"Marked {count} notification{plural} as read." if count else "Nothing was unread.", "info")
+    return redirect(_back_to_inbox())
+
+
+def _back_to_inbox() -> str:
+    page = request.args.get("page", "")
+    if page.isascii() and page.isdigit() and 1 < int(page) <= 100_000:
+        return url_for("players.inbox_view", page=int(page))
+    return url_for("players.inbox_view")
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def notification_settings() -> Response | str | tuple[str, int]:
+    form = CsrfOnlyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, "The form has expired; reload the page and try again.")
+        chosen = request.form.getlist("email")
+        unknown = [c for c in chosen if c not in preferences.CATEGORIES]
+        if unknown:
+            abort(400, f"unknown category: {unknown[0][:40]!r}")
+        changed = preferences.set_email_preferences(current_user.id, {c: c in chosen for c in preferences.CATEGORIES})
+        db.session.commit()
+        flash("Email preferences saved." if changed else "Nothing changed.", "success")
+        return redirect(url_for("players.notification_settings"))
+    return render_template(
+        "players/notification_settings.html",
+        form=form,
+        categories=preferences.CATEGORIES,
+        enabled=preferences.email_preferences(current_user.id),
+    )
+
+
+def _masked(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+@csrf.exempt
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> Response | str | tuple[str, int]:
+    """RFC 8058: a mail provider POSTs `List-Unsubscribe=One-Click` with no cookies and no CSRF
+    token, so the signed token is the only credential (and CSRF is exempt for this view). A GET
+    (a person clicking, or a link scanner) only shows a confirm button and changes nothing."""
+    try:
+        user, category = preferences.read_unsubscribe_token(token)
+    except preferences.InvalidUnsubscribeToken as exc:
+        return render_template("players/unsubscribe.html", error=str(exc)), 400
+    context = {"email": _masked(user.email), "category": category, "label": preferences.CATEGORIES[category]}
+    if request.method == "GET":
+        done = not preferences.wants_email(user.id, category)
+        return render_template("players/unsubscribe.html", token=token, done=done, **context)
+    preferences.set_email_opt_out(user.id, category, True)
+    db.session.commit()
+    return render_template("players/unsubscribe.html", done=True, just_now=True, **context)

@@ -1,0 +1,170 @@
+"""Player accounts: sign-up, joining a team with its join code (and only with it), the CLI that
+issues codes."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Registration, User
+from app.players.models import TeamJoinCode
+from tests import factories
+from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, csrf_token_from
+
+CODE_RE = re.compile(r"^([A-Za-z0-9-]+)\t([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\t(.+)$")
+
+
+def _signup(client, **fields):
+    token = csrf_token_from(client.get("/signup").get_data(as_text=True))
+    data = {"email": "new@example.com", "password": "a good password", "confirm": "a good password"}
+    data.update(fields)
+    return client.post("/signup", data={"csrf_token": token, **data})
+
+
+def _tournaments(app):
+    with app.app_context():
+        factories.br_tournament("cup-one", teams=("A", "B"))
+        factories.br_tournament("cup-two", teams=("X", "Y"))
+        db.session.commit()
+
+
+def _codes(runner, *args) -> dict[str, str]:
+    result = runner.invoke(args=["players", "join-code", *args])
+    assert result.exit_code == 0, result.output
+    codes = {}
+    for line in result.output.strip().splitlines():
+        match = CODE_RE.match(line)
+        assert match, line
+        codes[match.group(1)] = match.group(2)
+    return codes
+
+
+def _join(client, code):
+    token = csrf_token_from(client.get("/account/teams").get_data(as_text=True))
+    return client.post("/account/teams", data={"csrf_token": token, "code": code})
+
+
+def _registrations(app, user_id):
+    with app.app_context():
+        return sorted(
+            (r.participant.tournament.slug, r.participant.key)
+            for r in db.session.scalars(select(Registration).where(Registration.user_id == user_id))
+        )
+
+
+def test_signup_makes_a_logged_in_player_without_staff_rights(app, client):
+    response = _signup(client, email="  New@Example.com ", display_name="Nadia")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/account/teams")
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "new@example.com"))
+        assert user is not None and user.display_name == "Nadia"
+        assert not user.is_staff and not user.is_admin
+        assert user.password_hash and "a good password" not in user.password_hash
+    page = client.get("/inbox")
+    assert page.status_code == 200
+    assert 'id="inbox-unread"' in page.get_data(as_text=True)
+    assert client.get("/staff/").status_code == 403
+
+
+def test_player_logs_in_at_the_shared_login(app, client, auth, player_user):
+    response = auth.login(PLAYER_EMAIL, PLAYER_PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/inbox").status_code == 200
+
+
+def test_signup_refusals_leave_no_account(app, client):
+    assert _signup(client, email="dup@example.com").status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))})
+    cases = [
+        ({"email": "DUP@example.com"}, 409, "already exists"),
+        ({"email": "not-an-email"}, 400, "valid email"),
+        ({"password": "short", "confirm": "short"}, 400, "at least 8"),
+        ({"confirm": "something else"}, 400, "passwords differ"),
+        ({"display_name": "x" * 121}, 400, "120"),
+        ({"display_name": "bad\x00name"}, 400, "cannot be stored"),
+    ]
+    for fields, status, message in cases:
+        response = _signup(client, **fields)
+        assert response.status_code == status, fields
+        assert message in response.get_data(as_text=True), fields
+    no_csrf = client.post("/signup", data={"email": "c@example.com", "password": "a good password"})
+    assert no_csrf.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_join_code_links_a_player_to_that_team_only(app, client, runner):
+    _tournaments(app)
+    codes = _codes(runner, "cup-one")
+    assert set(codes) == {"A", "B"}
+    with app.app_context():
+        stored = db.session.scalars(select(TeamJoinCode.code_hash)).all()
+        assert len(stored) == 2 and not any(c.replace("-", "") in h for c in codes.values() for h in stored)
+    _signup(client, email="p1@example.com")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == "p1@example.com"))
+
+    # Typed sloppily: lower case, spaces instead of dashes.
+    sloppy = codes["B"].lower().replace("-", " ")
+    response = _join(client, sloppy)
+    assert response.status_code == 302
+    assert _registrations(app, user_id) == [("cup-one", "B")]
+    page = client.get("/account/teams").get_data(as_text=True)
+    assert "Team B" in page and "You joined Team B" in page
+
+    # Again: nothing new. Another team of the same tournament: refused.
+    assert _join(client, codes["B"]).status_code == 302
+    refused = _join(client, codes["A"])
+    assert refused.status_code == 409
+    assert "already on Team B" in refused.get_data(as_text=True)
+    assert _registrations(app, user_id) == [("cup-one", "B")]
+
+
+def test_join_refuses_wrong_malformed_and_replaced_codes(app, client, runner):
+    _tournaments(app)
+    old = _codes(runner, "cup-two", "X")["X"]
+    new = _codes(runner, "cup-two", "X")["X"]
+    assert old != new
+    _signup(client, email="p2@example.com")
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == "p2@example.com"))
+    for code, status, message in [
+        (old, 404, "No team has this join code"),
+        ("ABCD-EFGH-JKMN-PQRS", 404, "No team has this join code"),
+        ("hello", 400, "16 letters and digits"),
+        ("' OR 1=1 --", 400, "16 letters and digits"),
+        ("", 400, "This field is required"),
+    ]:
+        response = _join(client, code)
+        assert response.status_code == status, code
+        assert message in response.get_data(as_text=True), code
+    assert _registrations(app, user_id) == []
+    assert _join(client, new).status_code == 302
+    assert _registrations(app, user_id) == [("cup-two", "X")]
+
+
+def test_join_needs_login_and_csrf(app, client, runner):
+    _tournaments(app)
+    code = _codes(runner, "cup-one", "A")["A"]
+    response = client.post("/account/teams", data={"code": code})
+    assert response.status_code in (302, 400)
+    _signup(client, email="p3@example.com")
+    assert client.post("/account/teams", data={"code": code}).status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Registration.id))) == 0
+
+
+def test_join_code_cli_refuses_unknown_names(app, runner):
+    _tournaments(app)
+    for args, message in [
+        (["nope"], "no tournament with slug 'nope'"),
+        (["cup-one", "A", "Z"], "has no participant 'Z'"),
+    ]:
+        result = runner.invoke(args=["players", "join-code", *args])
+        assert result.exit_code == 1
+        assert message in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(TeamJoinCode.id))) == 0
