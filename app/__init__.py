@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(players_bp)
     http_errors.init_app(app)
+    auth.init_app(app)
     cli.init_app(app)
     notifications.init_app(app)
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -411,15 +412,22 @@ class LeaderboardService:
 
     @staticmethod
     def override_placement(
-        tournament_id: int | str, participant_id: str, new_rank: int, reason: str, actor_id: int
+        tournament_id: int | str,
+        participant_id: str,
+        new_rank: int,
+        reason: str,
+        actor_id: int,
+        *,
+        expected_version: int | None = None,
     ) -> dict[str, Any]:
-        """Pin `participant_id` at `new_rank` in the final results (staff only, audited)."""
+        """Pin `participant_id` at `new_rank` in the final results (staff only, audited).
+        `expected_version`: the results version the caller previewed; refused if it moved."""
         tournament = get_tournament(tournament_id)
         actor = _staff_actor(actor_id)
         reason = _checked_reason(reason)
         if isinstance(new_rank, bool) or not isinstance(new_rank, int):
             raise ValidationError("new_rank: must be an integer")
-        results = _lock_final_results(tournament)
+        results = _lock_final_results(tournament, expected_version)
         target = _result_for(results, participant_id, tournament.slug)
         if not 1 <= new_rank <= len(results):
             raise ValidationError(f"new_rank: must be between 1 and {len(results)}")
@@ -467,12 +475,19 @@ class LeaderboardService:
         return _override_response(target, participant_id, old_rank)
 
     @staticmethod
-    def clear_override(tournament_id: int | str, participant_id: str, reason: str, actor_id: int) -> dict[str, Any]:
+    def clear_override(
+        tournament_id: int | str,
+        participant_id: str,
+        reason: str,
+        actor_id: int,
+        *,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
         """Remove a pin; the participant returns to its frozen order (audited)."""
         tournament = get_tournament(tournament_id)
         actor = _staff_actor(actor_id)
         reason = _checked_reason(reason)
-        results = _lock_final_results(tournament)
+        results = _lock_final_results(tournament, expected_version)
         target = _result_for(results, participant_id, tournament.slug)
         if not target.is_override:
             raise Conflict(f"{participant_id} has no override to clear")
@@ -662,13 +677,74 @@ def _checked_reason(reason: object) -> str:
     return reason.strip()
 
 
-def _lock_final_results(tournament: Tournament) -> list[TournamentResult]:
+def _lock_final_results(tournament: Tournament, expected_version: int | None = None) -> list[TournamentResult]:
     """Take the tournament's lock (held until commit, so concurrent overrides run one after the
-    other), then read its final results fresh; refused before completion."""
-    lock_tournament(tournament)
+    other), then read its final results fresh; refused before completion. With
+    `expected_version` (the results version a staff member previewed), refused if another change
+    came in between: the order they confirmed is no longer the one that would result."""
+    new_version = lock_tournament(tournament)
     if tournament.status != TournamentStatus.COMPLETED.value:
         raise Conflict(f"{tournament.slug} is not completed; placements can be overridden after completion")
+    if expected_version is not None and new_version - 1 != expected_version:
+        db.session.rollback()
+        raise Conflict("the final results changed since you looked at them; check the current order and try again")
     return _locked_results(tournament.id)
+
+
+def preview_override(tournament_id: int | str, participant_id: str, new_rank: Any, reason: Any) -> dict[str, Any]:
+    """The final order an override would produce, checked like the override itself but without
+    writing anything, plus the results version it was computed from (to confirm against)."""
+    tournament = get_tournament(tournament_id)
+    reason = _checked_reason(reason)
+    if isinstance(new_rank, bool) or not isinstance(new_rank, int):
+        raise ValidationError("new_rank: must be an integer")
+    if tournament.status != TournamentStatus.COMPLETED.value:
+        raise Conflict(f"{tournament.slug} is not completed; placements can be overridden after completion")
+    version = tournament.results_version
+    rows = _locked_results(tournament.id)
+    target = _result_for(rows, participant_id, tournament.slug)
+    if not 1 <= new_rank <= len(rows):
+        raise ValidationError(f"new_rank: must be between 1 and {len(rows)}")
+    before = _rank_map(rows)
+    copies = [
+        SimpleNamespace(
+            rank=r.rank,
+            frozen_rank=r.frozen_rank,
+            frozen_position=r.frozen_position,
+            is_override=r.is_override,
+            participant=r.participant,
+            override_reason=r.override_reason,
+            override_actor_id=r.override_actor_id,
+            override_timestamp=r.override_timestamp,
+        )
+        for r in rows
+    ]
+    mine = next(c for c, r in zip(copies, rows, strict=True) if r is target)
+    for other in copies:
+        if other is not mine and other.is_override and other.rank == new_rank:
+            _unpin(other)  # type: ignore[arg-type]
+    mine.is_override, mine.rank = True, new_rank
+    _apply_pins(copies)  # type: ignore[arg-type]
+    ordered = sorted(copies, key=lambda c: (c.rank, c.frozen_position))
+    return {
+        "version": version,
+        "participant_id": participant_id,
+        "old_rank": target.rank,
+        "new_rank": new_rank,
+        "reason": reason,
+        "rows": [
+            {
+                "rank": c.rank,
+                "participant_id": c.participant.key,
+                "participant_name": c.participant.name,
+                "is_override": c.is_override,
+                "old_rank": before[c.participant.key],
+                "moved": before[c.participant.key] != c.rank,
+                "is_target": c is mine,
+            }
+            for c in ordered
+        ],
+    }
 
 
 def _locked_results(tournament_id: int) -> list[TournamentResult]:

@@ -36,7 +36,7 @@ from app.models import (
     Tournament,
     TournamentStatus,
 )
-from app.services import scoring
+from app.services import audit, scoring
 from app.services.text import storable
 from app.services.timestamps import iso_z
 
@@ -62,6 +62,7 @@ MAX_KILLS = 1000
 MAX_ADJUSTMENT = 10000
 MAX_SCORE = 10000
 BEST_OF_CHOICES = (1, 2, 3, 5, 7)
+MAX_ADVANCING = 100_000
 
 GAMES = tuple(g.value for g in Game)
 BR_GAMES = tuple(g for g in GAMES if g in BATTLE_ROYALE_GAMES)
@@ -75,7 +76,7 @@ STATES_WITHOUT_TIME = frozenset({MatchState.SCHEDULED.value, MatchState.LIVE.val
 OPEN_STATES = frozenset({MatchState.LIVE.value, MatchState.DISPUTED.value})
 
 TOP_KEYS = ("format", "tournament", "participants", "matches", "adjustments", "series")
-TOURNAMENT_KEYS = ("name", "slug", "game", "status", "scoring")
+TOURNAMENT_KEYS = ("name", "slug", "game", "status", "advancing", "scoring")
 SCORING_KEYS = ("preset", "placement_points", "kill_points", "tiebreakers")
 CUSTOM_ONLY_KEYS = ("placement_points", "kill_points", "tiebreakers")
 PARTICIPANT_KEYS = ("id", "name", "tag")
@@ -355,24 +356,26 @@ def _check_document(doc: object) -> _Plan:
     keys = {p["key"] for p in participants}
     plan = _Plan(tournament=tournament, participants=participants)
 
+    # An empty list holds nothing wrong, so `"matches": []` in a series file (or `"series": []`
+    # in a battle-royale one) is accepted; only entries of the wrong kind are refused.
     for name in ("matches", "adjustments"):
-        if top.get(name) is not None and not is_br:
+        if top.get(name) not in (None, []) and not is_br:
             raise ValidationError(
                 f'{name}: only battle-royale games ({", ".join(BR_GAMES)}) have {name}; {game} results go in "series"'
             )
-    if top.get("series") is not None and is_br:
+    if top.get("series") not in (None, []) and is_br:
         raise ValidationError(f'series: {game} is a battle-royale game; its results go in "matches", not "series"')
 
     taken: set[str] = set()
-    if top.get("matches") is not None:
+    if top.get("matches") is not None and is_br:
         for i, entry in enumerate(_list(top["matches"], "matches")):
             match = validate_match_entry(entry, f"matches[{i}]", keys, taken, require_key=True)
             taken.add(match["key"])
             plan.matches.append(match)
-    if top.get("adjustments") is not None:
+    if top.get("adjustments") is not None and is_br:
         for i, entry in enumerate(_list(top["adjustments"], "adjustments")):
             plan.adjustments.append(_check_adjustment(entry, f"adjustments[{i}]", keys))
-    if top.get("series") is not None:
+    if top.get("series") is not None and not is_br:
         series_keys: set[str] = set()
         for i, entry in enumerate(_list(top["series"], "series")):
             series = _check_series(entry, f"series[{i}]", keys, taken)
@@ -419,6 +422,7 @@ def _check_tournament(value: object) -> dict[str, Any]:
         "slug": slug,
         "game": game,
         "status": status,
+        "advancing": check_advancing(obj.get("advancing"), "tournament.advancing"),
         "scoring_preset": None,
         "placement_points": None,
         "kill_points": None,
@@ -457,6 +461,18 @@ def _check_tournament(value: object) -> dict[str, Any]:
     row["kill_points"] = ruleset.kill_points
     row["tiebreakers"] = list(ruleset.tiebreakers)
     return row
+
+
+def check_advancing(value: object, path: str) -> int | None:
+    """The advancement line: the top N qualify (optional; null means no line)."""
+    if value is None:
+        return None
+    if not _is_int(value) or value < 1:
+        found = _describe(value) if not _is_int(value) else str(value)
+        raise ValidationError(f"{path}: must be an integer >= 1, found {found}")
+    if value > MAX_ADVANCING:
+        raise ValidationError(f"{path}: must be <= {MAX_ADVANCING}")
+    return value
 
 
 def _check_participants(value: object) -> list[dict[str, Any]]:
@@ -622,9 +638,12 @@ def _check_all_final(plan: _Plan) -> None:
 # --------------------------------------------------------------------------- import
 
 
-def import_tournament(doc: object, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+def import_tournament(
+    doc: object, progress: Callable[[int, int], None] | None = None, *, actor_id: int | None = None
+) -> ImportResult:
     """Check the whole file, then write it in one transaction: all of it or (on any error)
-    nothing. `progress(done, total)` counts lobbies and series games."""
+    nothing. `progress(done, total)` counts lobbies and series games. The import is audited
+    (`actor_id` None: the command line)."""
     try:
         plan = _check_document(doc)
         result = _insert(plan, progress)
@@ -632,6 +651,14 @@ def import_tournament(doc: object, progress: Callable[[int, int], None] | None =
             from app.services.leaderboard import freeze_results
 
             freeze_results(result.tournament_id)
+        audit.record(
+            "tournament.imported",
+            target_type="tournament",
+            target_id=result.tournament_id,
+            tournament_id=result.tournament_id,
+            actor_id=actor_id,
+            after={"slug": result.slug, "matches": len(result.matches), "series": len(result.series)},
+        )
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -839,6 +866,8 @@ def export_tournament(slug: str) -> dict[str, Any]:
         "game": tournament.game,
         "status": tournament.status,
     }
+    if tournament.advancing is not None:
+        info["advancing"] = tournament.advancing
     if is_br:
         preset = tournament.scoring_preset or scoring.DEFAULT_PRESET[tournament.game]
         info["scoring"] = {"preset": preset}

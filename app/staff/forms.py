@@ -1,0 +1,201 @@
+"""Forms of the staff portal. They check only shape (lengths, required); the rules live in
+the services, whose messages ("field: what is wrong") `attach_error` puts next to the field.
+Numbers are read as text and parsed here, so "abc" or a 40-digit number gets a message instead
+of WTForms' silent None."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from app.errors import DomainError, ValidationError
+from app.models import GAME_NAMES, MatchState
+from app.services.scoring import PRESET_NAMES, TIEBREAKER_KEYS
+from app.services.text import storable
+from app.services.tournament_file import BEST_OF_CHOICES
+
+
+def attach_error(form: FlaskForm, exc: DomainError) -> None:
+    """Put a service's message next to the field it names, or above the form."""
+    field_name, sep, text = exc.message.partition(": ")
+    field_name = field_name.split("[", 1)[0].split(".", 1)[0]
+    field = form._fields.get(field_name) if sep else None
+    if field is not None and field_name != "csrf_token":
+        field.errors = [*field.errors, text]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def whole_number(field: Any, *, required: bool = False) -> int | None:
+    """The field's text as an integer; a message naming the field otherwise."""
+    text = (field.data or "").strip()
+    if not text:
+        if required:
+            raise ValidationError(f"{field.name}: required")
+        return None
+    body = text[1:] if text[0] in "+-" else text
+    if not body or not (body.isascii() and body.isdigit()):
+        raise ValidationError(f"{field.name}: a whole number, such as 12")
+    if len(body) > 9:
+        raise ValidationError(f"{field.name}: that number is far too large")
+    return int(text)
+
+
+def number_list(field: Any) -> list[int] | None:
+    text = (field.data or "").strip()
+    if not text:
+        return None
+    values = []
+    for i, part in enumerate(p.strip() for p in text.replace(";", ",").split(",")):
+        body = part[1:] if part[:1] in "+-" else part
+        if not body or not (body.isascii() and body.isdigit()) or len(body) > 9:
+            raise ValidationError(f"{field.name}[{i}]: {part[:12]!r} is not a whole number; separate points by commas")
+        values.append(int(part))
+    return values
+
+
+def word_list(field: Any) -> list[str]:
+    return [p.strip() for p in (field.data or "").replace(";", ",").split(",") if p.strip()]
+
+
+class TournamentForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    slug = StringField(
+        "Address (slug)",
+        validators=[DataRequired(), Length(max=80)],
+        description="Lowercase words and digits joined by dashes, e.g. spring-cup-2025",
+    )
+    game = SelectField("Game", choices=list(GAME_NAMES.items()))
+    scoring_preset = SelectField(
+        "Scoring",
+        choices=[("", "Game default")] + [(p, p) for p in PRESET_NAMES],
+        default="",
+        description="Battle royale only. Custom: give the table, kill points and tiebreakers below.",
+    )
+    placement_points = StringField(
+        "Placement points (custom)", validators=[Length(max=2000)], description="1st onward, e.g. 12, 9, 8, 7"
+    )
+    kill_points = StringField("Points per kill (custom)", validators=[Length(max=20)])
+    tiebreakers = StringField(
+        "Tiebreakers (custom)",
+        validators=[Length(max=500)],
+        description="In order, comma-separated, from: " + ", ".join(TIEBREAKER_KEYS),
+    )
+    stages = TextAreaField("Stages", validators=[Length(max=2000)], description="One a line, e.g. Day 1")
+    advancing = StringField(
+        "Advancing", validators=[Length(max=20)], description="The top N qualify (a line in the standings); optional"
+    )
+
+
+class ImportForm(FlaskForm):
+    file = FileField("Tournament file (deltacrown.tournament/v1 JSON)")
+
+
+class ParticipantForm(FlaskForm):
+    name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
+    key = StringField("Id", validators=[Length(max=80)], description="Optional; made from the name if empty")
+    tag = StringField("Tag", validators=[Length(max=20)])
+
+
+class ParticipantsPasteForm(FlaskForm):
+    participants = TextAreaField(
+        "Paste participants (CSV)",
+        validators=[DataRequired(), Length(max=100_000)],
+        description="One a line: name[,id][,tag]",
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token and what to do."""
+
+    status = HiddenField()
+
+
+class AdjustmentForm(FlaskForm):
+    participant = SelectField("Team", choices=[], validate_choice=False)
+    points = StringField("Points", validators=[DataRequired(), Length(max=20)], description="-5 penalty, 3 bonus")
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class LobbyForm(FlaskForm):
+    stage = StringField("Stage", validators=[Length(max=80)])
+    state = SelectField(
+        "State",
+        choices=[
+            (MatchState.COMPLETED.value, "Completed (counts now)"),
+            (MatchState.LIVE.value, "Live"),
+            (MatchState.SCHEDULED.value, "Scheduled"),
+        ],
+        default=MatchState.COMPLETED.value,
+        validate_choice=False,
+    )
+    version = HiddenField()
+
+
+class PasteForm(FlaskForm):
+    paste = TextAreaField(
+        "Paste a lobby (CSV or JSON)",
+        validators=[DataRequired(), Length(max=100_000)],
+        description="CSV: team,placement,kills a line (team = id, name or tag). JSON: a lobby as the API takes it.",
+    )
+
+
+class MatchStateForm(FlaskForm):
+    state = HiddenField(validators=[DataRequired()])
+    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+
+
+class SeriesForm(FlaskForm):
+    key = StringField("Key", validators=[DataRequired(), Length(max=80)], description="e.g. sf1")
+    name = StringField("Name", validators=[Length(max=200)], description="e.g. Semi-final 1")
+    best_of = SelectField("Best of", choices=[(str(n), f"Bo{n}") for n in BEST_OF_CHOICES], default="3")
+    participant_a = SelectField("Team A", choices=[], validate_choice=False)
+    participant_b = SelectField("Team B", choices=[], validate_choice=False)
+
+
+class GameResultForm(FlaskForm):
+    winner = SelectField("Winner", choices=[], validate_choice=False)
+    score_a = StringField("Score A", validators=[Length(max=20)])
+    score_b = StringField("Score B", validators=[Length(max=20)])
+    # Empty: enter a new game that has been played; a game id: complete that scheduled/live game.
+    game = HiddenField()
+
+
+class ForfeitForm(FlaskForm):
+    winner = SelectField("Winner by forfeit", choices=[], validate_choice=False)
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class PaymentForm(FlaskForm):
+    status = HiddenField(validators=[InputRequired()])
+    note = StringField("Note", validators=[Length(max=500)])
+
+
+class OverrideForm(FlaskForm):
+    participant = HiddenField(validators=[InputRequired()])
+    new_rank = StringField("New rank", validators=[DataRequired(), Length(max=20)])
+    reason = StringField(
+        "Reason", validators=[DataRequired(), Length(max=500)], description="At least 10 characters; shown publicly"
+    )
+    version = HiddenField()
+
+
+class ClearOverrideForm(FlaskForm):
+    participant = HiddenField(validators=[InputRequired()])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)], description="At least 10 characters")
+    version = HiddenField()
+
+
+def storable_form(form: FlaskForm) -> bool:
+    """WTForms passes NUL and lone surrogates through; refuse them per field with a message."""
+    ok = True
+    for field in form:
+        data = field.data
+        if isinstance(data, str) and not storable(data):
+            field.errors = [*(field.errors or []), "contains a NUL character or an unpaired surrogate"]
+            ok = False
+    return ok

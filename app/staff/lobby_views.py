@@ -1,0 +1,270 @@
+"""Battle-royale lobbies in the portal: the fast entry grid (checked through htmx while typing),
+pasting a lobby, correcting a saved one, and moving matches through their states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import Match, MatchResult, Tournament, TournamentStatus
+from app.public.rendering import render_page_or_fragment, wants_fragment
+from app.services import lobbies, states
+from app.services.lobbies import LobbyCheck, StaleLobby
+from app.staff import bp
+from app.staff.forms import LobbyForm, MatchStateForm, PasteForm, storable_form
+from app.staff.tournament_views import actor, load, status_for
+
+TEMPLATE = "staff/tournaments/lobby_form.html"
+MAX_ROWS = 200
+
+
+def _posted_rows() -> list[dict[str, Any]]:
+    rows = []
+    for i in range(MAX_ROWS):
+        participant = request.form.get(f"rows-{i}-participant")
+        if participant is None:
+            break
+        rows.append(
+            {
+                "participant": participant,
+                "placement": request.form.get(f"rows-{i}-placement", ""),
+                "kills": request.form.get(f"rows-{i}-kills", ""),
+            }
+        )
+    return rows
+
+
+def _grid(tournament: Tournament, filled: dict[str, tuple[Any, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per registered team; a saved or pasted lobby's teams first, in placement order."""
+    filled = filled or {}
+    participants = sorted(tournament.participants, key=lambda p: p.id)
+    order = {key: i for i, key in enumerate(filled)}
+    participants.sort(key=lambda p: (order.get(p.key, len(order)), p.id))
+    return [
+        {
+            "participant": p.key,
+            "placement": "" if p.key not in filled else str(filled[p.key][0]),
+            "kills": "" if p.key not in filled else str(filled[p.key][1]),
+        }
+        for p in participants
+    ]
+
+
+def _render(
+    tournament: Tournament,
+    form: LobbyForm,
+    check: LobbyCheck,
+    *,
+    match: Match | None = None,
+    paste_form: PasteForm | None = None,
+    status: int = 200,
+    conflict: str | None = None,
+    rejected: LobbyCheck | None = None,
+):
+    action = (
+        url_for("staff.lobby_edit", slug=tournament.slug, match_id=match.id)
+        if match
+        else url_for("staff.lobby_new", slug=tournament.slug)
+    )
+    stages = list(tournament.stages or [])
+    used = db.session.scalars(
+        select(Match.stage).where(Match.tournament_id == tournament.id, Match.stage.is_not(None)).distinct()
+    )
+    stages += [s for s in used if s not in stages]
+    response = render_page_or_fragment(
+        TEMPLATE,
+        "lobby_check",
+        tournament=tournament,
+        form=form,
+        check=check,
+        match=match,
+        paste_form=paste_form or PasteForm(formdata=None),
+        action=action,
+        check_url=url_for("staff.lobby_check", slug=tournament.slug),
+        stages=stages,
+        oob=wants_fragment(),
+        conflict=conflict,
+        rejected=rejected,
+    )
+    response.status_code = status
+    return response
+
+
+def _refuse_if_not_br(tournament: Tournament) -> None:
+    if not tournament.is_battle_royale:
+        flash(f"{tournament.game_name} is played in series; record games on the series page.", "info")
+        abort(redirect(url_for("staff.series_list", slug=tournament.slug)))
+
+
+def lobbies_page(tournament: Tournament, status: int = 200, error: str | None = None):
+    team_counts = (
+        select(func.count(MatchResult.id)).where(MatchResult.match_id == Match.id).correlate(Match).scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Match, team_counts)
+        .where(Match.tournament_id == tournament.id, Match.series_id.is_(None))
+        .order_by(Match.position.desc(), Match.id.desc())
+    ).all()
+    page = render_template(
+        "staff/tournaments/lobbies.html",
+        tournament=tournament,
+        lobbies=rows,
+        transitions=states.MATCH_TRANSITIONS,
+        state_form=MatchStateForm(formdata=None),
+        frozen=tournament.status == TournamentStatus.COMPLETED.value,
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/tournaments/<slug>/lobbies/")
+def lobbies_list(slug: str):
+    tournament = load(slug)
+    _refuse_if_not_br(tournament)
+    return lobbies_page(tournament)
+
+
+@bp.route("/tournaments/<slug>/lobbies/new", methods=["GET", "POST"])
+def lobby_new(slug: str):
+    tournament = load(slug)
+    _refuse_if_not_br(tournament)
+    form = LobbyForm()
+    if request.method == "GET":
+        return _render(tournament, form, lobbies.check_lobby(tournament, _grid(tournament)))
+    rows = _posted_rows()
+    if not form.validate_on_submit() or not storable_form(form):
+        return _render(tournament, form, lobbies.check_lobby(tournament, rows), status=400)
+    try:
+        match, check = lobbies.record_lobby(tournament.id, form.stage.data, form.state.data, rows, actor())
+    except DomainError as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return _render(load(slug), form, lobbies.check_lobby(tournament, rows), status=status_for(exc))
+    if match is None:
+        return _render(tournament, form, check, status=400)
+    flash(f"Saved lobby {match.key}: {len(check.entered)} teams.", "success")
+    return redirect(url_for("staff.lobby_new", slug=slug, stage=match.stage or None))
+
+
+@bp.post("/tournaments/<slug>/lobbies/check")
+def lobby_check(slug: str):
+    """What saving these rows would do, without saving: the points per row and every problem.
+    htmx asks while staff type; without JavaScript the Check button posts here."""
+    tournament = load(slug)
+    form = LobbyForm()
+    storable_form(form)
+    match = None
+    match_id = request.form.get("match_id", "")
+    if match_id.isascii() and match_id.isdigit() and len(match_id) < 10:
+        try:
+            match = lobbies.lobby_for(tournament, int(match_id))
+        except DomainError:
+            match = None
+    return _render(tournament, form, lobbies.check_lobby(tournament, _posted_rows()), match=match)
+
+
+@bp.post("/tournaments/<slug>/lobbies/paste")
+def lobby_paste(slug: str):
+    """Fill the grid from a pasted lobby; staff look it over and save with Enter."""
+    tournament = load(slug)
+    _refuse_if_not_br(tournament)
+    paste_form = PasteForm()
+    form = LobbyForm(formdata=None)
+    if paste_form.validate_on_submit() and storable_form(paste_form):
+        try:
+            filled, stage = lobbies.parse_paste(tournament, paste_form.paste.data)
+        except DomainError as exc:
+            paste_form.paste.errors = [exc.message.removeprefix("paste: ")]
+        else:
+            if stage:
+                form.stage.data = stage
+            grid = _grid(tournament, {k: (v["placement"], v["kills"]) for k, v in filled.items()})
+            return _render(tournament, form, lobbies.check_lobby(tournament, grid), paste_form=paste_form)
+    return _render(
+        tournament, form, lobbies.check_lobby(tournament, _grid(tournament)), paste_form=paste_form, status=400
+    )
+
+
+@bp.route("/tournaments/<slug>/lobbies/<int(max=2147483647):match_id>/edit", methods=["GET", "POST"])
+def lobby_edit(slug: str, match_id: int):
+    tournament = load(slug)
+    _refuse_if_not_br(tournament)
+    try:
+        match = lobbies.lobby_for(tournament, match_id)
+    except DomainError:
+        abort(404)
+    if request.method == "GET":
+        form = LobbyForm(formdata=None, obj=match)
+        form.version.data = str(match.version)
+        return _render(
+            tournament, form, lobbies.check_lobby(tournament, _grid(tournament, lobbies.saved_rows(match))), match=match
+        )
+    form = LobbyForm()
+    rows = _posted_rows()
+    if not form.validate_on_submit() or not storable_form(form):
+        return _render(tournament, form, lobbies.check_lobby(tournament, rows), match=match, status=400)
+    version = form.version.data or ""
+    expected = int(version) if version.isascii() and version.isdigit() and len(version) < 10 else None
+    try:
+        saved, check = lobbies.correct_lobby(tournament.id, match.id, form.stage.data, rows, expected, actor())
+    except StaleLobby as exc:
+        current = exc.match
+        fresh = LobbyForm(formdata=None, obj=current)
+        fresh.version.data = str(current.version)
+        fresh.form_errors.append(exc.message)
+        grid = _grid(tournament, lobbies.saved_rows(current))
+        rejected = lobbies.check_lobby(tournament, rows)
+        return _render(
+            load(slug),
+            fresh,
+            lobbies.check_lobby(tournament, grid),
+            match=current,
+            status=409,
+            conflict=exc.message,
+            rejected=rejected,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return _render(load(slug), form, lobbies.check_lobby(tournament, rows), match=match, status=status_for(exc))
+    if saved is None:
+        return _render(tournament, form, check, match=match, status=400)
+    flash(f"Corrected lobby {saved.key}.", "success")
+    return redirect(url_for("staff.lobbies_list", slug=slug))
+
+
+@bp.post("/tournaments/<slug>/matches/<int(max=2147483647):match_id>/state")
+def match_state(slug: str, match_id: int):
+    """Start, complete, dispute (with a reason), resolve or cancel a lobby or a series game.
+    A series game is completed with its result on the series page."""
+    tournament = load(slug)
+    form = MatchStateForm()
+    reason = (form.reason.data or "").strip() or None
+    error = None
+    if not form.validate_on_submit() or not storable_form(form):
+        error = "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()) or "The form expired; try again."
+    elif form.state.data == "disputed" and not reason:
+        error = "reason: a dispute needs a reason (what is contested, and by whom)"
+    else:
+        try:
+            match = states.change_match_state(tournament.id, match_id, form.state.data, actor(), reason)
+        except DomainError as exc:
+            db.session.rollback()
+            return _matches_page(load(slug), status_for(exc), exc.message)
+        flash(f"Match {match.key} is now {match.state}.", "success")
+        return redirect(
+            url_for("staff.lobbies_list" if tournament.is_battle_royale else "staff.series_list", slug=slug)
+        )
+    return _matches_page(tournament, 400, error)
+
+
+def _matches_page(tournament: Tournament, status: int, error: str):
+    if tournament.is_battle_royale:
+        return lobbies_page(tournament, status, error)
+    from app.staff.series_views import series_page
+
+    return series_page(tournament, status=status, error=error)

@@ -1,0 +1,121 @@
+"""Final results of a completed tournament: the frozen order, overrides previewed before they
+are confirmed, and clearing an override. The rules are `LeaderboardService`'s, the API's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+
+from app.errors import Conflict, DomainError
+from app.extensions import db
+from app.models import Tournament, TournamentStatus
+from app.services.leaderboard import LeaderboardService, preview_override
+from app.staff import bp
+from app.staff.forms import ActionForm, ClearOverrideForm, OverrideForm, attach_error, storable_form, whole_number
+from app.staff.tournament_views import actor, load, status_for
+
+
+def _version(form: Any) -> int | None:
+    text = form.version.data or ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
+def results_page(
+    tournament: Tournament,
+    status: int = 200,
+    *,
+    error: str | None = None,
+    override_form: OverrideForm | None = None,
+    clear_form: ClearOverrideForm | None = None,
+    preview: dict[str, Any] | None = None,
+):
+    completed = tournament.status == TournamentStatus.COMPLETED.value
+    rows = LeaderboardService.results(tournament.id) if completed else []
+    failed = None
+    if override_form is not None:
+        failed = override_form.participant.data
+    elif clear_form is not None:
+        failed = clear_form.participant.data
+    page = render_template(
+        "staff/tournaments/results.html",
+        tournament=tournament,
+        completed=completed,
+        rows=rows,
+        version=tournament.results_version,
+        override_form=override_form,
+        clear_form=clear_form,
+        blank_override=OverrideForm(formdata=None),
+        blank_clear=ClearOverrideForm(formdata=None),
+        action_form=ActionForm(formdata=None),
+        failed=failed,
+        preview=preview,
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/tournaments/<slug>/results/")
+def results(slug: str):
+    return results_page(load(slug))
+
+
+@bp.post("/tournaments/<slug>/results/override")
+def results_override(slug: str):
+    """Two steps on one address: without `confirm`, show the order the override would give;
+    with it, apply the override if the results are still the ones previewed."""
+    tournament = load(slug)
+    form = OverrideForm()
+    if not form.validate_on_submit() or not storable_form(form):
+        return results_page(tournament, 400, override_form=form)
+    confirm = "confirm" in request.form
+    try:
+        new_rank = whole_number(form.new_rank, required=True)
+        if not confirm:
+            preview = preview_override(tournament.id, form.participant.data, new_rank, form.reason.data)
+            form.version.data = str(preview["version"])
+            return results_page(tournament, override_form=form, preview=preview)
+        outcome = LeaderboardService.override_placement(
+            tournament.id,
+            form.participant.data,
+            new_rank,
+            form.reason.data,
+            actor(),
+            expected_version=_version(form),
+        )
+    except Conflict as exc:
+        db.session.rollback()
+        fresh = load(slug)
+        if fresh.status != TournamentStatus.COMPLETED.value:
+            return results_page(fresh, 409, error=exc.message)
+        # Show the order as it is now, previewed again, so the second person decides on it.
+        try:
+            preview = preview_override(fresh.id, form.participant.data, new_rank, form.reason.data)
+            form.version.data = str(preview["version"])
+        except DomainError:
+            preview = None
+        return results_page(fresh, 409, error=exc.message, override_form=form, preview=preview)
+    except DomainError as exc:
+        db.session.rollback()
+        attach_error(form, exc)
+        return results_page(load(slug), status_for(exc), override_form=form)
+    flash(f"{outcome['participant_id']} pinned at rank {outcome['new_rank']} (was {outcome['old_rank']}).", "success")
+    return redirect(url_for("staff.results", slug=slug))
+
+
+@bp.post("/tournaments/<slug>/results/clear")
+def results_clear(slug: str):
+    tournament = load(slug)
+    form = ClearOverrideForm()
+    if not form.validate_on_submit() or not storable_form(form):
+        return results_page(tournament, 400, clear_form=form)
+    try:
+        outcome = LeaderboardService.clear_override(
+            tournament.id, form.participant.data, form.reason.data, actor(), expected_version=_version(form)
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        attach_error(form, exc)
+        return results_page(load(slug), status_for(exc), error=exc.message, clear_form=form)
+    flash(f"Override of {outcome['participant_id']} cleared; now rank {outcome['new_rank']}.", "success")
+    return redirect(url_for("staff.results", slug=slug))
