@@ -25,6 +25,16 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_RETRIES": 3,
     "WEBHOOK_RETRY_DELAYS": [1, 5, 25],
     "WEBHOOK_TIMEOUT": 10,
+    # Seconds to wait for a receiver to accept the connection (WEBHOOK_TIMEOUT bounds the answer).
+    "WEBHOOK_CONNECT_TIMEOUT": 5,
+    # Off: webhooks refuse loopback, private, link-local, multicast and reserved addresses
+    # (checked on the address actually connected to, after DNS). `make run` and tests turn it on.
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": False,
+    # The delivery worker: how long a claim lasts (a dead worker's deliveries are retried after
+    # it), how many deliveries one claim takes, and how often an idle worker looks for work.
+    "WORKER_LEASE_SECONDS": 60,
+    "WORKER_BATCH_SIZE": 20,
+    "WORKER_POLL_INTERVAL": 1,
     "MAIL_SERVER": "localhost",
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,
@@ -43,6 +53,17 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     # Request bodies (API calls, forms) are small; big files are imported with the CLI.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Log-in limits (app/auth/throttle.py). None: Redis on localhost, or memory in tests.
+    "RATELIMIT_STORAGE_URI": None,
+    "RATELIMIT_KEY_PREFIX": "",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+    # "Remember me" lasts this many seconds (14 days); log-out ends it earlier.
+    "REMEMBER_COOKIE_DURATION": 14 * 24 * 3600,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # How many proxies in front of the app set X-Forwarded-For/-Proto (0: trust none).
+    "TRUSTED_PROXY_COUNT": 0,
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -13,3 +13,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tournaments_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo.demo_command)
+    from app.cli.worker_commands import worker_command
+
+    app.cli.add_command(worker_command)
