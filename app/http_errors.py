@@ -1,14 +1,25 @@
 """One place decides how errors look: JSON `{"error": ...}` under /api/, the site's error page
-everywhere else. No request ever ends in a bare 500 page or a traceback."""
+everywhere else. No request ever ends in a bare 500 page or a traceback.
+
+A database outage is a 503 on every page (JSON under /api/): the site is down, not broken.
+While the error page for it is drawn, `g.database_unavailable` tells the user loader not to
+touch the database again, so the layout shows an anonymous visitor instead of failing a
+second time (which used to give gunicorn's bare 500 to anyone carrying a login cookie).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+import contextlib
+
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.extensions import db
 
 API_PREFIX = "/api/"
+RETRY_AFTER_SECONDS = 30
 
 _TITLES = {
     400: "Bad request",
@@ -18,8 +29,22 @@ _TITLES = {
     405: "Method not allowed",
     409: "Not possible right now",
     413: "Too large",
+    429: "Too many attempts",
     500: "Something went wrong",
+    503: "Temporarily unavailable",
 }
+
+
+class DatabaseUnavailable(HTTPException):
+    code = 503
+    description = "the database is not answering; please try again in a minute"
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Errors that mean "cannot reach or use the database right now", as opposed to a bug."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def is_api_request() -> bool:
@@ -31,8 +56,30 @@ def error_response(status: int, message: str) -> Response:
         response = jsonify(error=message)
     else:
         title = _TITLES.get(status, "Error")
-        response = make_response(render_template("public/error.html", status=status, title=title, message=message))
+        try:
+            html = render_template("public/error.html", status=status, title=title, message=message)
+        except SQLAlchemyError as exc:
+            # The layout loaded the user and the database failed only now (e.g. a 404 decided
+            # by routing during an outage): draw the page again for an anonymous visitor.
+            if not is_database_outage(exc):
+                raise
+            _forget_database()
+            html = render_template("public/error.html", status=status, title=title, message=message)
+        response = make_response(html)
     response.status_code = status
+    return response
+
+
+def _forget_database() -> None:
+    g.database_unavailable = True
+    g.pop("_login_user", None)
+    with contextlib.suppress(SQLAlchemyError):  # the connection is gone; nothing to roll back
+        db.session.rollback()
+
+
+def _outage_response() -> Response:
+    response = error_response(503, DatabaseUnavailable.description)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
@@ -46,13 +93,25 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if isinstance(exc, DatabaseUnavailable):
+            _forget_database()
+            return _outage_response()
         response = error_response(exc.code or 500, exc.description or exc.name)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
+        if exc.code == 429 and getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        db.session.rollback()
+        if isinstance(exc, SQLAlchemyError) and is_database_outage(exc):
+            app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+            _forget_database()
+            return _outage_response()
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            _forget_database()
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "an unexpected error happened; it has been logged")

@@ -141,6 +141,9 @@ class User(UserMixin, db.Model):
         """Admins are staff too."""
         return bool(self.is_staff or self.is_admin)
 
+    def get_id(self) -> str:  # Flask-Login stores this in the session and remember cookie
+        return f"{self.id}:{self.session_version or 0}"
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
@@ -419,7 +422,12 @@ class AuditEvent(db.Model):
     change, so there is never a change without its record."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_target", "target_type", "target_id"),
+        # The audit log page filters by action and date and lists newest first.
+        Index("ix_audit_events_action", "action"),
+        Index("ix_audit_events_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
@@ -433,6 +441,7 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+    tournament: Mapped[Tournament | None] = relationship()
 
 
 class Notification(db.Model):

@@ -1,11 +1,20 @@
 """Logging in to the staff portal (sessions) and API tokens (bearer), in one place so the two
-ways of being somebody follow the same rules: an inactive account is nobody."""
+ways of being somebody follow the same rules: an inactive account is nobody.
+
+A login session (and a "remember me" cookie) carries `"<user id>:<session version>"`
+(`User.get_id`). Loading the user compares that version with the database, so bumping
+`users.session_version` (log-out, password change, deactivation) ends every session and
+remember cookie issued before, on every worker, whatever copy of the cookie is replayed.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Flask, g, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import db, login_manager
+from app.http_errors import DatabaseUnavailable, is_database_outage
 from app.models import User
 
 bp = Blueprint("auth", __name__)
@@ -15,16 +24,61 @@ login_manager.login_message = "Please log in to see that page."
 login_manager.login_message_category = "info"
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Deactivating an account ends its open sessions at once, not when their cookies expire."""
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+def parse_session_id(value: str) -> tuple[int, int] | None:
+    user_id, sep, version = (value or "").partition(":")
+    if not sep or not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
         return None
-    if user is None or not user.is_active:
+    if len(user_id) > 10 or len(version) > 10:
+        return None
+    return int(user_id), int(version)
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """The user of a session, if the session is still current: a stale version (logged out,
+    password changed, deactivated) or an inactive account makes the visitor anonymous."""
+    parsed = parse_session_id(session_id)
+    if parsed is None:
+        return None
+    if g.get("database_unavailable"):
+        # The error page for a database outage is being drawn: show it to an anonymous visitor
+        # instead of failing again while drawing the layout.
+        return None
+    try:
+        user = db.session.get(User, parsed[0])
+    except SQLAlchemyError as exc:
+        if not is_database_outage(exc):
+            raise
+        g.database_unavailable = True
+        db.session.rollback()
+        raise DatabaseUnavailable() from exc
+    if user is None or not user.is_active or user.session_version != parsed[1]:
         return None
     return user
+
+
+def init_app(app: Flask) -> None:
+    from app.auth import throttle
+
+    throttle.init_app(app)
+
+    if not app.testing and not app.debug:
+        # Production: cookies only ever travel over HTTPS. Forced, not a setting, so no
+        # deployment can forget it (browsers accept Secure cookies from http://localhost).
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if proxies > 0:
+        # Only the last `proxies` hops of X-Forwarded-For are believed: a client can write
+        # anything in that header, but cannot forge what our own proxies append.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    @app.after_request
+    def _no_store_login(response):
+        if request.blueprint == "auth":
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 # Imported last: the views need `bp` to exist to attach their routes.

@@ -33,15 +33,24 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+def add_token(user_id: int) -> tuple[ApiToken, str]:
+    """Add a new token for the user to the session (not committed) and return it with the raw
+    value, which is never stored and so can be shown only now."""
+    if db.session.get(User, user_id) is None:
+        raise NotFound(f"no user with id {user_id}")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user_id, token_hash=hash_token(raw), prefix=raw[:8])
+    db.session.add(token)
+    db.session.flush()
+    return token, raw
+
+
 def create_token(user_id: int) -> str:
     """Store a new token for the user and return it; this is the only time it can be seen.
 
     Commits, so the token works as soon as the caller has shown it.
     """
-    if db.session.get(User, user_id) is None:
-        raise NotFound(f"no user with id {user_id}")
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user_id, token_hash=hash_token(raw), prefix=raw[:8]))
+    _token, raw = add_token(user_id)
     db.session.commit()
     return raw
 

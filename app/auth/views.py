@@ -4,15 +4,18 @@ import functools
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from app.auth import bp
-from app.auth.forms import LoginForm
+from app.auth.forms import LoginForm, PasswordChangeForm
+from app.auth.throttle import Refusal, throttle
+from app.errors import DomainError
 from app.extensions import db
 from app.models import User
+from app.services import users as users_service
 
 BAD_CREDENTIALS = "Wrong email or password."
 INACTIVE_ACCOUNT = "This account has been deactivated. Ask an administrator to re-enable it."
@@ -60,18 +63,24 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("auth/login.html", form=form), 400
 
     email = (form.email.data or "").strip().lower()
+    address = request.remote_addr or ""
+    refusal = throttle().check(email, address)
+    if refusal is not None:
+        return _too_many_attempts(form, refusal)
     user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
     if user is None:
         # Hash anyway, so the response time does not tell which emails have accounts.
         check_password_hash(_dummy_hash(), form.password.data or "")
+        throttle().failed(email, address)
         return _login_failed(form, BAD_CREDENTIALS)
     if not user.check_password(form.password.data or ""):
+        throttle().failed(email, address)
         return _login_failed(form, BAD_CREDENTIALS)
     if not user.is_active:
         # Said only after the right password, so it reveals nothing to a guesser.
         return _login_failed(form, INACTIVE_ACCOUNT)
 
-    login_user(user)
+    login_user(user, remember=bool(form.remember.data))
     flash(f"Logged in as {user.email}.", "success")
     target = form.next.data or request.args.get("next")
     return redirect(target if is_safe_next(target) else _home_for(user))
@@ -83,10 +92,50 @@ def _login_failed(form: LoginForm, message: str) -> tuple[str, int]:
     return render_template("auth/login.html", form=form, error=message), 401
 
 
+def _too_many_attempts(form: LoginForm, refusal: Refusal) -> Response:
+    minutes = max(1, -(-refusal.retry_after // 60))
+    whom = "this account" if refusal.scope == "account" else "your network address"
+    message = f"Too many failed log-in attempts for {whom}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    current_app.logger.warning(
+        "log-in refused (%s limit) for %r from %s", refusal.scope, form.email.data, request.remote_addr
+    )
+    form.password.data = ""
+    response = current_app.make_response((render_template("auth/login.html", form=form, error=message), 429))
+    response.headers["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
 @bp.post("/logout")
 def logout() -> Response:
     # POST only (with the app-wide CSRF check): a GET logout could be fired by any <img> tag.
     if current_user.is_authenticated:
+        # Ends this session on the server too: a copy of the cookie (or a remember cookie)
+        # saved before now no longer loads the user. It logs out the user's other devices too.
+        users_service.end_sessions(current_user.id)
         logout_user()
         flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Response | tuple[str, int] | str:
+    form = PasswordChangeForm()
+    if request.method == "GET":
+        return render_template("auth/password.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form), 400
+    user = current_user._get_current_object()
+    if not user.check_password(form.current_password.data or ""):
+        form.current_password.errors = ["That is not your current password."]
+        return render_template("auth/password.html", form=form), 400
+    try:
+        user = users_service.change_password(user.id, form.new_password.data or "", actor_id=user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        form.new_password.errors = [exc.message]
+        return render_template("auth/password.html", form=form), exc.status
+    # Every other session has just ended; this one continues under the new session version.
+    login_user(user)
+    flash("Password changed. You have been logged out everywhere else.", "success")
+    return redirect(_home_for(user))

