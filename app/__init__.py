@@ -52,16 +52,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app import auth, cli, http_errors, models, notifications  # noqa: F401  (models must be imported for migrations)
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
+    from app.embed import bp as embed_bp
     from app.players import bp as players_bp
     from app.public import bp as public_bp
+    from app.security import init_app as init_security
     from app.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(embed_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(players_bp)
     http_errors.init_app(app)
+    init_security(app)
     auth.init_app(app)
     cli.init_app(app)
     notifications.init_app(app)

@@ -1,15 +1,16 @@
-"""Public pages: the tournament list, a tournament's live page, one series.
+"""Public pages: the tournament list, a tournament's live page, one series, standings downloads.
 
-Views parse the request, ask the leaderboard service, and render. Nothing a visitor types in
-the address bar can make them fail: an unknown tournament or series is a 404 page, an unknown
-stage an empty table with a message.
+Views parse the request, ask the services, and render; `app.public.live` decides between 304,
+a cached body and a fresh render (see its docstring for the cost rule). Nothing a visitor types
+in the address bar can make them fail: an unknown tournament, series, stage or match is a 404
+page naming it, a malformed parameter a 400 page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import abort, current_app, make_response, render_template, request, url_for
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound as HTTPNotFound
@@ -17,25 +18,33 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import bp
-from app.public.rendering import render_page_or_fragment
+from app.public import board, bp, exports
+from app.public.live import (
+    PUBLIC_CACHE_CONTROL,
+    Version,
+    current_version,
+    etag_for,
+    is_anonymous,
+    live_response,
+)
+from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
 
-LIVE_POLL_SECONDS = 10
-# Finished (or not yet started) events change rarely: a placement override, a new lobby.
-IDLE_POLL_SECONDS = 60
+# Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
+# indexed lookup, so every page polls at this pace whatever the tournament's status.
+POLL_SECONDS = 1
 
 _UPCOMING = (TournamentStatus.REGISTRATION.value, TournamentStatus.DRAFT.value)
 
 
 # --------------------------------------------------------------------------------------------
-# Read helpers (plain queries for display; the rules live in app.services.leaderboard)
+# Read helpers (plain queries for display; the rules live in app.services and app.public.board)
 
 
-def _tournament_or_404(slug: str) -> Tournament:
-    tournament = db.session.scalar(select(Tournament).where(Tournament.slug == slug))
-    if tournament is None:
-        abort(404, description=f"There is no tournament at “{slug}”.")
+def _tournament(version: Version) -> Tournament:
+    tournament = db.session.get(Tournament, version.id)
+    if tournament is None:  # deleted between the two reads
+        abort(404, description=f"There is no tournament at “{version.slug}”.")
     return tournament
 
 
@@ -48,31 +57,6 @@ def _series_or_404(tournament: Tournament, series_key: str) -> Series:
     if found is None:
         abort(404, description=f"{tournament.name} has no series “{series_key}”.")
     return found
-
-
-def _stages(tournament_id: int) -> list[str]:
-    """The tournament's stages in the order they were first played (or scheduled)."""
-    rows = db.session.execute(
-        select(Match.stage, func.min(Match.position), func.min(Match.id))
-        .where(Match.tournament_id == tournament_id, Match.stage.is_not(None), Match.series_id.is_(None))
-        .group_by(Match.stage)
-    ).all()
-    return [stage for stage, _position, _id in sorted(rows, key=lambda row: (row[1], row[2], row[0]))]
-
-
-def _lobbies(tournament_id: int, stage: str | None) -> list[Match]:
-    query = (
-        select(Match)
-        .where(Match.tournament_id == tournament_id, Match.series_id.is_(None))
-        .order_by(Match.position, Match.id)
-    )
-    if stage is not None:
-        query = query.where(Match.stage == stage)
-    return list(db.session.scalars(query))
-
-
-def _poll_seconds(tournament: Tournament) -> int:
-    return LIVE_POLL_SECONDS if tournament.status == TournamentStatus.LIVE.value else IDLE_POLL_SECONDS
 
 
 def _final_results(tournament: Tournament) -> list[dict[str, Any]] | None:
@@ -88,10 +72,10 @@ def _series_rows(tournament: Tournament) -> list[dict[str, Any]]:
         .options(selectinload(Series.participant_a), selectinload(Series.participant_b), selectinload(Series.games))
         .order_by(Series.position, Series.id)
     )
-    return [_series_view(series) for series in all_series]
+    return [series_view(series) for series in all_series]
 
 
-def _series_view(series: Series) -> dict[str, Any]:
+def series_view(series: Series) -> dict[str, Any]:
     summary = summarise_series(series, series.games)
     names = {series.participant_a.key: series.participant_a.name, series.participant_b.key: series.participant_b.name}
     winner = summary["series_winner_id"]
@@ -106,12 +90,78 @@ def _series_view(series: Series) -> dict[str, Any]:
     }
 
 
+def _query_filters() -> tuple[str | None, tuple[str, ...]]:
+    stage = request.args.get("stage") or None  # `?stage=` (empty) means every stage
+    try:
+        keys = board.parse_match_keys(request.args.get("matches"))
+    except board.FilterError as exc:
+        abort(400, description=str(exc))
+    return stage, keys
+
+
+def _page_number(name: str) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return 1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
+        abort(400, description=f"{name}: must be a page number (1, 2, ...), found “{raw[:40]}”.")
+    return int(raw)
+
+
+def _embed_urls(tournament: Tournament) -> dict[str, str]:
+    script = url_for("embed.script", _external=True)
+    widget = url_for("embed.widget", slug=tournament.slug, _external=True)
+    overlay = url_for("embed.widget", slug=tournament.slug, overlay=1, _external=True)
+    code = f'<script src="{script}" data-tournament="{tournament.slug}" async></script>'
+    return {"code": code, "widget": widget, "overlay": overlay}
+
+
+def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: str, context):
+    """A page whose `block` updates live: 304 / cached / rendered, page or fragment."""
+    fragment = wants_fragment()
+    fragment_variant = (*kind, "fragment")
+    variant = fragment_variant if fragment else (*kind, "page")
+    shared = fragment or is_anonymous()
+
+    def render():
+        values = context()
+        if isinstance(values, tuple):  # (error page html, status)
+            return values
+        values.setdefault("live_etag", 'W/"' + etag_for(version, fragment_variant) + '"')
+        return render_page_or_fragment(template, block, **values)
+
+    return live_response(version, variant, render, shared=shared, vary=VARY_HEADERS)
+
+
+def _not_found_page(message: str):
+    return render_template("public/error.html", status=404, title="Page not found", message=message), 404
+
+
 # --------------------------------------------------------------------------------------------
 # Pages
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    response = current_app.send_static_file("favicon.ico")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @bp.get("/")
-def index() -> str:
+def index():
+    versions = func.coalesce(func.sum(Tournament.results_version), 0)
+    count, versions, newest = db.session.execute(
+        select(func.count(Tournament.id), versions, func.max(Tournament.id))
+    ).one()
+    etag = f"index-{count}-{versions}-{newest or 0}"
+    anonymous = is_anonymous()
+    if anonymous and request.if_none_match.contains_weak(etag):
+        response = make_response("", 304)
+        response.set_etag(etag, weak=True)
+        response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+        return response
+
     team_count = (
         select(func.count(Participant.id))
         .where(Participant.tournament_id == Tournament.id)
@@ -135,65 +185,108 @@ def index() -> str:
         else:
             group = "completed"
         groups[group].append({"tournament": tournament, "teams": teams})
-    return render_template("public/index.html", groups=groups)
+    response = make_response(render_template("public/index.html", groups=groups))
+    if anonymous:
+        response.set_etag(etag, weak=True)
+        response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    else:
+        response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.get("/tournaments/<slug>/")
 def tournament(slug: str):
-    tournament = _tournament_or_404(slug)
-    if tournament.is_battle_royale:
-        return _battle_royale_page(tournament)
-    return render_page_or_fragment(
-        "public/tournament_series.html",
-        "series_list",
-        tournament=tournament,
-        results=_final_results(tournament),
-        series_rows=_series_rows(tournament),
-        poll_seconds=_poll_seconds(tournament),
-        now=utcnow(),
-    )
+    version = current_version(slug)
+    stage, match_keys = _query_filters()
+    lobbies_page = _page_number("lobbies")
 
+    def context():
+        tournament = _tournament(version)
+        common = {
+            "tournament": tournament,
+            "results": _final_results(tournament),
+            "poll_seconds": POLL_SECONDS,
+            "now": utcnow(),
+            "embed": _embed_urls(tournament),
+        }
+        if not tournament.is_battle_royale:
+            return {**common, "series_rows": _series_rows(tournament)}
+        try:
+            filters = board.resolve_filters(tournament, stage, match_keys)
+        except board.FilterError as exc:
+            return _not_found_page(str(exc))
+        return {
+            **common,
+            **board.battle_royale_board(tournament, filters),
+            "ruleset": tournament_ruleset(tournament),
+            "stages": board.stages(tournament.id),
+            "stage": stage,
+            "match_keys": match_keys,
+            "lobbies": board.lobby_page(tournament, stage, lobbies_page),
+            "lobbies_page": lobbies_page,
+        }
 
-def _battle_royale_page(tournament: Tournament):
-    stage = request.args.get("stage") or None  # `?stage=` (empty) means every stage
-    stages = _stages(tournament.id)
-    unknown_stage = stage is not None and stage not in stages
-    if unknown_stage:
-        standings: list[dict[str, Any]] = []
-        lobbies: list[Match] = []
-    else:
-        standings = LeaderboardService.calculate_br_standings(tournament.id, stage=stage)
-        lobbies = _lobbies(tournament.id, stage)
-    return render_page_or_fragment(
-        "public/tournament_br.html",
-        "standings",
-        tournament=tournament,
-        ruleset=tournament_ruleset(tournament),
-        results=_final_results(tournament),
-        standings=standings,
-        show_adjustments=any(row["adjustment_points"] for row in standings),
-        stages=stages,
-        stage=stage,
-        unknown_stage=unknown_stage,
-        lobbies=lobbies,
-        poll_seconds=_poll_seconds(tournament),
-        now=utcnow(),
-    )
+    # A series tournament ignores the battle-royale filters.
+    kind = ("tournament", stage, match_keys, lobbies_page)
+    if version.is_battle_royale:
+        return _live_page(version, kind, "public/tournament_br.html", "standings", context)
+    return _live_page(version, kind, "public/tournament_series.html", "series_list", context)
 
 
 @bp.get("/tournaments/<slug>/series/<series_key>/")
 def series(slug: str, series_key: str):
-    tournament = _tournament_or_404(slug)
-    found = _series_or_404(tournament, series_key)
-    return render_page_or_fragment(
-        "public/series.html",
-        "series",
-        tournament=tournament,
-        row=_series_view(found),
-        series_title=found.name or found.key,
-        poll_seconds=_poll_seconds(tournament),
-        now=utcnow(),
+    version = current_version(slug)
+
+    def context():
+        tournament = _tournament(version)
+        found = _series_or_404(tournament, series_key)
+        return {
+            "tournament": tournament,
+            "row": series_view(found),
+            "series_title": found.name or found.key,
+            "poll_seconds": POLL_SECONDS,
+            "now": utcnow(),
+        }
+
+    return _live_page(version, ("series", series_key), "public/series.html", "series", context)
+
+
+def _export(slug: str, extension: str):
+    version = current_version(slug)
+    stage, match_keys = _query_filters()
+
+    def render():
+        tournament = _tournament(version)
+        if not tournament.is_battle_royale:
+            return _not_found_page(
+                f"{tournament.name} is a {tournament.game_name} tournament: it has series, not standings."
+            )
+        try:
+            filters = board.resolve_filters(tournament, stage, match_keys)
+        except board.FilterError as exc:
+            return _not_found_page(str(exc))
+        rows = board.standings(tournament, filters)
+        return exports.standings_csv(rows) if extension == "csv" else exports.standings_json(rows)
+
+    name = exports.download_name(version.slug, stage, match_keys, extension)
+    mimetype = "text/csv" if extension == "csv" else "application/json"
+    return live_response(
+        version,
+        ("export", extension, stage, match_keys),
+        render,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.get("/tournaments/<slug>/standings.csv")
+def standings_csv(slug: str):
+    return _export(slug, "csv")
+
+
+@bp.get("/tournaments/<slug>/standings.json")
+def standings_json(slug: str):
+    return _export(slug, "json")
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,172 @@
+"""Live public responses at a cost that does not grow with the audience.
+
+Rule: everything a public tournament page, fragment, widget or export shows is a function of the
+tournament's `results_version` (every change that alters it bumps the version under the
+tournament lock, `app.services.locks.lock_tournament`) and of the address (filters, variant).
+
+- A poll whose `If-None-Match` names the current version costs one indexed lookup of the
+  tournament row by slug and is answered `304 Not Modified` without rendering.
+- Otherwise the body is rendered once per (tournament, version, variant) per process and kept in
+  a small bounded LRU cache: every later viewer of that version is served the stored bytes.
+  The cache is keyed by the database version, so several workers never serve stale data: a new
+  version is a new key everywhere.
+- The ETag is weak (the body carries the time it was rendered, which differs between workers)
+  and names the tournament, its creation time (ids can be reused after a delete on SQLite), the
+  version and a digest of the variant (page or fragment, filters).
+- `Cache-Control: public, max-age=1, s-maxage=1` lets a browser, a proxy or a CDN absorb the
+  viewers for a second; pages answering a logged-in user are `private` and uncached, since they
+  show the user's name.
+
+The browser side (static/js/app.js) sends the fragment's ETag back in `If-None-Match` on every
+htmx poll; a request with an author-set `If-None-Match` bypasses the browser's HTTP cache, so
+the 304 reaches htmx untouched, and the htmx config in base.html swaps nothing on a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Response, abort, current_app, make_response, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import BATTLE_ROYALE_GAMES, Tournament
+
+PUBLIC_CACHE_CONTROL = "public, max-age=1, s-maxage=1"
+PRIVATE_CACHE_CONTROL = "private, no-cache"
+CACHE_ENTRIES = 512
+
+
+@dataclass(frozen=True)
+class Version:
+    """The one row an unchanged poll reads."""
+
+    id: int
+    slug: str
+    results_version: int
+    created_at: datetime | None
+    game: str
+
+    @property
+    def is_battle_royale(self) -> bool:
+        return self.game in BATTLE_ROYALE_GAMES
+
+    def stamp(self) -> str:
+        created = int(self.created_at.timestamp()) if self.created_at else 0
+        return f"{self.id}.{created}.{self.results_version}"
+
+
+def current_version(slug: str) -> Version:
+    """The tournament's identity and results version by slug (one indexed lookup), or 404."""
+    row = db.session.execute(
+        select(
+            Tournament.id, Tournament.slug, Tournament.results_version, Tournament.created_at, Tournament.game
+        ).where(Tournament.slug == slug)
+    ).first()
+    if row is None:
+        abort(404, description=f"There is no tournament at “{slug}”.")
+    return Version(row.id, row.slug, row.results_version or 0, row.created_at, row.game)
+
+
+def etag_for(version: Version, variant: tuple[Hashable, ...]) -> str:
+    digest = hashlib.blake2s(repr(variant).encode(), digest_size=6).hexdigest()
+    return f"t{version.stamp()}-{digest}"
+
+
+class RenderCache:
+    """A bounded, thread-safe LRU of rendered bodies keyed by (version stamp, variant)."""
+
+    def __init__(self, size: int = CACHE_ENTRIES) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.renders = 0  # how many bodies were rendered (tests and the benchmark read it)
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        with self._lock:
+            self.renders += 1
+            self._items[key] = body
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.renders = 0
+
+
+render_cache = RenderCache()
+
+
+def is_anonymous() -> bool:
+    """Without a session cookie nobody can be logged in, and looking no further keeps the
+    session untouched (no cookie, no `Vary: Cookie`)."""
+    if current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies:
+        return True
+    return not current_user.is_authenticated
+
+
+def _not_modified(etag: str, vary: tuple[str, ...]) -> Response:
+    response = Response(status=304)
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    for header in vary:
+        response.vary.add(header)
+    return response
+
+
+def live_response(
+    version: Version,
+    variant: tuple[Hashable, ...],
+    render: Callable[[], str | Response],
+    *,
+    shared: bool = True,
+    vary: tuple[str, ...] = (),
+    mimetype: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Answer with the body for `variant` of this version: 304 when the client has it, else from
+    the cache, else `render()` (stored when `shared`). `shared=False` is for bodies that depend
+    on the visitor (a logged-in user's page): rendered each time, `private`, no ETag."""
+    if not shared:
+        response = make_response(render())
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        for header in vary:
+            response.vary.add(header)
+        return response
+
+    etag = etag_for(version, variant)
+    if request.if_none_match.contains_weak(etag):
+        return _not_modified(etag, vary)
+    key = (version.stamp(), variant)
+    body = render_cache.get(key)
+    if body is None:
+        rendered = make_response(render())
+        if rendered.status_code != 200:  # an error page: not cached, not a download
+            for header in vary:
+                rendered.vary.add(header)
+            return rendered
+        body = rendered.get_data()
+        render_cache.put(key, body)
+    response = Response(body, mimetype=mimetype or "text/html")
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    for header in vary:
+        response.vary.add(header)
+    return response

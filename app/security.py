@@ -1,0 +1,81 @@
+"""Response headers every page gets, and sessions that cost anonymous visitors no cookie.
+
+Headers (on every response, errors and static files included):
+- `Content-Security-Policy`: scripts, styles, images, fonts and fetches only from this site; no
+  inline script, no inline style, no plugins; forms post only here.
+- Framing: denied (`frame-ancestors 'none'` and `X-Frame-Options: DENY`, which stops clickjacking
+  of /login and the staff portal) except on views marked with `@allow_framing` (the embeddable
+  widget), which get `frame-ancestors *` and no X-Frame-Options.
+- `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`, and a
+  `Permissions-Policy` turning off device APIs the site never uses.
+
+Sessions: Flask adds `Vary: Cookie` whenever anything merely looks at the session (Flask-Login
+does, to find the user). A request that brought no session cookie and leaves the session empty
+cannot depend on a cookie, so its response gets neither a cookie nor `Vary: Cookie`; that is what
+lets a shared cache or CDN store the public pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_BASE_POLICY = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+)
+CSP_DENY_FRAMING = "; ".join((*_BASE_POLICY, "frame-ancestors 'none'"))
+CSP_ANY_FRAMING = "; ".join((*_BASE_POLICY, "frame-ancestors *"))
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+def allow_framing(view: F) -> F:
+    """Let any site put this view in an iframe (the widget). Everything else denies framing."""
+    view.allow_framing = True  # type: ignore[attr-defined]
+    return view
+
+
+def _frameable() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "allow_framing", False))
+
+
+def security_headers(response: Response) -> Response:
+    if _frameable():
+        response.headers["Content-Security-Policy"] = CSP_ANY_FRAMING
+        response.headers.pop("X-Frame-Options", None)
+    else:
+        response.headers["Content-Security-Policy"] = CSP_DENY_FRAMING
+        response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    return response
+
+
+class CookielessAnonymousSessionInterface(SecureCookieSessionInterface):
+    """The signed-cookie session, minus `Vary: Cookie` on answers to cookie-less requests that
+    leave the session empty: those answers are the same for everyone without a session."""
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if not session and not session.modified and self.get_cookie_name(app) not in request.cookies:
+            return
+        super().save_session(app, session, response)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = CookielessAnonymousSessionInterface()
+    app.after_request(security_headers)
