@@ -187,6 +187,11 @@ TOURNAMENT = {
         "status": {"type": "string", "enum": ["draft", "registration", "live", "completed"]},
         "kind": {"type": "string", "enum": ["battle_royale", "series"]},
         "scoring_preset": _NULLABLE_STR,
+        "advancing": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "description": "the top N qualify (the advancement line); null: no line",
+        },
         "results_version": {"type": "integer"},
     },
 }
