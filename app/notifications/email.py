@@ -1,0 +1,202 @@
+"""Notification emails: rendering, headers, and sending one email Delivery for the worker.
+
+Rules:
+- Sent only by the worker (`deliver`), never during a request; rendered at send time from the
+  event's data, so the recipient's current address and name are used.
+- Nothing is sent while NOTIFICATIONS_EMAIL_ENABLED is off, to an inactive or deleted account,
+  or in a category the recipient has opted out of since the delivery was queued: those
+  deliveries give up (trying again would not change the answer).
+- One email = multipart/alternative (plain text + HTML, one layout: templates/email/), built with
+  Flask-Mail's Message. The Message-ID is derived from (event id, user id), so a retry of the same
+  delivery carries the same id and a receiving mail system can drop the duplicate.
+- Every email carries List-Unsubscribe (an https link with a signed token for its category) and
+  List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058).
+- SMTP: MAIL_TIMEOUT bounds every connect and command; TLS (MAIL_USE_TLS/MAIL_USE_SSL) verifies
+  the server's certificate and host name (against MAIL_CA_FILE when set). Flask-Mail does neither
+  by itself, so its Connection is subclassed here.
+- Outcome: the server accepted it -> delivered; a permanent rejection of this message (5xx to
+  MAIL FROM, RCPT TO or DATA) -> give up; 4xx, connection, TLS and login failures -> retry (they
+  are about the server or our settings, not the message, and may well pass later).
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email import policy
+from types import TracebackType
+
+from flask import current_app, render_template
+from flask_mail import BadHeaderError, Connection, Message
+
+from app.extensions import db
+from app.models import User
+from app.notifications import preferences, wording
+from app.notifications.models import Delivery, OutboxEvent
+from app.notifications.outcome import Outcome
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    category: str
+    unsubscribe_url: str
+    message_id: str
+
+
+def template_name(event_type: str) -> str:
+    return "email/" + event_type.replace(".", "_")
+
+
+def message_id(event: OutboxEvent, user: User) -> str:
+    return f"<{event.event_id}.{user.id}@{wording.base_host()}>"
+
+
+def render_email(event: OutboxEvent, user: User) -> RenderedEmail:
+    if event.type not in preferences.EMAIL_EVENTS:
+        raise ValueError(f"{event.type} has no email template")
+    category = preferences.category_of(event.type)
+    view = wording.describe(event.type, event.data or {}, user.id)
+    unsubscribe_url = wording.absolute_url(
+        wording.site_path("players.unsubscribe", token=preferences.unsubscribe_token(user.id, category))
+    )
+    context = {
+        "view": view,
+        "subject": view.title,
+        "name": user.display_name or user.email.split("@")[0],
+        "email": user.email,
+        "category": category,
+        "link": wording.absolute_url(view.path) if view.path else None,
+        "unsubscribe_url": unsubscribe_url,
+        "preferences_url": wording.absolute_url(wording.site_path("players.notification_settings")),
+    }
+    name = template_name(event.type)
+    text = render_template(name + ".txt", **context)
+    # Template blocks leave blank runs behind; a plain-text reader should not see them.
+    text = re.sub(r"\n[ \t]*(\n[ \t]*)+\n", "\n\n", text).strip() + "\n"
+    html = render_template(name + ".html", **context)
+    return RenderedEmail(view.title, text, html, category, unsubscribe_url, message_id(event, user))
+
+
+class AlternativeMessage(Message):
+    """Flask-Mail wraps text + HTML in multipart/mixed around multipart/alternative; without
+    attachments the mixed layer only confuses clients, so the alternative part is the message."""
+
+    def _message(self):
+        msg = super()._message()
+        parts = msg.get_payload() if msg.is_multipart() else None
+        if msg.get_content_subtype() == "mixed" and parts and len(parts) == 1:
+            alternative = parts[0]
+            for key, value in msg.items():
+                if key.lower() not in ("content-type", "mime-version", "content-transfer-encoding"):
+                    alternative[key] = value
+            alternative.policy = policy.SMTP
+            return alternative
+        return msg
+
+
+def build_message(event: OutboxEvent, user: User) -> AlternativeMessage:
+    rendered = render_email(event, user)
+    msg = AlternativeMessage(
+        subject=rendered.subject,
+        # The bare address: Flask-Mail encodes a display name in a way the SMTP policy decodes again,
+        # and a name such as "Nadia <3" then turns the To header ambiguous.
+        recipients=[user.email],
+        body=rendered.text,
+        html=rendered.html,
+        extra_headers={
+            "List-Unsubscribe": f"<{rendered.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "X-DeltaCrown-Event-ID": event.event_id,
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    msg.msgId = rendered.message_id
+    return msg
+
+
+class VerifiedConnection(Connection):
+    """Flask-Mail's connection with a timeout and a certificate-verifying TLS context."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        config = current_app.config
+        timeout = float(config.get("MAIL_TIMEOUT") or 10)
+        context = ssl.create_default_context(cafile=config.get("MAIL_CA_FILE") or None)
+        host: smtplib.SMTP
+        if self.mail.use_ssl:
+            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout, context=context)
+        else:
+            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+        try:
+            host.set_debuglevel(int(self.mail.debug))
+            if self.mail.use_tls:
+                host.starttls(context=context)
+            if self.mail.username and self.mail.password:
+                host.login(self.mail.username, self.mail.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # A QUIT on a connection that just failed must not replace the error that matters.
+        if self.host is not None:
+            try:
+                self.host.quit()
+            except (smtplib.SMTPException, OSError):
+                self.host.close()
+
+
+def send(msg: Message) -> None:
+    """Send through Flask-Mail's machinery (so MAIL_SUPPRESS_SEND and record_messages work)."""
+    with VerifiedConnection(current_app.extensions["mail"]) as connection:
+        msg.send(connection)
+
+
+def _smtp_outcome(code: int, detail: str) -> Outcome:
+    detail = f"SMTP {code}: {detail}"[:500]
+    if 500 <= code < 600:
+        return Outcome.give_up(detail, status_code=code)
+    return Outcome.retry(detail, status_code=code)
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def deliver(delivery: Delivery) -> Outcome:
+    """Send one email delivery; the worker applies the retry schedule to the answer."""
+    if not current_app.config.get("NOTIFICATIONS_EMAIL_ENABLED"):
+        return Outcome.give_up("email notifications are off (NOTIFICATIONS_EMAIL_ENABLED)")
+    user = db.session.get(User, delivery.user_id) if delivery.user_id is not None else None
+    if user is None or not user.is_active:
+        return Outcome.give_up("the recipient's account is gone or deactivated")
+    event = delivery.event
+    category = preferences.category_of(event.type)
+    if event.type not in preferences.EMAIL_EVENTS or category is None:
+        return Outcome.give_up(f"{event.type} is not sent by email")
+    if not preferences.wants_email(user.id, category):
+        return Outcome.give_up(f"the recipient unsubscribed from {category} emails")
+    try:
+        msg = build_message(event, user)
+    except BadHeaderError:
+        return Outcome.give_up("the message has a header with a line break")
+    try:
+        send(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()))
+        return _smtp_outcome(code, "recipient refused: " + _text(text))
+    except (smtplib.SMTPAuthenticationError, smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
+        # About our settings or the server's mood, not this message: worth another try.
+        return Outcome.retry(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}"[:500], status_code=exc.smtp_code)
+    except smtplib.SMTPResponseException as exc:  # sender refused, data refused, ...
+        return _smtp_outcome(exc.smtp_code, _text(exc.smtp_error))
+    except (smtplib.SMTPException, OSError) as exc:  # disconnects, timeouts, refused connections, TLS
+        return Outcome.retry(f"{type(exc).__name__}: {exc}"[:500])
+    return Outcome.delivered(f"accepted by {current_app.config.get('MAIL_SERVER')}")

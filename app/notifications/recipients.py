@@ -1,0 +1,141 @@
+"""Who hears about an event: `fan_out`, called by `outbox.emit` inside the change's transaction.
+
+Rules (recipients are users with a Registration on a team; inactive accounts get nothing):
+- payment.verified / payment.refunded: the payer, i.e. the user of the payment's registration.
+- match.started / completed / disputed: for a series game, the registered users of both sides;
+  for a battle-royale lobby, those of every team with a result in it (every team of the
+  tournament while the lobby has no results yet, e.g. when it goes live).
+- tournament.completed: the registered users of every team.
+- placement.overridden: the registered users of the team that was moved (in-app only).
+- leaderboard.updated: nobody; it fires on every result change and is meant for webhooks.
+Each recipient gets one in-app Notification. The six events with an email template also get one
+email Delivery per recipient, but only while NOTIFICATIONS_EMAIL_ENABLED is on and the recipient
+has not opted out of the event's category. Nothing here commits: the caller's commit makes the
+change and what it owes durable together.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Match,
+    MatchResult,
+    Notification,
+    Participant,
+    Payment,
+    Registration,
+    Series,
+    Tournament,
+    TournamentResult,
+    User,
+    is_db_id,
+    utcnow,
+)
+from app.notifications import preferences, wording
+from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent
+
+
+def _users_of_participants(participant_ids: set[int]) -> list[User]:
+    if not participant_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(Registration, Registration.user_id == User.id)
+            .where(Registration.participant_id.in_(participant_ids), User.active.is_(True))
+            .distinct()
+            .order_by(User.id)
+        )
+    )
+
+
+def _all_participants(tournament_id: int | None) -> set[int]:
+    if not is_db_id(tournament_id):
+        return set()
+    return set(db.session.scalars(select(Participant.id).where(Participant.tournament_id == tournament_id)))
+
+
+def _match_participants(match: Match) -> set[int]:
+    if match.series_id is not None:
+        series = match.series or db.session.get(Series, match.series_id)
+        return {series.participant_a_id, series.participant_b_id}
+    in_lobby = set(db.session.scalars(select(MatchResult.participant_id).where(MatchResult.match_id == match.id)))
+    return in_lobby or _all_participants(match.tournament_id)
+
+
+def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -> list[User]:
+    """The users told about this event (see the module's rules), in id order, each once."""
+    if event_type in ("payment.verified", "payment.refunded"):
+        payment = subject if isinstance(subject, Payment) else None
+        if payment is None and is_db_id(data.get("payment_id")):
+            payment = db.session.get(Payment, data["payment_id"])
+        if payment is None:
+            return []
+        user = payment.registration.user
+        return [user] if user is not None and user.is_active else []
+    if event_type in ("match.started", "match.completed", "match.disputed"):
+        match = subject if isinstance(subject, Match) else None
+        if match is None and is_db_id(data.get("match_id")):
+            match = db.session.get(Match, data["match_id"])
+        return _users_of_participants(_match_participants(match)) if match is not None else []
+    if event_type == "tournament.completed":
+        tournament_id = subject.id if isinstance(subject, Tournament) else data.get("tournament_id")
+        return _users_of_participants(_all_participants(tournament_id))
+    if event_type == "placement.overridden":
+        if isinstance(subject, TournamentResult):
+            return _users_of_participants({subject.participant_id})
+        participant_id = db.session.scalar(
+            select(Participant.id).where(
+                Participant.tournament_id == data.get("tournament_id"), Participant.key == data.get("participant_id")
+            )
+        )
+        return _users_of_participants({participant_id} if participant_id else set())
+    return []
+
+
+def fan_out(event: OutboxEvent, subject: Any = None) -> tuple[list[Notification], list[Delivery]]:
+    """Add the in-app notifications and email deliveries `event` owes (no commit)."""
+    users = recipients_for(event.type, event.data or {}, subject)
+    if not users:
+        return [], []
+    now = utcnow()
+    notifications = []
+    for user in users:
+        view = wording.describe(event.type, event.data or {}, user.id)
+        notifications.append(
+            Notification(
+                user_id=user.id,
+                event=event.type,
+                title=view.title[:200],
+                body=view.body,
+                url=view.path,
+                tournament_id=event.tournament_id,
+                created_at=now,
+            )
+        )
+    db.session.add_all(notifications)
+
+    deliveries: list[Delivery] = []
+    category = preferences.category_of(event.type)
+    if current_app.config.get("NOTIFICATIONS_EMAIL_ENABLED") and event.type in preferences.EMAIL_EVENTS and category:
+        opted_out = preferences.opted_out_user_ids([u.id for u in users], category)
+        deliveries = [
+            Delivery(
+                outbox_event_id=event.id,
+                channel=Channel.EMAIL.value,
+                user_id=user.id,
+                status=DeliveryStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for user in users
+            if user.id not in opted_out
+        ]
+        db.session.add_all(deliveries)
+    return notifications, deliveries

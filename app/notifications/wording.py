@@ -1,0 +1,167 @@
+"""What a player is told about an event: one wording for the inbox and for email.
+
+Built from the event's `data` (ids, keys, public names) and the rows those ids still name, so the
+worker can word an email long after the change, and an email still makes sense when a row has
+gone since (it falls back to the names in `data`). Only the recipient's own team and rank are
+personal, and they are only ever shown to that recipient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Match, Participant, Payment, Registration, Tournament, TournamentResult, is_db_id
+
+
+@dataclass
+class EventView:
+    type: str
+    title: str
+    body: str
+    # Site path of the page to open (no host): the inbox links to it, emails prefix PUBLIC_BASE_URL.
+    path: str | None
+    tournament_name: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _get(model: type, value: Any) -> Any:
+    return db.session.get(model, value) if is_db_id(value) else None
+
+
+def site_path(endpoint: str, **values: Any) -> str:
+    """A URL path without a request (the services run from the CLI and the worker too)."""
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def absolute_url(path: str) -> str:
+    """PUBLIC_BASE_URL + a site path; emails need full links and the worker has no request to ask."""
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    return base + path
+
+
+def base_host() -> str:
+    return urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "").hostname or "deltacrown.local"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _match_label(match: Match | None, data: dict[str, Any]) -> tuple[str, str | None]:
+    """("Grand Final, game 2: Apex Aim vs Eclipse", teams) or ("Match m3 (Day 2)", None)."""
+    if match is not None and match.series is not None:
+        series = match.series
+        teams = f"{series.participant_a.name} vs {series.participant_b.name}"
+        return f"{series.name or series.key}, game {match.game_number}: {teams}", teams
+    key = match.key if match is not None else data.get("match_key", "?")
+    stage = match.stage if match is not None else data.get("stage")
+    if data.get("series_key"):
+        return f"Series {data['series_key']}, match {key}", None
+    return f"Match {key}" + (f" ({stage})" if stage else ""), None
+
+
+def _recipient_teams(user_id: int | None, tournament_id: int | None) -> list[Participant]:
+    if user_id is None or tournament_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Participant)
+            .join(Registration, Registration.participant_id == Participant.id)
+            .where(Registration.user_id == user_id, Registration.tournament_id == tournament_id)
+            .order_by(Participant.id)
+        )
+    )
+
+
+def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) -> EventView:
+    """The wording of one event, for `user_id` when given (their team, their rank)."""
+    tournament = _get(Tournament, data.get("tournament_id"))
+    slug = tournament.slug if tournament is not None else data.get("tournament_slug")
+    tournament_name = tournament.name if tournament is not None else data.get("tournament_name") or slug or "?"
+    path = site_path("public.tournament", slug=slug) if slug else None
+    details: dict[str, Any] = {"tournament_slug": slug}
+
+    if event_type in ("payment.verified", "payment.refunded"):
+        team = data.get("participant_name", "your team")
+        payment = _get(Payment, data.get("payment_id"))
+        if payment is not None:
+            details["amount"] = f"{payment.amount_cents / 100:,.2f} {payment.currency}"
+            details["reference"] = payment.reference
+        details["team"] = team
+        if event_type == "payment.verified":
+            title = f"Payment verified: {team}"
+            body = f"Your entry payment for {team} in {tournament_name} has been verified. You are all set."
+        else:
+            title = f"Payment refunded: {team}"
+            body = f"Your entry payment for {team} in {tournament_name} has been refunded."
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    if event_type.startswith("match."):
+        match = _get(Match, data.get("match_id"))
+        label, teams = _match_label(match, data)
+        details.update(match_label=label, teams=teams, state=data.get("state"))
+        if match is not None and match.series is not None and slug:
+            path = site_path("public.series", slug=slug, series_key=match.series.key)
+        elif data.get("series_key") and slug:
+            path = site_path("public.series", slug=slug, series_key=data["series_key"])
+        if event_type == "match.started":
+            title = f"Live now: {label}"
+            body = f"{label} in {tournament_name} has started."
+        elif event_type == "match.completed":
+            title = f"Finished: {label}"
+            result = ""
+            if match is not None and match.series is not None and match.winner is not None:
+                score = ""
+                if match.score_a is not None and match.score_b is not None:
+                    score = f" ({match.score_a}-{match.score_b})"
+                result = f" {match.winner.name} won{score}."
+                details.update(winner=match.winner.name, score=score.strip(" ()"))
+            elif match is not None and match.series is None:
+                result = " The standings now include it."
+            body = f"{label} in {tournament_name} is complete.{result}"
+        else:
+            title = f"Under review: {label}"
+            body = (
+                f"The result of {label} in {tournament_name} has been disputed. It does not count "
+                "until the organisers settle it."
+            )
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    if event_type == "tournament.completed":
+        title = f"Final results: {tournament_name}"
+        body = f"{tournament_name} is complete and its final results are published."
+        placements = []
+        for team in _recipient_teams(user_id, data.get("tournament_id")):
+            result = db.session.scalar(
+                select(TournamentResult).where(
+                    TournamentResult.tournament_id == team.tournament_id, TournamentResult.participant_id == team.id
+                )
+            )
+            if result is not None:
+                placements.append({"team": team.name, "rank": result.rank, "place": _ordinal(result.rank)})
+        if placements:
+            body += " " + " ".join(f"{p['team']} finished {p['place']}." for p in placements)
+        details["placements"] = placements
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    if event_type == "placement.overridden":
+        team = data.get("participant_name", "?")
+        old_rank, new_rank = data.get("old_rank"), data.get("new_rank")
+        details.update(team=team, old_rank=old_rank, new_rank=new_rank)
+        title = f"Final placement changed: {team}"
+        moved = (
+            f"from {_ordinal(old_rank)} to {_ordinal(new_rank)}"
+            if isinstance(old_rank, int) and isinstance(new_rank, int)
+            else "to a new place"
+        )
+        body = f"The organisers moved {team} {moved} in the final results of {tournament_name}."
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    return EventView(event_type, event_type, "", path, tournament_name, details)
