@@ -69,10 +69,10 @@ class TournamentForm(FlaskForm):
         validators=[DataRequired(), Length(max=80)],
         description="Lowercase words and digits joined by dashes, e.g. spring-cup-2025",
     )
-    game = SelectField("Game", choices=list(GAME_NAMES.items()))
+    game = SelectField("Game", choices=dict(GAME_NAMES))
     scoring_preset = SelectField(
         "Scoring",
-        choices=[("", "Game default")] + [(p, p) for p in PRESET_NAMES],
+        choices={"": "Game default", **{p: p for p in PRESET_NAMES}},
         default="",
         description="Battle royale only. Custom: give the table, kill points and tiebreakers below.",
     )
@@ -116,7 +116,7 @@ class ActionForm(FlaskForm):
 
 
 class AdjustmentForm(FlaskForm):
-    participant = SelectField("Team", choices=[], validate_choice=False)
+    participant = SelectField("Team", choices={}, validate_choice=False)
     points = StringField("Points", validators=[DataRequired(), Length(max=20)], description="-5 penalty, 3 bonus")
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
 
@@ -125,11 +125,11 @@ class LobbyForm(FlaskForm):
     stage = StringField("Stage", validators=[Length(max=80)])
     state = SelectField(
         "State",
-        choices=[
-            (MatchState.COMPLETED.value, "Completed (counts now)"),
-            (MatchState.LIVE.value, "Live"),
-            (MatchState.SCHEDULED.value, "Scheduled"),
-        ],
+        choices={
+            MatchState.COMPLETED.value: "Completed (counts now)",
+            MatchState.LIVE.value: "Live",
+            MatchState.SCHEDULED.value: "Scheduled",
+        },
         default=MatchState.COMPLETED.value,
         validate_choice=False,
     )
@@ -152,13 +152,13 @@ class MatchStateForm(FlaskForm):
 class SeriesForm(FlaskForm):
     key = StringField("Key", validators=[DataRequired(), Length(max=80)], description="e.g. sf1")
     name = StringField("Name", validators=[Length(max=200)], description="e.g. Semi-final 1")
-    best_of = SelectField("Best of", choices=[(str(n), f"Bo{n}") for n in BEST_OF_CHOICES], default="3")
-    participant_a = SelectField("Team A", choices=[], validate_choice=False)
-    participant_b = SelectField("Team B", choices=[], validate_choice=False)
+    best_of = SelectField("Best of", choices={str(n): f"Bo{n}" for n in BEST_OF_CHOICES}, default="3")
+    participant_a = SelectField("Team A", choices={}, validate_choice=False)
+    participant_b = SelectField("Team B", choices={}, validate_choice=False)
 
 
 class GameResultForm(FlaskForm):
-    winner = SelectField("Winner", choices=[], validate_choice=False)
+    winner = SelectField("Winner", choices={}, validate_choice=False)
     score_a = StringField("Score A", validators=[Length(max=20)])
     score_b = StringField("Score B", validators=[Length(max=20)])
     # Empty: enter a new game that has been played; a game id: complete that scheduled/live game.
@@ -166,7 +166,7 @@ class GameResultForm(FlaskForm):
 
 
 class ForfeitForm(FlaskForm):
-    winner = SelectField("Winner by forfeit", choices=[], validate_choice=False)
+    winner = SelectField("Winner by forfeit", choices={}, validate_choice=False)
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
 
 

@@ -129,7 +129,7 @@ def series_record(slug: str, key: str):
     except DomainError as exc:
         return series_page(tournament, status=exc.status, error=exc.message)
     sides = (series.participant_a.key, series.participant_b.key)
-    form.winner.choices = [("", "No winner (drawn map)")] + [(s, s) for s in sides]
+    form.winner.choices = {"": "No winner (drawn map)", **{s: s for s in sides}}
     if form.validate_on_submit() and storable_form(form):
         try:
             score = _score(form, sides)

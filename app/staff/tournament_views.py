@@ -49,13 +49,19 @@ def status_for(exc: DomainError) -> int:
     return 409 if isinstance(exc, Conflict) else exc.status
 
 
+def _conflict(exc: DomainError) -> str | None:
+    """A refusal by the tournament's state is shown at the top: the form may not be on the page."""
+    return exc.message if isinstance(exc, Conflict) else None
+
+
 def actor() -> int:
     return current_user.id
 
 
-def participant_choices(tournament: Tournament, blank: str | None = None) -> list[tuple[str, str]]:
-    choices = [(p.key, p.name) for p in sorted(tournament.participants, key=lambda p: p.name.casefold())]
-    return ([("", blank)] if blank is not None else []) + choices
+def participant_choices(tournament: Tournament, blank: str | None = None) -> dict[str, str]:
+    choices = {"": blank} if blank is not None else {}
+    choices.update((p.key, p.name) for p in sorted(tournament.participants, key=lambda p: p.name.casefold()))
+    return choices
 
 
 # --------------------------------------------------------------------------- create / import / edit
@@ -211,7 +217,7 @@ def participant_add(slug: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return _overview(load(slug), status_for(exc), participant_form=form)
+            return _overview(load(slug), status_for(exc), participant_form=form, error=_conflict(exc))
         flash(f"Registered {participant.name} ({participant.key}).", "success")
         return redirect(url_for("staff.tournament", slug=slug) + "#participants")
     return _overview(tournament, 400, participant_form=form)
@@ -227,7 +233,7 @@ def participants_paste(slug: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return _overview(load(slug), status_for(exc), paste_form=form)
+            return _overview(load(slug), status_for(exc), paste_form=form, error=_conflict(exc))
         flash(f"Registered {len(created)} participants.", "success")
         return redirect(url_for("staff.tournament", slug=slug) + "#participants")
     return _overview(tournament, 400, paste_form=form)
@@ -245,7 +251,7 @@ def adjustment_add(slug: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return _overview(load(slug), status_for(exc), adjustment_form=form)
+            return _overview(load(slug), status_for(exc), adjustment_form=form, error=_conflict(exc))
         flash("Adjustment added.", "success")
         return redirect(url_for("staff.tournament", slug=slug) + "#adjustments")
     return _overview(tournament, 400, adjustment_form=form)
