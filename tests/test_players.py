@@ -168,3 +168,28 @@ def test_join_code_cli_refuses_unknown_names(app, runner):
         assert message in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(TeamJoinCode.id))) == 0
+
+
+def test_demo_prints_player_logins_on_their_teams(app, runner, client, auth):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    logins = re.findall(r"Player login: (\S+) / (\S+)", result.stdout)
+    assert [email for email, _ in logins] == [
+        "player1@deltacrown.local",
+        "player2@deltacrown.local",
+        "player3@deltacrown.local",
+    ]
+    email, password = logins[0]
+    assert auth.login(email, password).status_code == 302
+    teams = client.get("/account/teams").get_data(as_text=True)
+    assert "Northern Lights" in teams and "CS2 Open Playoffs" in teams
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "Live now: Grand Final, game 3: Northern Lights vs Pixel Pushers" in inbox
+    assert client.get("/staff/").status_code == 403
+    # Run again: same accounts, new password, nothing doubled.
+    again = runner.invoke(args=["demo"])
+    new_password = re.search(r"Player login: player1@deltacrown.local / (\S+)", again.stdout).group(1)
+    assert new_password != password
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == "player1@deltacrown.local"))
+    assert _registrations(app, user_id) == [("cs2-open-playoffs", "team-1")]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.cli.groups import cli_errors
 from app.extensions import db
 from app.models import User
-from app.services.demo import load_demo
+from app.services.demo import ensure_demo_players, load_demo
 
 DEMO_STAFF_EMAIL = "staff@deltacrown.local"
 
@@ -32,9 +32,13 @@ def demo_command() -> None:
         staff = User(email=DEMO_STAFF_EMAIL, display_name="Demo Staff", is_staff=True, is_admin=True)
         db.session.add(staff)
     staff.set_password(password)
+    player_password = secrets.token_urlsafe(12)
+    players = ensure_demo_players(player_password)
     db.session.commit()
     if loaded:
         click.echo(f"Demo loaded: {', '.join(loaded)}.")
     else:
         click.echo("Demo already loaded; nothing imported.")
     click.echo(f"Staff login: {DEMO_STAFF_EMAIL} / {password}  (http://127.0.0.1:5000/login)")
+    for email in players:
+        click.echo(f"Player login: {email} / {player_password}")

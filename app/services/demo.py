@@ -218,3 +218,61 @@ def load_demo(progress: Callable[[str], None] | None = None) -> list[str]:
         import_tournament(doc)
         loaded.append(slug)
     return loaded
+
+
+# Demo player accounts: each is on a team of a demo tournament (the link notifications follow),
+# so logging in as one shows the inbox, the header badge and the email preferences at work.
+DEMO_PLAYERS = (
+    ("player1@deltacrown.local", "Demo Player 1", "cs2-open-playoffs", "team-1"),  # live grand final
+    ("player2@deltacrown.local", "Demo Player 2", "val-uni-playoffs", "team-4"),  # live quarter-final
+    ("player3@deltacrown.local", "Demo Player 3", "ff-dhaka-cup", "team-1"),  # live lobby
+)
+
+
+def ensure_demo_players(password: str) -> list[str]:
+    """Create the demo players once (on their team, with a pending entry fee to verify and a
+    notification about their live match); every run sets `password` on all of them. Does not commit."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Match, Notification, Participant, Payment, Registration, Tournament, User
+    from app.notifications import outbox, wording
+
+    emails = []
+    for email, name, slug, team_key in DEMO_PLAYERS:
+        tournament = db.session.scalar(select(Tournament).where(Tournament.slug == slug))
+        if tournament is None:
+            continue
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, display_name=name)
+            db.session.add(user)
+            db.session.flush()
+            team = db.session.scalar(
+                select(Participant).where(Participant.tournament_id == tournament.id, Participant.key == team_key)
+            )
+            registration = Registration(tournament_id=tournament.id, participant_id=team.id, user_id=user.id)
+            db.session.add(registration)
+            db.session.flush()
+            fee = Payment(registration_id=registration.id, amount_cents=50000, method="bKash", reference="DEMO")
+            db.session.add(fee)
+            live = db.session.scalars(
+                select(Match).where(Match.tournament_id == tournament.id, Match.state == "live").order_by(Match.id)
+            )
+            for match in live:
+                if match.series is None or team.id in (match.series.participant_a_id, match.series.participant_b_id):
+                    view = wording.describe("match.started", outbox.match_data(tournament, match), user.id)
+                    db.session.add(
+                        Notification(
+                            user_id=user.id,
+                            event="match.started",
+                            title=view.title,
+                            body=view.body,
+                            url=view.path,
+                            tournament_id=tournament.id,
+                        )
+                    )
+                    break
+        user.set_password(password)
+        emails.append(email)
+    return emails
