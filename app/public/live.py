@@ -58,7 +58,7 @@ class Version:
         return self.game in BATTLE_ROYALE_GAMES
 
     def stamp(self) -> str:
-        created = int(self.created_at.timestamp()) if self.created_at else 0
+        created = int(self.created_at.timestamp() * 1000) if self.created_at else 0
         return f"{self.id}.{created}.{self.results_version}"
 
 
@@ -109,7 +109,12 @@ class RenderCache:
             self.renders = 0
 
 
-render_cache = RenderCache()
+def render_cache() -> RenderCache:
+    """The cache of this app (one per process in production; tests build many apps)."""
+    cache = current_app.extensions.get("deltacrown_render_cache")
+    if cache is None:
+        cache = current_app.extensions["deltacrown_render_cache"] = RenderCache()
+    return cache
 
 
 def is_anonymous() -> bool:
@@ -153,7 +158,8 @@ def live_response(
     if request.if_none_match.contains_weak(etag):
         return _not_modified(etag, vary)
     key = (version.stamp(), variant)
-    body = render_cache.get(key)
+    cache = render_cache()
+    body = cache.get(key)
     if body is None:
         rendered = make_response(render())
         if rendered.status_code != 200:  # an error page: not cached, not a download
@@ -161,7 +167,7 @@ def live_response(
                 rendered.vary.add(header)
             return rendered
         body = rendered.get_data()
-        render_cache.put(key, body)
+        cache.put(key, body)
     response = Response(body, mimetype=mimetype or "text/html")
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL

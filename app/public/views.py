@@ -133,8 +133,11 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
     return live_response(version, variant, render, shared=shared, vary=VARY_HEADERS)
 
 
-def _not_found_page(message: str):
-    return render_template("public/error.html", status=404, title="Page not found", message=message), 404
+def _not_found_page(message: str, tournament: Tournament | None = None):
+    back = {}
+    if tournament is not None:
+        back = {"back_url": url_for("public.tournament", slug=tournament.slug), "back_label": "Show all stages"}
+    return render_template("public/error.html", status=404, title="Page not found", message=message, **back), 404
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ def tournament(slug: str):
         try:
             filters = board.resolve_filters(tournament, stage, match_keys)
         except board.FilterError as exc:
-            return _not_found_page(str(exc))
+            return _not_found_page(str(exc), tournament)
         return {
             **common,
             **board.battle_royale_board(tournament, filters),
@@ -264,7 +267,7 @@ def _export(slug: str, extension: str):
         try:
             filters = board.resolve_filters(tournament, stage, match_keys)
         except board.FilterError as exc:
-            return _not_found_page(str(exc))
+            return _not_found_page(str(exc), tournament)
         rows = board.standings(tournament, filters)
         return exports.standings_csv(rows) if extension == "csv" else exports.standings_json(rows)
 
