@@ -21,6 +21,12 @@ def _version(form: Any) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
 
 
+def _unplaced(form: Any) -> str | None:
+    """Messages that belong to no field (an unknown team, a state conflict) go at the top."""
+    messages = list(form.form_errors) + list(form.csrf_token.errors or [])
+    return "; ".join(messages) or None
+
+
 def results_page(
     tournament: Tournament,
     status: int = 200,
@@ -67,7 +73,7 @@ def results_override(slug: str):
     tournament = load(slug)
     form = OverrideForm()
     if not form.validate_on_submit() or not storable_form(form):
-        return results_page(tournament, 400, override_form=form)
+        return results_page(tournament, 400, error=_unplaced(form), override_form=form)
     confirm = "confirm" in request.form
     try:
         new_rank = whole_number(form.new_rank, required=True)
@@ -98,7 +104,7 @@ def results_override(slug: str):
     except DomainError as exc:
         db.session.rollback()
         attach_error(form, exc)
-        return results_page(load(slug), status_for(exc), override_form=form)
+        return results_page(load(slug), status_for(exc), error=_unplaced(form), override_form=form)
     flash(f"{outcome['participant_id']} pinned at rank {outcome['new_rank']} (was {outcome['old_rank']}).", "success")
     return redirect(url_for("staff.results", slug=slug))
 
@@ -108,7 +114,7 @@ def results_clear(slug: str):
     tournament = load(slug)
     form = ClearOverrideForm()
     if not form.validate_on_submit() or not storable_form(form):
-        return results_page(tournament, 400, clear_form=form)
+        return results_page(tournament, 400, error=_unplaced(form), clear_form=form)
     try:
         outcome = LeaderboardService.clear_override(
             tournament.id, form.participant.data, form.reason.data, actor(), expected_version=_version(form)
@@ -116,6 +122,6 @@ def results_clear(slug: str):
     except DomainError as exc:
         db.session.rollback()
         attach_error(form, exc)
-        return results_page(load(slug), status_for(exc), error=exc.message, clear_form=form)
+        return results_page(load(slug), status_for(exc), error=_unplaced(form), clear_form=form)
     flash(f"Override of {outcome['participant_id']} cleared; now rank {outcome['new_rank']}.", "success")
     return redirect(url_for("staff.results", slug=slug))
