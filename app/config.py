@@ -126,3 +126,12 @@ def check_production_config(config: dict[str, Any] | Any) -> None:
             "WEBHOOK_SECRET_KEY is not set while NOTIFICATIONS_WEBHOOK_ENABLED is on: set "
             "WEBHOOK_SECRET_KEY to the secret your webhook receivers verify signatures with."
         )
+    base_url = str(config.get("PUBLIC_BASE_URL") or "")
+    if config.get("NOTIFICATIONS_EMAIL_ENABLED") and (
+        not base_url.startswith(("https://", "http://")) or base_url.rstrip("/") == DEFAULTS["PUBLIC_BASE_URL"]
+    ):
+        raise ConfigError(
+            "PUBLIC_BASE_URL is not set while NOTIFICATIONS_EMAIL_ENABLED is on: set it to the address "
+            "players reach the site at (e.g. https://leaderboards.example.com); links and unsubscribe "
+            "links in emails start with it."
+        )

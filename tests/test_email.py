@@ -265,3 +265,16 @@ def test_preferences_page_turns_categories_off_and_on(app, world, client, auth):
     assert bad.status_code == 400
     with app.app_context():
         assert all(preferences.email_preferences(world["A"]).values())
+
+
+def test_production_refuses_email_without_a_public_base_url(tmp_path):
+    from app import create_app
+    from app.config import ConfigError
+
+    production = {"SECRET_KEY": "k" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+    for base in ("http://127.0.0.1:5000", "play.example.org", ""):
+        with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+            create_app({**production, "NOTIFICATIONS_EMAIL_ENABLED": True, "PUBLIC_BASE_URL": base})
+    app = create_app({**production, "NOTIFICATIONS_EMAIL_ENABLED": True, "PUBLIC_BASE_URL": BASE})
+    assert app.config["PUBLIC_BASE_URL"] == BASE
+    assert create_app({**production, "NOTIFICATIONS_EMAIL_ENABLED": False}).config["PUBLIC_BASE_URL"]
