@@ -32,9 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS": False,
     # The delivery worker: how long a claim lasts (a dead worker's deliveries are retried after
     # it), how many deliveries one claim takes, and how often an idle worker looks for work.
-    "WORKER_LEASE_SECONDS": 60,
+    "WORKER_LEASE_SECONDS": 60.0,
     "WORKER_BATCH_SIZE": 20,
-    "WORKER_POLL_INTERVAL": 1,
+    "WORKER_POLL_INTERVAL": 1.0,
     "MAIL_SERVER": "localhost",
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,
@@ -87,6 +87,11 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number of seconds, got {raw!r}") from None
     if isinstance(default, list):
         # Accept JSON ("[1, 5, 25]") or a plain comma list ("1,5,25").
         text = raw.strip()

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that went away mid-answer (a killed worker) is part of the tests
+
+
 @dataclass
 class Received:
     path: str
@@ -26,6 +31,8 @@ class Behaviour:
     statuses: list[int] = field(default_factory=list)
     default_status: int = 200
     stall_seconds: float = 0.0
+    # How many requests stall (None: all of them while stall_seconds is set).
+    stall_count: int | None = None
     location: str | None = None
     answer: bytes = b'{"ok": true}'
 
@@ -61,9 +68,12 @@ class WebhookReceiver:
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body, time.time()))
                     behaviour = receiver.behaviour
                     status = behaviour.statuses.pop(0) if behaviour.statuses else behaviour.default_status
-                if behaviour.stall_seconds:
+                    stall = behaviour.stall_seconds if behaviour.stall_count is None or behaviour.stall_count > 0 else 0
+                    if stall and behaviour.stall_count is not None:
+                        behaviour.stall_count -= 1
+                if stall:
                     receiver.stalled.set()
-                    time.sleep(behaviour.stall_seconds)
+                    time.sleep(stall)
                 self.send_response(status)
                 if behaviour.location and 300 <= status < 400:
                     self.send_header("Location", behaviour.location)
@@ -72,7 +82,7 @@ class WebhookReceiver:
                 self.end_headers()
                 self.wfile.write(behaviour.answer)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _QuietServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

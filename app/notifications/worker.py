@@ -39,7 +39,7 @@ from app.notifications.models import Channel, Delivery, DeliveryAttempt, Deliver
 from app.notifications.outcome import Outcome, OutcomeKind
 
 # Extra time a lease must have left, beyond the channel's own timeouts, before an attempt starts.
-_LEASE_MARGIN = 5.0
+_LEASE_MARGIN = 2.0
 
 
 def _due(now: datetime) -> Any:
@@ -193,15 +193,14 @@ class Worker:
     # ------------------------------------------------------------------------- one delivery
 
     def process(self, token: str, delivery_id: int, remaining: list[int] | None = None) -> None:
-        config = current_app.config
-        needed = float(config["WEBHOOK_CONNECT_TIMEOUT"]) + float(config["WEBHOOK_TIMEOUT"]) + _LEASE_MARGIN
-        if config.get("MAIL_TIMEOUT"):
-            needed = max(needed, float(config["MAIL_TIMEOUT"]) * 2 + _LEASE_MARGIN)
-        self._renew(token, remaining or [delivery_id], needed)
         delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
         if delivery is None or delivery.leased_by != token or delivery.status != DeliveryStatus.PENDING.value:
             db.session.rollback()
             return  # no longer ours (lease lost) or already settled
+        self._renew(token, remaining or [delivery_id], self._longest_attempt(delivery.channel))
+        if delivery.leased_by != token:  # re-read if the renewal committed: taken over meanwhile
+            db.session.rollback()
+            return
         cancel_reason = self._cancel_reason(delivery)
         if cancel_reason is not None:
             self._settle(token, delivery_id, DeliveryStatus.CANCELLED, cancel_reason)
@@ -223,6 +222,15 @@ class Worker:
                 outcome.response_excerpt,
             )
         self._record(token, delivery_id, outcome, started_at)
+
+    @staticmethod
+    def _longest_attempt(channel: str) -> float:
+        """Seconds one attempt on `channel` can take, with a margin: the lease must outlast it."""
+        config = current_app.config
+        if channel == Channel.EMAIL.value:
+            # Connecting and then each SMTP command may each take up to MAIL_TIMEOUT.
+            return float(config["MAIL_TIMEOUT"]) * 3 + _LEASE_MARGIN
+        return float(config["WEBHOOK_CONNECT_TIMEOUT"]) + float(config["WEBHOOK_TIMEOUT"]) + _LEASE_MARGIN
 
     def _cancel_reason(self, delivery: Delivery) -> str | None:
         if delivery.channel != Channel.WEBHOOK.value:
