@@ -21,7 +21,7 @@ from app.staff.forms import (
     storable_form,
     whole_number,
 )
-from app.staff.tournament_views import actor, load, participant_choices, status_for
+from app.staff.tournament_views import actor, conflict_message, load, participant_choices, status_for
 
 
 def series_page(
@@ -145,7 +145,9 @@ def series_record(slug: str, key: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return series_page(load(slug), status=status_for(exc), failed_key=key, game_form=form)
+            return series_page(
+                load(slug), status=status_for(exc), error=conflict_message(exc), failed_key=key, game_form=form
+            )
         flash(f"Recorded a game of {key}.", "success")
         return redirect(url_for("staff.series_list", slug=slug) + f"#series-{key}")
     return series_page(tournament, status=400, failed_key=key, game_form=form)
@@ -162,7 +164,9 @@ def series_forfeit(slug: str, key: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return series_page(load(slug), status=status_for(exc), failed_key=key, forfeit_form=form)
+            return series_page(
+                load(slug), status=status_for(exc), error=conflict_message(exc), failed_key=key, forfeit_form=form
+            )
         flash(f"Series {key} decided by forfeit.", "success")
         return redirect(url_for("staff.series_list", slug=slug) + f"#series-{key}")
     return series_page(tournament, status=400, failed_key=key, forfeit_form=form)

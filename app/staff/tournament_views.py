@@ -49,7 +49,7 @@ def status_for(exc: DomainError) -> int:
     return 409 if isinstance(exc, Conflict) else exc.status
 
 
-def _conflict(exc: DomainError) -> str | None:
+def conflict_message(exc: DomainError) -> str | None:
     """A refusal by the tournament's state is shown at the top: the form may not be on the page."""
     return exc.message if isinstance(exc, Conflict) else None
 
@@ -217,7 +217,7 @@ def participant_add(slug: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return _overview(load(slug), status_for(exc), participant_form=form, error=_conflict(exc))
+            return _overview(load(slug), status_for(exc), participant_form=form, error=conflict_message(exc))
         flash(f"Registered {participant.name} ({participant.key}).", "success")
         return redirect(url_for("staff.tournament", slug=slug) + "#participants")
     return _overview(tournament, 400, participant_form=form)
@@ -233,7 +233,7 @@ def participants_paste(slug: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return _overview(load(slug), status_for(exc), paste_form=form, error=_conflict(exc))
+            return _overview(load(slug), status_for(exc), paste_form=form, error=conflict_message(exc))
         flash(f"Registered {len(created)} participants.", "success")
         return redirect(url_for("staff.tournament", slug=slug) + "#participants")
     return _overview(tournament, 400, paste_form=form)
@@ -251,7 +251,7 @@ def adjustment_add(slug: str):
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
-            return _overview(load(slug), status_for(exc), adjustment_form=form, error=_conflict(exc))
+            return _overview(load(slug), status_for(exc), adjustment_form=form, error=conflict_message(exc))
         flash("Adjustment added.", "success")
         return redirect(url_for("staff.tournament", slug=slug) + "#adjustments")
     return _overview(tournament, 400, adjustment_form=form)
