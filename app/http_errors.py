@@ -58,10 +58,10 @@ def error_response(status: int, message: str) -> Response:
         title = _TITLES.get(status, "Error")
         try:
             html = render_template("public/error.html", status=status, title=title, message=message)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, DatabaseUnavailable) as exc:
             # The layout loaded the user and the database failed only now (e.g. a 404 decided
             # by routing during an outage): draw the page again for an anonymous visitor.
-            if not is_database_outage(exc):
+            if isinstance(exc, SQLAlchemyError) and not is_database_outage(exc):
                 raise
             _forget_database()
             html = render_template("public/error.html", status=status, title=title, message=message)

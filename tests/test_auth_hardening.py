@@ -293,8 +293,9 @@ def test_proxy_fix_is_off_by_default_so_forwarded_for_is_not_trusted(make_app, s
     for i in range(2):
         headers = {"X-Forwarded-For": f"203.0.113.{i}"}
         token = csrf_token_from(client.get("/login").get_data(as_text=True))
-        client.post("/login", data={"email": f"x{i}@example.com", "password": "nope nope", "csrf_token": token},
-                    headers=headers)
+        client.post(
+            "/login", data={"email": f"x{i}@example.com", "password": "nope nope", "csrf_token": token}, headers=headers
+        )
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     response = client.post(
         "/login",

@@ -17,7 +17,7 @@ from app.extensions import csrf, db
 from app.models import Tournament
 from app.services import states
 from app.services.leaderboard import LeaderboardService, get_tournament
-from app.services.text import all_storable
+from app.services.text import check_json
 
 MAX_MATCH_IDS = 1000
 
@@ -53,8 +53,7 @@ def json_body() -> dict[str, Any]:
         raise ValidationError("body: JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise ValidationError("body: expected a JSON object")
-    if not all_storable(body):
-        raise ValidationError("body: text may not contain NUL characters or unpaired surrogates")
+    check_json(body)
     return body
 
 
@@ -98,6 +97,7 @@ def _tournament_summary(t: Tournament) -> dict[str, Any]:
         "status": t.status,
         "kind": "battle_royale" if t.is_battle_royale else "series",
         "scoring_preset": t.scoring_preset,
+        "advancing": t.advancing,
         "results_version": t.results_version,
     }
 

@@ -15,13 +15,15 @@ from app.extensions import db
 from app.services import users as users_service
 from app.staff import admin_required, bp
 
-ROLE_CHOICES = [("player", "Player"), ("staff", "Staff"), ("admin", "Admin")]
+ROLE_CHOICES = {"player": "Player", "staff": "Staff", "admin": "Admin"}
 
 
 class UserCreateForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
     display_name = StringField(
-        "Display name", validators=[Optional(), Length(max=users_service.MAX_NAME_LENGTH)], filters=[str.strip]
+        "Display name",
+        validators=[Optional(), Length(max=users_service.MAX_NAME_LENGTH)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
     password = PasswordField(
