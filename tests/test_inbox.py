@@ -68,11 +68,26 @@ def test_mark_one_read_needs_csrf_and_ownership(app, client, inbox):
     assert client.post(f"/inbox/{inbox['theirs']}/read", data={"csrf_token": token}).status_code == 404
     assert _read_at(app, inbox["theirs"]) is None
     assert client.post("/inbox/99999999999/read", data={"csrf_token": token}).status_code == 404
+    assert _badge(client.get("/inbox").get_data(as_text=True)) == "3"
+
+
+def test_mark_read_with_htmx_swaps_the_item_and_updates_the_counts(app, client, inbox):
+    token = csrf_token_from(client.get("/inbox").get_data(as_text=True))
+    target = inbox["mine"][1]
+    page = client.get("/inbox").get_data(as_text=True)
+    assert f'hx-post="/inbox/{target}/read"' in page and f'hx-target="#notification-{target}"' in page
+    # No token in the header: refused like any POST.
+    assert client.post(f"/inbox/{target}/read", headers={"HX-Request": "true"}).status_code == 400
     # htmx sends the token as a header (static/js/app.js).
-    other = inbox["mine"][1]
-    assert client.post(f"/inbox/{other}/read", headers={"X-CSRFToken": token, "HX-Request": "true"}).status_code == 302
-    assert _read_at(app, other) is not None
-    assert _badge(client.get("/inbox").get_data(as_text=True)) == "2"
+    response = client.post(f"/inbox/{target}/read", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert body.lstrip().startswith(f'<li class="card inbox__item" id="notification-{target}">')
+    assert "Mark as read" not in body and "Live now: game 1" in body
+    assert re.search(r'<span id="inbox-unread"[^>]*hx-swap-oob="true"[^>]*>3</span>', body)
+    assert '<span id="inbox-summary" hx-swap-oob="true">3 unread.</span>' in body
+    assert "HX-Request" in response.headers["Vary"]
+    assert _read_at(app, target) is not None
 
 
 def test_mark_all_read(app, client, inbox):

@@ -7,14 +7,16 @@ from werkzeug.wrappers import Response
 
 from app.errors import DomainError
 from app.extensions import csrf, db
+from app.models import Notification
 from app.notifications import preferences
 from app.players import bp, inbox, service
 from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
-from app.public.rendering import VARY_HEADERS
+from app.public.rendering import VARY_HEADERS, wants_fragment
 
 # htmx stops polling when it gets this status: a poll from a page whose session has ended.
 HTMX_STOP_POLLING = 286
 UNREAD_TEMPLATE = "players/_unread.html"
+INBOX_TEMPLATE = "players/inbox.html"
 
 
 @bp.app_context_processor
@@ -72,8 +74,14 @@ def inbox_view() -> str:
     page = request.args.get("page", "1")
     if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= 100_000:
         abort(400, "page must be a whole number from 1")
+    found = inbox.inbox_page(current_user.id, int(page))
     return render_template(
-        "players/inbox.html", inbox=inbox.inbox_page(current_user.id, int(page)), form=CsrfOnlyForm()
+        INBOX_TEMPLATE,
+        notifications=found.notifications,
+        page=found.page,
+        has_next=found.has_next,
+        unread=found.unread,
+        form=CsrfOnlyForm(),
     )
 
 
@@ -96,7 +104,22 @@ def unread_count() -> Response:
 def mark_read(notification_id: int) -> Response:
     if not inbox.mark_read(current_user.id, notification_id):
         abort(404, "You have no such notification.")
-    return redirect(_back_to_inbox())
+    if not wants_fragment():
+        return redirect(_back_to_inbox())
+    # htmx: the item re-rendered in place, plus the header badge and the count out of band.
+    notification = db.session.get(Notification, notification_id)
+    page = request.args.get("page", "")
+    context = {"form": CsrfOnlyForm(), "page": int(page) if page.isascii() and page.isdigit() else 1}
+    body = (
+        render_block(INBOX_TEMPLATE, "notification", n=notification, **context)
+        + render_block(UNREAD_TEMPLATE, "unread_badge", oob=True)
+        + render_block(INBOX_TEMPLATE, "unread_summary", unread=inbox.unread_count(current_user.id), oob=True)
+    )
+    response = make_response(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    for header in VARY_HEADERS:
+        response.vary.add(header)
+    return response
 
 
 @bp.post("/inbox/read-all")
