@@ -410,18 +410,27 @@ case("participant-tag-number", "br", setter("participants", 0, "tag", 5), "parti
 case(
     "matches-in-series-game",
     "val-campus-playoffs",
-    setter("matches", []),
+    setter("matches", [{}]),
     "matches",
     "only battle-royale games",
 )
 case(
     "adjustments-in-series-game",
     "val-campus-playoffs",
-    setter("adjustments", []),
+    setter("adjustments", [{}]),
     "adjustments",
     "only battle-royale games",
 )
-case("series-in-br-game", "br", setter("series", []), "series", "battle-royale game")
+case("series-in-br-game", "br", setter("series", [{}]), "series", "battle-royale game")
+# the advancement line
+case("advancing-zero", "br", setter("tournament", "advancing", 0), "tournament.advancing", "must be an integer >= 1")
+case(
+    "advancing-negative", "br", setter("tournament", "advancing", -3), "tournament.advancing", "must be an integer >= 1"
+)
+case("advancing-string", "br", setter("tournament", "advancing", "8"), "tournament.advancing", "found a string")
+case("advancing-bool", "br", setter("tournament", "advancing", True), "tournament.advancing", "found a boolean")
+case("advancing-float", "br", setter("tournament", "advancing", 2.5), "tournament.advancing", "found a number")
+case("advancing-huge", "br", setter("tournament", "advancing", 10**9), "tournament.advancing", "must be <= 100000")
 # lobbies
 case("matches-not-list", "br", setter("matches", {}), "matches", "must be a list")
 case("match-not-object", "br", setter("matches", 0, []), "matches[0]", "must be an object")
@@ -1251,3 +1260,37 @@ def test_any_valid_file_exports_as_imported(app, doc):
     with app.app_context():
         tf.import_tournament(doc)
         assert tf.export_tournament(doc["tournament"]["slug"]) == normalise(doc)
+
+
+# --------------------------------------------------------------------------- additions (issue 6)
+
+
+def test_advancing_imports_exports_and_reaches_the_api(app, runner, client, tmp_path, examples_dir):
+    doc = example(examples_dir, "ff-weekly-cup")
+    doc["tournament"]["advancing"] = 2
+    result = invoke(runner, "import", write(tmp_path, doc))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(Tournament.advancing).filter_by(slug="ff-weekly-cup")) == 2
+    exported = json.loads(invoke(runner, "export", "ff-weekly-cup").stdout)
+    assert exported["tournament"]["advancing"] == 2
+    assert list(exported["tournament"]) == ["name", "slug", "game", "status", "advancing", "scoring"]
+    assert client.get("/api/tournaments/ff-weekly-cup/").get_json()["advancing"] == 2
+    schema = client.get("/api/openapi.json").get_json()
+    assert "advancing" in json.dumps(schema)
+
+
+def test_without_advancing_the_export_has_no_key(app, runner, tmp_path, examples_dir):
+    assert invoke(runner, "import", write(tmp_path, example(examples_dir, "ff-weekly-cup"))).exit_code == 0
+    exported = json.loads(invoke(runner, "export", "ff-weekly-cup").stdout)
+    assert "advancing" not in exported["tournament"]
+
+
+@pytest.mark.parametrize(
+    ("name", "key"), [("val-campus-playoffs", "matches"), ("val-campus-playoffs", "adjustments"), ("br", "series")]
+)
+def test_an_empty_list_of_the_other_kind_is_accepted(app, runner, tmp_path, examples_dir, name, key):
+    doc = build(examples_dir, name)
+    doc[key] = []
+    result = invoke(runner, "import", write(tmp_path, doc))
+    assert result.exit_code == 0, result.output
