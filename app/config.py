@@ -47,8 +47,6 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_CA_FILE": "",
     # Where users reach the site: the links in emails (and their unsubscribe links) start with it.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
-    # How often an open page asks for the header's unread-notification count.
-    "INBOX_POLL_SECONDS": 20,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
