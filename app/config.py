@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_CA_FILE": "",
     # Where users reach the site: the links in emails (and their unsubscribe links) start with it.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # How often an open page asks for the header's unread-notification count.
+    "INBOX_POLL_SECONDS": 20,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
@@ -132,11 +134,10 @@ def check_production_config(config: dict[str, Any] | Any) -> None:
             "WEBHOOK_SECRET_KEY to the secret your webhook receivers verify signatures with."
         )
     base_url = str(config.get("PUBLIC_BASE_URL") or "")
-    if config.get("NOTIFICATIONS_EMAIL_ENABLED") and (
-        not base_url.startswith(("https://", "http://")) or base_url.rstrip("/") == DEFAULTS["PUBLIC_BASE_URL"]
-    ):
+    # RFC 8058: a one-click unsubscribe link must be https.
+    if config.get("NOTIFICATIONS_EMAIL_ENABLED") and not base_url.startswith("https://"):
         raise ConfigError(
-            "PUBLIC_BASE_URL is not set while NOTIFICATIONS_EMAIL_ENABLED is on: set it to the address "
-            "players reach the site at (e.g. https://leaderboards.example.com); links and unsubscribe "
-            "links in emails start with it."
+            "PUBLIC_BASE_URL is not an https address while NOTIFICATIONS_EMAIL_ENABLED is on: set it to "
+            "the address players reach the site at (e.g. https://leaderboards.example.com); links and "
+            "one-click unsubscribe links in emails start with it."
         )

@@ -272,7 +272,7 @@ def test_production_refuses_email_without_a_public_base_url(tmp_path):
     from app.config import ConfigError
 
     production = {"SECRET_KEY": "k" * 40, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
-    for base in ("http://127.0.0.1:5000", "play.example.org", ""):
+    for base in ("http://127.0.0.1:5000", "http://play.example.org", "play.example.org", ""):
         with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
             create_app({**production, "NOTIFICATIONS_EMAIL_ENABLED": True, "PUBLIC_BASE_URL": base})
     app = create_app({**production, "NOTIFICATIONS_EMAIL_ENABLED": True, "PUBLIC_BASE_URL": BASE})
