@@ -23,7 +23,8 @@ STAFF_PASSWORD = "correct horse battery staple"
 PLAYER_EMAIL = "player@example.com"
 PLAYER_PASSWORD = "player password 123"
 
-EXAMPLES_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "contract", "examples")
+# The contract's examples, kept in the repository (docs/examples) so a clean clone tests them too.
+EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "examples")
 
 
 def _database_url() -> str | None:
@@ -150,8 +151,4 @@ def auth(client):
 
 @pytest.fixture
 def examples_dir() -> str:
-    path = os.path.abspath(EXAMPLES_DIR)
-    if not os.path.isdir(path):
-        # Keep a copy inside the repo so a clean clone tests the contract examples too.
-        path = os.path.join(os.path.dirname(__file__), "contract_examples")
-    return path
+    return EXAMPLES_DIR
