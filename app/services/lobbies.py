@@ -10,6 +10,8 @@ Rules:
 - The points a row gives = placement points + kills x kill points of the tournament's ruleset.
 - A new lobby is recorded by `states.record_br_match`, the service behind the API's
   `POST /api/tournaments/<id>/matches/`.
+- Staff moving a match to disputed give a reason (what is contested, by whom): the portal's
+  door to `states.change_match_state` (`move_match`) refuses a dispute without one.
 - A correction replaces the lobby's results only if the lobby is still at the version the
   editor read (`Match.version`): of two staff correcting one lobby, the later save is refused
   with the current results instead of silently overwriting the first. Corrections are refused
@@ -345,3 +347,15 @@ def parse_paste(tournament: Tournament, text: Any) -> tuple[dict[str, dict[str, 
             raise ValidationError(f"paste: {where}: {team} is listed twice")
         filled[key] = {"placement": _text(placement), "kills": _text(kills)}
     return filled, stage
+
+
+def move_match(ref: int | str, match_id: int, new_state: Any, reason: Any, actor_id: int | None) -> Match:
+    """A match state change from the portal: the state machine's rules, plus a reason for a dispute."""
+    if not isinstance(new_state, str):
+        raise ValidationError("state: required")
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationError("reason: must be text")
+    reason = (reason or "").strip() or None
+    if new_state == MatchState.DISPUTED.value and reason is None:
+        raise ValidationError("reason: a dispute needs a reason (what is contested, and by whom)")
+    return states.change_match_state(ref, match_id, new_state, actor_id, reason)

@@ -155,6 +155,7 @@ def lobby_check(slug: str):
     """What saving these rows would do, without saving: the points per row and every problem.
     htmx asks while staff type; without JavaScript the Check button posts here."""
     tournament = load(slug)
+    _refuse_if_not_br(tournament)
     form = LobbyForm()
     storable_form(form)
     match = None
@@ -243,15 +244,12 @@ def match_state(slug: str, match_id: int):
     A series game is completed with its result on the series page."""
     tournament = load(slug)
     form = MatchStateForm()
-    reason = (form.reason.data or "").strip() or None
     error = None
     if not form.validate_on_submit() or not storable_form(form):
         error = "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()) or "The form expired; try again."
-    elif form.state.data == "disputed" and not reason:
-        error = "reason: a dispute needs a reason (what is contested, and by whom)"
     else:
         try:
-            match = states.change_match_state(tournament.id, match_id, form.state.data, actor(), reason)
+            match = lobbies.move_match(tournament.id, match_id, form.state.data, form.reason.data, actor())
         except DomainError as exc:
             db.session.rollback()
             return _matches_page(load(slug), status_for(exc), exc.message)
