@@ -27,8 +27,9 @@ install: $(BIN)/.installed
 
 run: install .env
 	$(FLASK) db upgrade
-	$(FLASK) demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) demo
+	@echo "DeltaCrown Leaderboards: http://$(HOST):$(PORT)/  (make run PORT=8000 for another port; Ctrl+C stops)"
+	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Production-style serving (see README): gunicorn with several workers.
 serve: install .env

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -39,6 +40,8 @@ def demo_command() -> None:
         click.echo(f"Demo loaded: {', '.join(loaded)}.")
     else:
         click.echo("Demo already loaded; nothing imported.")
-    click.echo(f"Staff login: {DEMO_STAFF_EMAIL} / {password}  (http://127.0.0.1:5000/login)")
+    # The address the site is served on (`make run` sets it from HOST and PORT).
+    base_url = str(current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    click.echo(f"Staff login: {DEMO_STAFF_EMAIL} / {password}  ({base_url}/login)")
     for email in players:
         click.echo(f"Player login: {email} / {player_password}")
