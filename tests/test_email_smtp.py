@@ -305,3 +305,20 @@ def test_starttls_verifies_the_server_certificate(mail_app, smtp, certificate):
     outcome = _deliver(app, _one_delivery(app))
     assert outcome.kind is OutcomeKind.DELIVERED, outcome.detail
     assert len(handler.messages) == 1
+
+
+def test_implicit_tls_verifies_the_server_certificate(mail_app, smtp, certificate):
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = Handler()
+    port = smtp(handler, ssl_context=context)
+
+    app = mail_app(port, MAIL_USE_SSL=True)
+    outcome = _deliver(app, _one_delivery(app))
+    assert outcome.kind is OutcomeKind.RETRY and "CERTIFICATE_VERIFY_FAILED" in outcome.detail
+
+    app = mail_app(port, MAIL_USE_SSL=True, MAIL_CA_FILE=cert)
+    outcome = _deliver(app, _one_delivery(app))
+    assert outcome.kind is OutcomeKind.DELIVERED, outcome.detail
+    assert len(handler.messages) == 1
