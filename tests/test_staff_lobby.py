@@ -95,6 +95,7 @@ def test_save_goes_through_the_api_service_and_counts_at_once(app, client, staff
     response = staff.post(f"{URL}/lobbies/new", grid({"A": ("2", "3"), "B": ("1", "0"), "C": ("3", "")}))
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/lobbies/new?stage=Day+1")
+    assert 'name="stage" type="text" value="Day 1"' in text(staff.get(response.headers["Location"]))
     with app.app_context():
         match = db.session.scalar(db.select(Match))
         assert (match.key, match.stage, match.state, match.completed_at is not None) == (

@@ -108,6 +108,7 @@ def test_scheduled_game_started_then_completed_with_its_result(app, client, staf
         game = db.session.scalar(db.select(Match))
         game_id = game.id
         assert (game.key, game.state, game.game_number) == ("sf1-1", "scheduled", 1)
+    assert "Start game 1 to enter its result" in text(staff.get(URL + "/"))
     assert staff.post(f"/staff/tournaments/val-cup/matches/{game_id}/state", {"state": "live"}).status_code == 302
     page = text(staff.get(URL + "/"))
     assert "Complete game 1 with its result" in page

@@ -134,6 +134,8 @@ def lobby_new(slug: str):
     _refuse_if_not_br(tournament)
     form = LobbyForm()
     if request.method == "GET":
+        # After a save the next lobby is usually in the same stage: keep it filled in.
+        form.stage.data = request.args.get("stage", "")[:80]
         return _render(tournament, form, lobbies.check_lobby(tournament, _grid(tournament)))
     rows = _posted_rows()
     if not form.validate_on_submit() or not storable_form(form):
