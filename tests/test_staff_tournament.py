@@ -415,3 +415,14 @@ def test_staff_pages_are_closed_to_players_and_anonymous(app, client, auth, play
     assert client.get("/staff/tournaments/closed-cup/").status_code == 302
     auth.login("player@example.com", "player password 123")
     assert client.get("/staff/tournaments/closed-cup/lobbies/new").status_code == 403
+
+
+def test_tournament_pages_link_their_audit_log(app, staff):
+    with app.app_context():
+        f.br_tournament("log-cup")
+        db.session.commit()
+    assert staff.post("/staff/tournaments/log-cup/participants", {"name": "Team Echo"}).status_code == 302
+    page = text(staff.get("/staff/tournaments/log-cup/"))
+    assert 'href="/staff/audit?tournament=log-cup"' in page
+    log = text(staff.get("/staff/audit?tournament=log-cup"))
+    assert "participant.registered" in log
