@@ -23,15 +23,18 @@ import importlib
 import os
 import signal
 import socket
+import sqlite3
 import threading
 import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import utcnow
@@ -85,10 +88,13 @@ class Worker:
 
     def run(self, *, until_idle: bool = False) -> Stats:
         with self.app.app_context():
+            wal = _tune_connections()
             poll = float(current_app.config["WORKER_POLL_INTERVAL"])
             while not self._stop.is_set():
                 if self.run_once():
                     continue
+                if not wal:
+                    wal = switch_sqlite_to_wal(db.engine.url.database)
                 wait = self._idle_wait(poll)
                 if wait is None:
                     if until_idle:
@@ -193,7 +199,7 @@ class Worker:
     # ------------------------------------------------------------------------- one delivery
 
     def process(self, token: str, delivery_id: int, remaining: list[int] | None = None) -> None:
-        delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+        delivery = db.session.get(Delivery, delivery_id, populate_existing=True, options=[joinedload(Delivery.event)])
         if delivery is None or delivery.leased_by != token or delivery.status != DeliveryStatus.PENDING.value:
             db.session.rollback()
             return  # no longer ours (lease lost) or already settled
@@ -206,12 +212,13 @@ class Worker:
             self._settle(token, delivery_id, DeliveryStatus.CANCELLED, cancel_reason)
             self.stats.cancelled += 1
             return
+        attempt_number = delivery.attempts + 1
         started_at = utcnow()
         started = time.monotonic()
         try:
             outcome = self._dispatch(delivery)
         except Exception as exc:  # a bug in one channel must not stop the worker or lose the delivery
-            current_app.logger.exception("delivery %s: %s channel raised", delivery_id, delivery.channel)
+            current_app.logger.exception("delivery %s: its channel raised", delivery_id)
             outcome = Outcome.retry(f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
         if outcome.latency_ms is None:
             outcome = Outcome(
@@ -221,7 +228,7 @@ class Worker:
                 int((time.monotonic() - started) * 1000),
                 outcome.response_excerpt,
             )
-        self._record(token, delivery_id, outcome, started_at)
+        self._record(token, delivery_id, attempt_number, outcome, started_at)
 
     @staticmethod
     def _longest_attempt(channel: str) -> float:
@@ -258,15 +265,14 @@ class Worker:
             return email.deliver(delivery)
         return Outcome.give_up(f"unknown channel {delivery.channel!r}")
 
-    def _record(self, token: str, delivery_id: int, outcome: Outcome, started_at: datetime) -> None:
+    def _record(self, token: str, delivery_id: int, attempts: int, outcome: Outcome, started_at: datetime) -> None:
+        """Write the attempt and its consequence. `attempts` counts this one; nobody else
+        changes the row while we hold its lease, so it is read from the row we loaded."""
         # Keep what the channel changed (an endpoint disabled by a 410), on top of the attempt.
         try:
             db.session.flush()
         except Exception:
             db.session.rollback()
-        attempts = (
-            db.session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id).with_for_update()) or 0
-        ) + 1
         now = utcnow()
         values: dict[str, Any] = {"attempts": attempts, "lease_until": None, "leased_by": None}
         if outcome.kind == OutcomeKind.DELIVERED:
@@ -312,6 +318,60 @@ class Worker:
             execution_options={"synchronize_session": False},
         )
         db.session.commit()
+
+
+def _tune_connections() -> bool:
+    """Make the worker's bookkeeping commits cheap; they were its main cost (one per attempt).
+
+    SQLite: the database file switches to write-ahead logging (kept by the file), so the web
+    app's reads and the worker's writes stop blocking each other, and the worker's connections
+    use synchronous=NORMAL: a commit no longer waits for fsyncs, yet survives a crash of any
+    process. PostgreSQL: the worker's sessions use synchronous_commit=off, so a commit does not
+    wait for the WAL flush; only a crash of the database server itself can lose the last
+    fraction of a second of claims and outcomes, and the worst that does is send those
+    deliveries again, which receivers dedupe on the event id. The outbox rows themselves are
+    written by the web app, with full durability.
+    """
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        if engine.url.database in (None, "", ":memory:"):
+            return True
+        listener = _sqlite_synchronous_normal
+    elif engine.dialect.name == "postgresql":
+        listener = _postgres_async_commit
+    else:
+        return True
+    if not event.contains(engine, "connect", listener):
+        event.listen(engine, "connect", listener)
+        engine.dispose()  # connections opened before the listener get it too
+    if listener is _sqlite_synchronous_normal:
+        return switch_sqlite_to_wal(engine.url.database)
+    return True
+
+
+def switch_sqlite_to_wal(path: str) -> bool:
+    """Try once, briefly: the switch needs the file to itself, and waiting for it while another
+    process holds a write lock could stall both. Returns whether the file is in WAL mode."""
+    try:
+        with closing(sqlite3.connect(path, timeout=1)) as connection:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return True
+            return connection.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    except sqlite3.OperationalError as exc:
+        current_app.logger.info("SQLite file busy, WAL mode later: %s", exc)
+        return False
+
+
+def _postgres_async_commit(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    dbapi_connection.commit()
+
+
+def _sqlite_synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def install_signal_handlers(worker: Worker) -> None:
