@@ -29,7 +29,10 @@ run: install .env
 	$(FLASK) db upgrade
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) demo
 	@echo "DeltaCrown Leaderboards: http://$(HOST):$(PORT)/  (make run PORT=8000 for another port; Ctrl+C stops)"
-	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "A delivery worker (webhooks, email) runs alongside; webhooks may reach local receivers here."
+	PUBLIC_BASE_URL=http://$(HOST):$(PORT) WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
+	  sh -c '$(FLASK) worker & worker=$$!; trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
+	         $(FLASK) run --host $(HOST) --port $(PORT)'
 
 # Production-style serving (see README): gunicorn with several workers.
 serve: install .env
@@ -57,6 +60,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/standings.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
