@@ -421,3 +421,30 @@ def test_index_etag_follows_any_results_change(client, cup, token):
     assert client.get("/", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     record(client, token, [("A", 1, 1)])
     assert client.get("/", headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
+
+
+def test_board_rows_equal_the_leaderboard_service(app, cup):
+    """The page ranks with the engine over the rows it reads itself; it must agree with the service."""
+    with app.app_context():
+        f.lobby(
+            db.session.scalar(db.select(Tournament).filter_by(slug="br-cup")), [("B", 1, 6), ("C", 2, 6)], stage="Day 2"
+        )
+        db.session.commit()
+        t = db.session.scalar(db.select(Tournament).filter_by(slug="br-cup"))
+        for stage, keys in [(None, ()), ("Day 1", ()), ("Day 2", ()), (None, ("m2", "m3")), (None, ("m1",))]:
+            filters = board.resolve_filters(t, stage, keys)
+            expected = LS.calculate_br_standings(t.id, match_ids=filters.match_ids, stage=stage)
+            shown = board.battle_royale_board(t, filters)["standings"]
+            assert [{key: row[key] for key in expected[0]} for row in shown] == expected
+
+
+def test_many_stages_get_a_compact_chooser(app, client):
+    with app.app_context():
+        t = f.br_tournament("stages", teams=("A", "B"))
+        for n in range(15):
+            f.lobby(t, [("A", 1, 0), ("B", 2, 0)], stage=f"Round {n + 1}", minutes=n)
+        db.session.commit()
+    _, html = page(client, "/tournaments/stages/")
+    assert '<select id="stage-select" name="stage">' in html and "<option>Round 15</option>" in html
+    _, html = page(client, "/tournaments/stages/?stage=Round+3")
+    assert "<option selected>Round 3</option>" in html and "Standings for Round 3" in html

@@ -22,7 +22,7 @@ from app.models import Series, Tournament, utcnow
 from app.public import board
 from app.public.live import current_version, etag_for, live_response
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
-from app.public.views import POLL_SECONDS, series_view
+from app.public.views import POLL_SECONDS, series_view, shared_board
 from app.security import allow_framing
 
 THEMES = ("light", "dark")
@@ -71,7 +71,7 @@ def widget(slug: str):
             "page_url": url_for("public.tournament", slug=tournament.slug, _external=True),
         }
         if tournament.is_battle_royale:
-            rows = board.battle_royale_board(tournament, board.Filters())["standings"]
+            rows = shared_board(version, tournament, board.Filters())["standings"]
             context.update(rows=rows[:limit], more=max(0, len(rows) - limit))
         else:
             all_series = db.session.scalars(

@@ -127,10 +127,12 @@ def _counted(tournament: Tournament, filters: Filters) -> _Counted:
     if filters.stage is not None:
         where.append(Match.stage == filters.stage)
     order = (Match.completed_at, Match.position, Match.id)
-    matches = db.session.execute(select(Match.id, Match.key, Match.completed_at).where(*where).order_by(*order)).all()
+    # Core execution: plain tuples, without the ORM's per-row work (a big event has ~10^6 rows).
+    connection = db.session.connection()
+    matches = connection.execute(select(Match.id, Match.key, Match.completed_at).where(*where).order_by(*order)).all()
     rows = [
         tuple(row)
-        for row in db.session.execute(
+        for row in connection.execute(
             select(MatchResult.match_id, MatchResult.participant_id, MatchResult.placement, MatchResult.kills)
             .join(Match, MatchResult.match_id == Match.id)
             .where(*where)
@@ -371,9 +373,13 @@ def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str
 
 
 def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, Any]:
-    """Everything the standings block of a battle-royale page shows, for these filters."""
-    rows = standings(tournament, filters)
+    """Everything the standings block of a battle-royale page shows, for these filters.
+
+    The rows are ranked by the engine's own `compute_standings` over the same counted rows the
+    leaderboard service reads (tests hold the two equal); reading the rows once here serves the
+    standings, the movement and the chart."""
     counted = _counted(tournament, filters)
+    rows = compute_standings(counted.rows, counted.names, counted.ruleset, counted.adjustments, counted.times)
     moves = _movements(rows, counted)
     advancing = tournament.advancing if not filters.active else None
     line_after = advancing if advancing and len(rows) > advancing else None

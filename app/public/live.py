@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Response, abort, current_app, make_response, request
 from flask_login import current_user
@@ -88,6 +89,7 @@ class RenderCache:
     def __init__(self, size: int = CACHE_ENTRIES) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
         self.renders = 0  # how many bodies were rendered (tests and the benchmark read it)
 
@@ -106,9 +108,24 @@ class RenderCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """A computed value (e.g. a board shared by the page, its fragment and the widget) kept
+        like a body: the key must contain the version stamp."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._values.clear()
             self.renders = 0
 
 

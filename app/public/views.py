@@ -26,6 +26,7 @@ from app.public.live import (
     etag_for,
     is_anonymous,
     live_response,
+    render_cache,
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
@@ -133,6 +134,12 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
     return live_response(version, variant, render, shared=shared, vary=VARY_HEADERS)
 
 
+def shared_board(version: Version, tournament: Tournament, filters: board.Filters) -> dict[str, Any]:
+    """The board for this version and filters, computed once for the page, its fragment and the widget."""
+    key = (version.stamp(), "board", filters.stage, filters.match_keys)
+    return render_cache().memo(key, lambda: board.battle_royale_board(tournament, filters))
+
+
 def _not_found_page(message: str, tournament: Tournament | None = None):
     back = {}
     if tournament is not None:
@@ -220,7 +227,7 @@ def tournament(slug: str):
             return _not_found_page(str(exc), tournament)
         return {
             **common,
-            **board.battle_royale_board(tournament, filters),
+            **shared_board(version, tournament, filters),
             "ruleset": tournament_ruleset(tournament),
             "stages": board.stages(tournament.id),
             "stage": stage,
