@@ -302,6 +302,19 @@ def test_ssrf_guard_refuses_a_name_resolving_to_loopback(make_app, receiver):
         assert "SSRF" in delivery.last_error and "loopback" in delivery.last_error
 
 
+@pytest.mark.parametrize("host", ["2130706433", "0x7f.0.0.1", "127.1", "[::ffff:127.0.0.1]"])
+def test_ssrf_guard_sees_through_address_spellings(make_app, receiver, host):
+    """Decimal, hex and short forms of 127.0.0.1 are resolved by the system, then refused."""
+    app = hook_app(make_app, f"http://{host}:{receiver.port}/hooks", WEBHOOK_ALLOW_PRIVATE_NETWORKS=False)
+    with app.app_context():
+        emit_one()
+    drain(app)
+    assert receiver.received == []
+    with app.app_context():
+        delivery = db.session.scalar(select(Delivery))
+        assert delivery.status == "failed" and "SSRF" in delivery.last_error
+
+
 def test_ssrf_guard_checks_what_dns_answers(make_app, receiver, monkeypatch):
     """A public-looking name whose DNS answer is private (rebinding) is refused too."""
     real = socket.getaddrinfo
