@@ -277,3 +277,26 @@ def test_concurrent_worker_processes_never_send_twice(app, receiver):
     with app.app_context():
         assert db.session.scalar(select(db.func.count(OutboxEvent.id))) == 60
         assert statuses() == ["delivered"] * 60
+
+
+def test_worker_survives_a_database_outage(app, receiver, monkeypatch):
+    """A lost database connection is waited out (with back-off), not a crash: the events are
+    still in the outbox when it comes back."""
+    from sqlalchemy.exc import OperationalError
+
+    with app.app_context():
+        ids = emit(2)
+    worker = Worker(app)
+    real = worker.run_once
+    failures = []
+
+    def flaky_run_once():
+        if len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        return real()
+
+    monkeypatch.setattr(worker, "run_once", flaky_run_once)
+    worker.run(until_idle=True)
+    assert len(failures) == 2
+    assert sorted(receiver.event_ids()) == sorted(ids)

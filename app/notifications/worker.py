@@ -29,11 +29,12 @@ import time
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import case, event, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -90,12 +91,25 @@ class Worker:
         with self.app.app_context():
             wal = _tune_connections()
             poll = float(current_app.config["WORKER_POLL_INTERVAL"])
+            outage = 0
             while not self._stop.is_set():
-                if self.run_once():
-                    continue
-                if not wal:
-                    wal = switch_sqlite_to_wal(db.engine.url.database)
-                wait = self._idle_wait(poll)
+                try:
+                    if self.run_once():
+                        outage = 0
+                        continue
+                    if not wal:
+                        wal = switch_sqlite_to_wal(db.engine.url.database)
+                    wait = self._idle_wait(poll)
+                    outage = 0
+                except OperationalError as exc:
+                    # The database is away (restart, failover, network): keep the process and
+                    # try again, backing off; nothing is lost, the rows wait in the outbox.
+                    outage += 1
+                    db.session.rollback()
+                    wait = min(30.0, poll * 2**outage)
+                    current_app.logger.warning(
+                        "worker %s: database unavailable (%s); retry in %.1f s", self.name, exc.orig, wait
+                    )
                 if wait is None:
                     if until_idle:
                         break
@@ -118,17 +132,21 @@ class Worker:
     def _idle_wait(self, poll: float) -> float | None:
         """None when nothing is pending at all; else how long until something may be due."""
         now = utcnow()
-        pending = db.session.execute(
-            select(func.count(Delivery.id), func.min(Delivery.next_attempt_at), func.min(Delivery.lease_until)).where(
-                Delivery.status == DeliveryStatus.PENDING.value
-            )
+        # A row is due at its next attempt time, or when its current lease runs out if later.
+        due_at = case(
+            (Delivery.lease_until > Delivery.next_attempt_at, Delivery.lease_until), else_=Delivery.next_attempt_at
+        )
+        count, soonest_at = db.session.execute(
+            select(func.count(Delivery.id), func.min(due_at)).where(Delivery.status == DeliveryStatus.PENDING.value)
         ).one()
         db.session.rollback()
-        count, next_at, _ = pending
         if not count:
             return None
-        soonest = (next_at - now).total_seconds() if next_at else poll
-        return max(0.01, min(poll, soonest))
+        if soonest_at is None:
+            return poll
+        if isinstance(soonest_at, str):  # SQLite hands back the text of a CASE over timestamps
+            soonest_at = datetime.fromisoformat(soonest_at).replace(tzinfo=UTC)
+        return max(0.01, min(poll, (soonest_at - now).total_seconds()))
 
     # ------------------------------------------------------------------------- claiming
 
