@@ -448,3 +448,20 @@ def test_many_stages_get_a_compact_chooser(app, client):
     assert '<select id="stage-select" name="stage">' in html and "<option>Round 15</option>" in html
     _, html = page(client, "/tournaments/stages/?stage=Round+3")
     assert "<option selected>Round 3</option>" in html and "Standings for Round 3" in html
+
+
+def test_a_visitor_with_a_session_gets_a_private_render_never_a_shared_one(app, client, cup):
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "Only for this visitor")]
+    mine = client.get("/tournaments/br-cup/")
+    assert "Only for this visitor" in mine.get_data(as_text=True)
+    assert mine.headers["Cache-Control"] == "private, no-cache" and "ETag" not in mine.headers
+    stranger = app.test_client().get("/tournaments/br-cup/")
+    assert "Only for this visitor" not in stranger.get_data(as_text=True)
+    assert stranger.headers["Cache-Control"].startswith("public")
+
+
+def test_a_remember_me_cookie_alone_is_not_served_the_shared_page(app, client, cup):
+    client.set_cookie("remember_token", "1:whatever")
+    response = client.get("/tournaments/br-cup/")
+    assert response.headers["Cache-Control"] == "private, no-cache"

@@ -14,8 +14,9 @@ tournament lock, `app.services.locks.lock_tournament`) and of the address (filte
   and names the tournament, its creation time (ids can be reused after a delete on SQLite), the
   version and a digest of the variant (page or fragment, filters).
 - `Cache-Control: public, max-age=1, s-maxage=1` lets a browser, a proxy or a CDN absorb the
-  viewers for a second; pages answering a logged-in user are `private` and uncached, since they
-  show the user's name.
+  viewers for a second. A full page requested with a session or remember cookie is rendered for
+  that visitor alone (it may show their name or a flashed message), `private` and not stored;
+  fragments and the widget never read the session, so they are shared whoever asks.
 
 The browser side (static/js/app.js) sends the fragment's ETag back in `If-None-Match` on every
 htmx poll; a request with an author-set `If-None-Match` bypasses the browser's HTTP cache, so
@@ -33,7 +34,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, current_app, make_response, request
-from flask_login import current_user
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
@@ -137,12 +137,15 @@ def render_cache() -> RenderCache:
     return cache
 
 
-def is_anonymous() -> bool:
-    """Without a session cookie nobody can be logged in, and looking no further keeps the
-    session untouched (no cookie, no `Vary: Cookie`)."""
-    if current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies:
-        return True
-    return not current_user.is_authenticated
+def without_session() -> bool:
+    """True when the request carries neither a session nor a "remember me" cookie: then nobody is
+    logged in and nothing is waiting in a session (a flashed message), so the page is the same for
+    everyone and may be shared. Looking no further keeps the session untouched (no cookie, no
+    `Vary: Cookie`). Any such cookie gets a private render, never a shared one."""
+    cookies = request.cookies
+    session_cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return session_cookie not in cookies and remember_cookie not in cookies
 
 
 def _not_modified(etag: str, vary: tuple[str, ...]) -> Response:

@@ -24,9 +24,9 @@ from app.public.live import (
     Version,
     current_version,
     etag_for,
-    is_anonymous,
     live_response,
     render_cache,
+    without_session,
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
@@ -122,7 +122,7 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
     fragment = wants_fragment()
     fragment_variant = (*kind, "fragment")
     variant = fragment_variant if fragment else (*kind, "page")
-    shared = fragment or is_anonymous()
+    shared = fragment or without_session()
 
     def render():
         values = context()
@@ -165,7 +165,7 @@ def index():
         select(func.count(Tournament.id), versions, func.max(Tournament.id))
     ).one()
     etag = f"index-{count}-{versions}-{newest or 0}"
-    anonymous = is_anonymous()
+    anonymous = without_session()
     if anonymous and request.if_none_match.contains_weak(etag):
         response = make_response("", 304)
         response.set_etag(etag, weak=True)
