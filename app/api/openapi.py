@@ -1,13 +1,66 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
 
 Kept beside the views and checked by tests against the app's URL map, so it cannot silently
-drift from the routes it describes."""
+drift from the routes it describes. Request schemas say what the server accepts, not more:
+text without NUL characters or unpaired surrogates (`TEXT_PATTERN`, the databases cannot store
+them), non-blank keys, ids in 1..2**31-1, and bodies nested at most 32 levels. What JSON Schema
+cannot say (a participant that exists, placements unique within a lobby, the 32-level limit on
+extra properties) is said in the descriptions and answered with 400 or 404.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_ANY_STORABLE = {"$ref": "#/components/schemas/StorableJson"}
+
+# Text PostgreSQL and SQLite can store: no NUL, no unpaired UTF-16 surrogate (app/services/text.py).
+# Spelled as the allowed ranges (the astral plane as literal characters) because surrogate escapes
+# are not valid in every regex engine that reads this document.
+_STORABLE_CHAR = "[\\u0001-\\ud7ff\\ue000-\\uffff\U00010000-\U0010ffff]"
+TEXT_PATTERN = f"^{_STORABLE_CHAR}*$"
+# Storable and not only whitespace (the services strip and refuse blank keys and names).
+NON_BLANK_PATTERN = rf"^(?=[\s\S]*\S){_STORABLE_CHAR}*$"
+# An override reason: at least 10 characters once surrounding whitespace is stripped.
+REASON_PATTERN = rf"^(?=\s*\S[\s\S]{{8,}}\S\s*$){_STORABLE_CHAR}*$"
+# A database id: 1 to 2147483647 (32-bit), ASCII digits only.
+_ID = (
+    r"(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])"
+)
+# One id of a list: spaces around it and leading zeros are tolerated, up to 18 digits.
+_ID_PART = rf"\s*(?=[0-9]{{1,18}}\s*(?:,|$))0*{_ID}\s*"
+MATCH_IDS_PATTERN = rf"^{_ID_PART}(?:,{_ID_PART}){{0,999}}$"
+# ISO 8601 with a zone (the import refuses a time without one rather than guess it).
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])$"
+)
+
+
+def _text(max_length: int | None = None, *, blank: bool = True, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "pattern": TEXT_PATTERN if blank else NON_BLANK_PATTERN}
+    if not blank:
+        schema["minLength"] = 1
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return {**schema, **extra}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _lenient_object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A body whose unknown keys are ignored, as long as they are storable JSON."""
+    return {
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "propertyNames": {"pattern": TEXT_PATTERN},
+        "additionalProperties": _ANY_STORABLE,
+    }
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -30,9 +83,14 @@ _REF = {
     "in": "path",
     "required": True,
     "description": "The tournament's numeric id or its slug",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN},
 }
-_MATCH = {"name": "match_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_MATCH = {
+    "name": "match_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
 _STAFF = [{"bearer": []}, {"session": []}]
 
 _NULLABLE_INT = {"type": ["integer", "null"]}
@@ -126,15 +184,14 @@ RESULT_ROW = {
     },
 }
 
-OVERRIDE_REQUEST = {
-    "type": "object",
-    "required": ["participant_id", "new_rank", "reason"],
-    "properties": {
-        "participant_id": {"type": "string", "minLength": 1},
-        "new_rank": {"type": "integer", "minimum": 1},
-        "reason": {"type": "string", "minLength": 10, "maxLength": 500},
+OVERRIDE_REQUEST = _lenient_object(
+    {
+        "participant_id": _text(80, blank=False),
+        "new_rank": {"type": "integer", "minimum": 1, "description": "1..number of participants"},
+        "reason": _text(500, pattern=REASON_PATTERN),
     },
-}
+    ["participant_id", "new_rank", "reason"],
+)
 
 OVERRIDE_RESPONSE = {
     "type": "object",
@@ -152,29 +209,53 @@ OVERRIDE_RESPONSE = {
 
 MATCH_ENTRY = {
     "type": "object",
-    "required": ["results"],
+    "description": "One lobby, as one entry of a tournament file's `matches` (unknown keys are refused). "
+    "Each participant must be one of the tournament's, listed once, and placements must differ.",
+    "additionalProperties": False,
     "properties": {
-        "key": {"type": "string", "description": "Optional; one is made up when absent"},
-        "stage": _NULLABLE_STR,
+        "key": _nullable(_text(80, blank=False, description="Optional and unique; one is made up when absent")),
+        "stage": _nullable(_text(80, blank=False)),
         "state": {
             "type": "string",
             "enum": ["scheduled", "live", "completed", "disputed", "cancelled"],
             "default": "completed",
         },
-        "completed_at": {"type": ["string", "null"], "format": "date-time"},
+        "completed_at": {
+            "type": ["string", "null"],
+            "pattern": TIMESTAMP_PATTERN,
+            "description": "ISO 8601 with a zone; defaults to now for a completed or disputed lobby",
+        },
         "results": {
-            "type": "array",
+            "type": ["array", "null"],
             "items": {
                 "type": "object",
+                "additionalProperties": False,
                 "required": ["participant", "placement", "kills"],
                 "properties": {
-                    "participant": {"type": "string"},
-                    "placement": {"type": "integer", "minimum": 1},
-                    "kills": {"type": "integer", "minimum": 0},
+                    "participant": _text(80, blank=False),
+                    "placement": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "kills": {"type": "integer", "minimum": 0, "maximum": 1000},
                 },
             },
         },
     },
+    "allOf": [
+        {
+            # Not played yet: no time it ended.
+            "if": {"required": ["state"], "properties": {"state": {"enum": ["scheduled", "live"]}}},
+            "then": {"properties": {"completed_at": {"type": "null"}}},
+        },
+        {
+            # Played (the default state): it has results.
+            "if": {
+                "anyOf": [
+                    {"not": {"required": ["state"]}},
+                    {"properties": {"state": {"enum": ["completed", "disputed"]}}},
+                ]
+            },
+            "then": {"required": ["results"], "properties": {"results": {"type": "array", "minItems": 1}}},
+        },
+    ],
 }
 
 TOURNAMENT = {
@@ -233,14 +314,14 @@ def openapi_document() -> dict[str, Any]:
                         {
                             "name": "match_ids",
                             "in": "query",
-                            "description": "Comma-separated match ids to count",
-                            "schema": {"type": "string", "pattern": r"^\d+(,\d+)*$"},
+                            "description": "Comma-separated match ids to count (1 to 1000 ids)",
+                            "schema": {"type": "string", "pattern": MATCH_IDS_PATTERN},
                         },
                         {
                             "name": "stage",
                             "in": "query",
                             "description": "Count one stage",
-                            "schema": {"type": "string"},
+                            "schema": _text(),
                         },
                     ],
                     "responses": {**_ok({"type": "array", "items": STANDINGS_ROW}), **_errors(400, 404)},
@@ -273,14 +354,10 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [_REF],
                     "security": _STAFF,
                     "requestBody": body(
-                        {
-                            "type": "object",
-                            "required": ["participant_id", "reason"],
-                            "properties": {
-                                "participant_id": {"type": "string", "minLength": 1},
-                                "reason": {"type": "string", "minLength": 10, "maxLength": 500},
-                            },
-                        }
+                        _lenient_object(
+                            {"participant_id": _text(80, blank=False), "reason": _text(500, pattern=REASON_PATTERN)},
+                            ["participant_id", "reason"],
+                        )
                     ),
                     "responses": {**_ok(OVERRIDE_RESPONSE), **_errors(400, 401, 403, 404, 409)},
                 },
@@ -310,26 +387,29 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [_REF, _MATCH],
                     "security": _STAFF,
                     "requestBody": body(
-                        {
-                            "type": "object",
-                            "required": ["state"],
-                            "properties": {
+                        _lenient_object(
+                            {
                                 "state": {
                                     "type": "string",
                                     "enum": ["scheduled", "live", "completed", "disputed", "cancelled"],
                                 },
-                                "reason": {"type": "string", "maxLength": 500},
-                                "winner": {
-                                    "type": "string",
-                                    "description": "Series games only, when completing: the winning participant id",
-                                },
+                                "reason": _nullable(_text(500)),
+                                "winner": _nullable(
+                                    _text(
+                                        80,
+                                        blank=False,
+                                        description="Series games only, when completing: the winning participant id",
+                                    )
+                                ),
                                 "score": {
-                                    "type": "object",
-                                    "additionalProperties": {"type": "integer", "minimum": 0},
+                                    "type": ["object", "null"],
+                                    "propertyNames": {"pattern": TEXT_PATTERN},
+                                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10000},
                                     "description": "Series games only: both participants' scores",
                                 },
                             },
-                        }
+                            ["state"],
+                        )
                     ),
                     "responses": {
                         **_ok(
@@ -358,6 +438,20 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "StorableJson": {
+                    "description": "Any JSON value whose text has no NUL or unpaired surrogate, nested at most "
+                    "32 levels in the whole body",
+                    "anyOf": [
+                        {"type": ["null", "boolean", "number"]},
+                        {"type": "string", "pattern": TEXT_PATTERN},
+                        {"type": "array", "items": _ANY_STORABLE},
+                        {
+                            "type": "object",
+                            "propertyNames": {"pattern": TEXT_PATTERN},
+                            "additionalProperties": _ANY_STORABLE,
+                        },
+                    ],
+                },
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
