@@ -152,7 +152,11 @@ def test_database_outage_on_login_post_and_api(app, staff_user, dead_app):
 
 
 def test_database_outage_on_sqlite(make_app, tmp_path):
-    dead = make_app(create_schema=False, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3")
+    dead = make_app(
+        create_schema=False,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3",
+        SQLALCHEMY_ENGINE_OPTIONS={},
+    )
     _assert_outage_page(dead.test_client().get("/"), "/")
 
 
