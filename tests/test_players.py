@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.models import Registration, User
+from app.models import AuditEvent, Payment, Registration, User
 from app.players.models import TeamJoinCode
 from tests import factories
-from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, csrf_token_from
+from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, create_user, csrf_token_from
 
 CODE_RE = re.compile(r"^([A-Za-z0-9-]+)\t([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\t(.+)$")
 
@@ -193,3 +193,63 @@ def test_demo_prints_player_logins_on_their_teams(app, runner, client, auth):
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.email == "player1@deltacrown.local"))
     assert _registrations(app, user_id) == [("cs2-open-playoffs", "team-1")]
+
+
+def test_leaving_a_team_only_own_and_only_without_a_payment(app, client, runner):
+    _tournaments(app)
+    codes = _codes(runner, "cup-one")
+    _signup(client, email="p4@example.com")
+    _join(client, codes["A"])
+    other = create_user(app, "other@example.com", "other password 1")
+    with app.app_context():
+        me = db.session.scalar(select(User.id).where(User.email == "p4@example.com"))
+        mine = db.session.scalar(select(Registration).where(Registration.user_id == me))
+        mine_id = mine.id
+        theirs = Registration(tournament_id=mine.tournament_id, participant_id=mine.participant_id, user_id=other)
+        db.session.add(theirs)
+        db.session.commit()
+        theirs_id = theirs.id
+    token = csrf_token_from(client.get("/account/teams").get_data(as_text=True))
+    assert client.post(f"/account/teams/{mine_id}/leave").status_code == 400  # no CSRF token
+    assert client.post(f"/account/teams/{theirs_id}/leave", data={"csrf_token": token}).status_code == 404
+    with app.app_context():
+        db.session.add(Payment(registration_id=mine_id, amount_cents=100))
+        db.session.commit()
+    refused = client.post(f"/account/teams/{mine_id}/leave", data={"csrf_token": token}, follow_redirects=True)
+    assert "has a payment on record" in refused.get_data(as_text=True)
+    assert _registrations(app, me) == [("cup-one", "A")]
+    with app.app_context():
+        db.session.execute(delete(Payment))
+        db.session.commit()
+    left = client.post(f"/account/teams/{mine_id}/leave", data={"csrf_token": token}, follow_redirects=True)
+    assert "You left Team A." in left.get_data(as_text=True)
+    assert _registrations(app, me) == [] and _registrations(app, other) == [("cup-one", "A")]
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "registration.removed"))
+        assert event.actor_id == me and event.before == {"user_id": me, "participant_id": "A"}
+
+
+def test_organiser_removes_a_player_with_the_cli(app, client, runner):
+    _tournaments(app)
+    _signup(client, email="p5@example.com")
+    _join(client, _codes(runner, "cup-two", "Y")["Y"])
+    with app.app_context():
+        me = db.session.scalar(select(User.id).where(User.email == "p5@example.com"))
+        registration_id = db.session.scalar(select(Registration.id).where(Registration.user_id == me))
+        db.session.add(Payment(registration_id=registration_id, amount_cents=100))
+        db.session.commit()
+    refused = runner.invoke(args=["players", "remove", "cup-two", "P5@example.com"])
+    assert refused.exit_code == 1 and "has a payment on record" in refused.output
+    for args, message in [
+        (["cup-one", "p5@example.com"], "is not on a team in cup-one"),
+        (["nope", "p5@example.com"], "no tournament with slug 'nope'"),
+    ]:
+        result = runner.invoke(args=["players", "remove", *args])
+        assert result.exit_code == 1 and message in result.output
+    assert _registrations(app, me) == [("cup-two", "Y")]
+    with app.app_context():
+        db.session.execute(delete(Payment))
+        db.session.commit()
+    result = runner.invoke(args=["players", "remove", "cup-two", "p5@example.com"])
+    assert result.exit_code == 0 and "Removed p5@example.com from Team Y." in result.output
+    assert _registrations(app, me) == []

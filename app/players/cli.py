@@ -1,16 +1,17 @@
-"""`flask players join-code SLUG [TEAM ...]`: the organiser's side of joining a team."""
+"""`flask players join-code SLUG [TEAM ...]` and `flask players remove SLUG EMAIL`: the organiser's side
+of who is on which team."""
 
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.cli.groups import cli_errors
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Tournament
+from app.models import Registration, Tournament, User
 from app.players import bp
-from app.players.service import issue_join_code
+from app.players.service import issue_join_code, remove_registration
 
 
 @bp.cli.command("join-code")
@@ -32,3 +33,25 @@ def join_code_command(slug: str, teams: tuple[str, ...]) -> None:
     db.session.commit()
     for participant, code in codes:
         click.echo(f"{participant.key}\t{code}\t{participant.name}")
+
+
+@bp.cli.command("remove")
+@click.argument("slug")
+@click.argument("email")
+@cli_errors
+def remove_command(slug: str, email: str) -> None:
+    """Take the player EMAIL off their team in tournament SLUG (refused while the registration has
+    a payment on record)."""
+    tournament = db.session.scalar(select(Tournament).where(Tournament.slug == slug))
+    if tournament is None:
+        raise NotFound(f"no tournament with slug {slug!r}")
+    registration = db.session.scalar(
+        select(Registration)
+        .join(User, User.id == Registration.user_id)
+        .where(Registration.tournament_id == tournament.id, func.lower(User.email) == email.strip().lower())
+    )
+    if registration is None:
+        raise NotFound(f"{email.strip().lower()} is not on a team in {slug}")
+    name = registration.participant.name
+    remove_registration(registration, None, "removed by the organiser (flask players remove)")
+    click.echo(f"Removed {email.strip().lower()} from {name}.")

@@ -9,8 +9,9 @@ Rules:
   hash is stored; issuing a new code for a team makes the old one stop working at once.
 - Joining makes a Registration (player <-> team) — the link notifications follow. A player can be
   on one team per tournament; joining a team they are already on changes nothing.
-- Leaving a team is done by the organiser, not the player: a registration carries the team's
-  payments, which a click must not delete.
+- A player may leave a team (and the organiser may remove one: `flask players remove`) only
+  while the registration has no payment: deleting it would delete the payment record with it.
+  Both are written to the audit log.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.models import Participant, Registration, Tournament, User, utcnow
+from app.models import Participant, Payment, Registration, Tournament, User, is_db_id, utcnow
 from app.players.models import TeamJoinCode
+from app.services import audit
 from app.services.text import storable
 
 MIN_PASSWORD_LENGTH = 8
@@ -158,3 +160,33 @@ def teams_of(user_id: int) -> list:
             .order_by(Tournament.created_at.desc(), Tournament.id.desc())
         ).all()
     )
+
+
+def remove_registration(registration: Registration, actor_id: int | None, reason: str) -> None:
+    """Take a player off a team; refused while a payment hangs on the registration. Commits."""
+    if db.session.scalar(select(Payment.id).where(Payment.registration_id == registration.id).limit(1)):
+        raise Conflict(
+            f"The registration on {registration.participant.name} has a payment on record, so it cannot be "
+            "removed (that would delete the payment). Ask the organisers."
+        )
+    audit.record(
+        "registration.removed",
+        target_type="registration",
+        target_id=registration.id,
+        actor_id=actor_id,
+        tournament_id=registration.tournament_id,
+        before={"user_id": registration.user_id, "participant_id": registration.participant.key},
+        reason=reason,
+    )
+    db.session.delete(registration)
+    db.session.commit()
+
+
+def leave_team(user: User, registration_id: int) -> Participant:
+    """The player's own registration only (someone else's is "not found"). Commits."""
+    registration = db.session.get(Registration, registration_id) if is_db_id(registration_id) else None
+    if registration is None or registration.user_id != user.id:
+        raise NotFound("You are not on that team.")
+    participant = registration.participant
+    remove_registration(registration, user.id, "left the team")
+    return participant

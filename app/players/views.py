@@ -68,6 +68,20 @@ def teams() -> Response | str | tuple[str, int]:
     return render_template("players/teams.html", form=form, rows=rows, error=error), status
 
 
+@bp.post("/account/teams/<int:registration_id>/leave")
+@login_required
+def leave_team(registration_id: int) -> Response | tuple[str, int]:
+    try:
+        participant = service.leave_team(current_user, registration_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            abort(404, exc.message)
+        flash(exc.message, "error")
+        return redirect(url_for("players.teams"))
+    flash(f"You left {participant.name}.", "info")
+    return redirect(url_for("players.teams"))
+
+
 @bp.get("/inbox")
 @login_required
 def inbox_view() -> str:
