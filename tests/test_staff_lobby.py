@@ -320,6 +320,11 @@ def test_match_states_start_complete_dispute_resolve_cancel(app, staff, cup):
     assert move(other, "cancelled", "Server crash").status_code == 302
     refused = move(other, "live")
     assert refused.status_code == 409 and "cannot move to live" in text(refused)
+    # A refused dispute keeps the reason typed, next to the button that was pressed.
+    too_long = "Kept reason " + "x" * 500
+    kept = move(live, "disputed", too_long)
+    assert kept.status_code == 400 and "reason: Field cannot be longer than 500 characters" in text(kept)
+    assert re.search(rf'value="{too_long}" aria-invalid="true"', text(kept))
     assert move(other, "exploded").status_code == 400
     assert staff.post(f"{URL}/matches/424242/state", {"state": "live"}).status_code == 404
     with app.app_context():

@@ -14,6 +14,7 @@ from app.models import Match, MatchResult, Tournament, TournamentStatus
 from app.public.rendering import render_page_or_fragment, wants_fragment
 from app.services import lobbies, states
 from app.services.lobbies import LobbyCheck, StaleLobby
+from app.services.text import storable
 from app.staff import bp
 from app.staff.forms import LobbyForm, MatchStateForm, PasteForm, storable_form
 from app.staff.tournament_views import actor, load, status_for
@@ -100,7 +101,9 @@ def _refuse_if_not_br(tournament: Tournament) -> None:
         abort(redirect(url_for("staff.series_list", slug=tournament.slug)))
 
 
-def lobbies_page(tournament: Tournament, status: int = 200, error: str | None = None):
+def lobbies_page(
+    tournament: Tournament, status: int = 200, error: str | None = None, failed_state: dict[str, Any] | None = None
+):
     team_counts = (
         select(func.count(MatchResult.id)).where(MatchResult.match_id == Match.id).correlate(Match).scalar_subquery()
     )
@@ -117,6 +120,7 @@ def lobbies_page(tournament: Tournament, status: int = 200, error: str | None = 
         state_form=MatchStateForm(formdata=None),
         frozen=tournament.status == TournamentStatus.COMPLETED.value,
         error=error,
+        failed_state=failed_state,
     )
     return page, status
 
@@ -254,17 +258,22 @@ def match_state(slug: str, match_id: int):
             match = lobbies.move_match(tournament.id, match_id, form.state.data, form.reason.data, actor())
         except DomainError as exc:
             db.session.rollback()
-            return _matches_page(load(slug), status_for(exc), exc.message)
+            return _matches_page(load(slug), status_for(exc), exc.message, _failed(form, match_id))
         flash(f"Match {match.key} is now {match.state}.", "success")
         return redirect(
             url_for("staff.lobbies_list" if tournament.is_battle_royale else "staff.series_list", slug=slug)
         )
-    return _matches_page(tournament, 400, error)
+    return _matches_page(tournament, 400, error, _failed(form, match_id))
 
 
-def _matches_page(tournament: Tournament, status: int, error: str):
+def _failed(form: MatchStateForm, match_id: int) -> dict[str, Any]:
+    reason = form.reason.data if isinstance(form.reason.data, str) and storable(form.reason.data) else ""
+    return {"match_id": match_id, "state": form.state.data, "reason": reason}
+
+
+def _matches_page(tournament: Tournament, status: int, error: str, failed: dict[str, Any]):
     if tournament.is_battle_royale:
-        return lobbies_page(tournament, status, error)
+        return lobbies_page(tournament, status, error, failed)
     from app.staff.series_views import series_page
 
-    return series_page(tournament, status=status, error=error)
+    return series_page(tournament, status=status, error=error, failed_state=failed)

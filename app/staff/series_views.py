@@ -3,6 +3,8 @@ moved by `lobby_views.match_state` like any match's, and completed here with its
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, render_template, url_for
 
 from app.errors import DomainError, ValidationError
@@ -33,6 +35,7 @@ def series_page(
     failed_key: str | None = None,
     game_form: GameResultForm | None = None,
     forfeit_form: ForfeitForm | None = None,
+    failed_state: dict[str, Any] | None = None,
 ):
     form = form or SeriesForm(formdata=None)
     form.participant_a.choices = participant_choices(tournament, "Choose a team")
@@ -50,6 +53,7 @@ def series_page(
         forfeit_form=forfeit_form,
         frozen=tournament.status == TournamentStatus.COMPLETED.value,
         error=error,
+        failed_state=failed_state,
     )
     return page, status
 
