@@ -46,11 +46,14 @@ def no_store(response):
 
 
 # Imported last: the views need `bp` to exist to attach their routes.
-from app.staff import admin_views, audit_views, views, webhook_views  # noqa: E402, F401
-from app.staff import (  # noqa: E402, F401  (running a tournament)
+from app.staff import (  # noqa: E402, F401
+    admin_views,
+    audit_views,
     lobby_views,
     payment_views,
     results_views,
     series_views,
     tournament_views,
+    views,
+    webhook_views,
 )
