@@ -66,6 +66,9 @@ def test_verify_then_refund_with_note(app, staff, payments):
     assert status(app, pid) == "refunded"
     final = staff.post(f"{URL}/{pid}", {"status": "verified"})
     assert final.status_code == 409 and "cannot become verified" in text(final)
+    long_note = "Refunded twice? " + "x" * 500
+    kept = staff.post(f"{URL}/{payments[1]}", {"status": "rejected", "note": long_note})
+    assert kept.status_code == 400 and f'value="{long_note}"' in text(kept)
     html = text(staff.get(URL + "/"))
     assert re.search(r"refunded \d{4}-\d\d-\d\d \d\d:\d\d: Team withdrew", html)
     with app.app_context():

@@ -16,7 +16,13 @@ from app.staff.forms import PaymentForm, storable_form
 from app.staff.tournament_views import actor, load, status_for
 
 
-def payments_page(tournament: Tournament, status: int = 200, error: str | None = None, failed: int | None = None):
+def payments_page(
+    tournament: Tournament,
+    status: int = 200,
+    error: str | None = None,
+    failed: int | None = None,
+    form: PaymentForm | None = None,
+):
     registrations = list(
         db.session.scalars(
             select(Registration)
@@ -42,7 +48,7 @@ def payments_page(tournament: Tournament, status: int = 200, error: str | None =
         payments=by_registration,
         transitions=payments.TRANSITIONS,
         reason_required=payments.REASON_REQUIRED,
-        form=PaymentForm(formdata=None),
+        form=form or PaymentForm(formdata=None),
         error=error,
         failed=failed,
     )
@@ -64,11 +70,11 @@ def payment_decide(slug: str, payment_id: int):
         return payments_page(tournament, 404, f"no payment {payment_id} in {tournament.slug}")
     if not form.validate_on_submit() or not storable_form(form):
         errors = "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items())
-        return payments_page(tournament, 400, errors or "The form expired; try again.", payment_id)
+        return payments_page(tournament, 400, errors or "The form expired; try again.", payment_id, form)
     try:
         payments.decide_payment(payment_id, form.status.data, actor(), form.note.data or "")
     except DomainError as exc:
         db.session.rollback()
-        return payments_page(load(slug), status_for(exc), exc.message, payment_id)
+        return payments_page(load(slug), status_for(exc), exc.message, payment_id, form)
     flash(f"Payment {payment_id} is now {form.status.data}.", "success")
     return redirect(url_for("staff.payments_list", slug=slug))
