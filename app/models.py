@@ -325,8 +325,8 @@ class Match(db.Model):
     score_b: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-    # Bumped by every correction of the lobby's results: a form carries the version it was
-    # read at, so of two staff correcting one lobby the later save is told, not silently lost.
+    # Bumped by every correction of the lobby's results and every state change: a form carries
+    # the version it was read at, so of two staff changing one lobby the later save is told.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     series: Mapped[Series | None] = relationship(back_populates="games")

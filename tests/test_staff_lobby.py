@@ -281,6 +281,17 @@ def test_two_staff_correcting_one_lobby_the_later_save_is_told(app, client, auth
     assert again.status_code == 302
 
 
+def test_a_state_change_after_opening_the_editor_refuses_the_correction(app, staff, saved):
+    page = text(staff.get(f"{URL}/lobbies/{saved}/edit"))
+    disputed = staff.post(f"{URL}/matches/{saved}/state", {"state": "disputed", "reason": "Team C contests kills"})
+    assert disputed.status_code == 302
+    response = staff.post(f"{URL}/lobbies/{saved}/edit", edit_data(page, {"A": ("1", "0")}))
+    assert response.status_code == 409 and "Disputed" in text(response)
+    with app.app_context():
+        assert db.session.get(Match, saved).state == "disputed"
+        assert len(db.session.scalars(db.select(MatchResult).filter_by(match_id=saved)).all()) == 3
+
+
 def test_edit_refuses_a_missing_version_and_frozen_results(app, staff, saved):
     page = text(staff.get(f"{URL}/lobbies/{saved}/edit"))
     data = edit_data(page, {"A": ("1", "1")})

@@ -13,7 +13,8 @@ Rules:
 - Staff moving a match to disputed give a reason (what is contested, by whom): the portal's
   door to `states.change_match_state` (`move_match`) refuses a dispute without one.
 - A correction replaces the lobby's results only if the lobby is still at the version the
-  editor read (`Match.version`): of two staff correcting one lobby, the later save is refused
+  editor read (`Match.version`, bumped by corrections and state changes): of two staff
+  changing one lobby, the later save is refused
   with the current results instead of silently overwriting the first. Corrections are refused
   after completion (results are frozen) and audited with the results before and after.
 """

@@ -119,6 +119,7 @@ def change_match_state(
     elif completing and not match.results:
         raise Conflict(f"match {match.key} has no results; record the lobby's results before completing it")
     match.state = new_state
+    match.version += 1  # a correction opened before this move is refused rather than applied blind
     if new_state in (MatchState.COMPLETED.value, MatchState.DISPUTED.value) and match.completed_at is None:
         # A disputed match was played: it keeps the time it ended, like a completed one.
         match.completed_at = utcnow().replace(microsecond=0)
