@@ -465,3 +465,16 @@ def test_a_remember_me_cookie_alone_is_not_served_the_shared_page(app, client, c
     client.set_cookie("remember_token", "1:whatever")
     response = client.get("/tournaments/br-cup/")
     assert response.headers["Cache-Control"] == "private, no-cache"
+
+
+def test_big_bodies_are_gzipped_once_per_version(app, client, cup):
+    import gzip
+
+    plain = client.get("/tournaments/br-cup/", headers=HX)
+    packed = client.get("/tournaments/br-cup/", headers={**HX, "Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+    assert packed.headers["ETag"] == plain.headers["ETag"]
+    assert len(packed.get_data()) < len(plain.get_data()) / 3
+    assert "Content-Encoding" not in plain.headers

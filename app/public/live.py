@@ -25,6 +25,7 @@ the 304 reaches htmx untouched, and the htmx config in base.html swaps nothing o
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 from collections import OrderedDict
@@ -42,6 +43,7 @@ from app.models import BATTLE_ROYALE_GAMES, Tournament
 PUBLIC_CACHE_CONTROL = "public, max-age=1, s-maxage=1"
 PRIVATE_CACHE_CONTROL = "private, no-cache"
 CACHE_ENTRIES = 512
+GZIP_MIN_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,9 @@ class RenderCache:
                 self._items.move_to_end(key)
             return body
 
-    def put(self, key: Hashable, body: bytes) -> None:
+    def put(self, key: Hashable, body: bytes, *, rendered: bool = True) -> None:
         with self._lock:
-            self.renders += 1
+            self.renders += int(rendered)
             self._items[key] = body
             self._items.move_to_end(key)
             while len(self._items) > self.size:
@@ -150,6 +152,7 @@ def without_session() -> bool:
 
 def _not_modified(etag: str, vary: tuple[str, ...]) -> Response:
     response = Response(status=304)
+    response.vary.add("Accept-Encoding")
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
     for header in vary:
@@ -191,7 +194,18 @@ def live_response(
             return rendered
         body = rendered.get_data()
         cache.put(key, body)
+    encoding = None
+    if len(body) >= GZIP_MIN_BYTES and "gzip" in request.accept_encodings:
+        # Compressed once per version too: a 90 kB standings fragment goes out as ~10 kB.
+        compressed = cache.get((key, "gzip"))
+        if compressed is None:
+            compressed = gzip.compress(body, compresslevel=6, mtime=0)
+            cache.put((key, "gzip"), compressed, rendered=False)
+        body, encoding = compressed, "gzip"
     response = Response(body, mimetype=mimetype or "text/html")
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    response.vary.add("Accept-Encoding")
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
     for name, value in (headers or {}).items():
