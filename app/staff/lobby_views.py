@@ -20,7 +20,8 @@ from app.staff.forms import LobbyForm, MatchStateForm, PasteForm, storable_form
 from app.staff.tournament_views import actor, load, status_for
 
 TEMPLATE = "staff/tournaments/lobby_form.html"
-MAX_ROWS = 200
+# Rows of the grid read back from a post: every registered team (MAX_CONTENT_LENGTH bounds the body).
+MAX_ROWS = 5000
 
 
 def _posted_rows() -> list[dict[str, Any]]:
