@@ -300,3 +300,28 @@ def test_worker_survives_a_database_outage(app, receiver, monkeypatch):
     worker.run(until_idle=True)
     assert len(failures) == 2
     assert sorted(receiver.event_ids()) == sorted(ids)
+
+
+def test_stopping_mid_batch_hands_the_rest_back(app, receiver, monkeypatch):
+    """SIGTERM (stop) finishes the delivery in hand and releases the rest of the claim at once,
+    so another worker need not wait for the lease to run out."""
+    from app.notifications import webhooks
+
+    with app.app_context():
+        emit(3)
+    worker = Worker(app, name="stopping")
+    real = webhooks.deliver
+
+    def deliver_then_stop(delivery):
+        worker.stop()
+        return real(delivery)
+
+    monkeypatch.setattr(webhooks, "deliver", deliver_then_stop)
+    with app.app_context():
+        assert worker.run_once() == 3
+        rows = db.session.execute(select(Delivery.status, Delivery.leased_by).order_by(Delivery.id)).all()
+    assert [tuple(r) for r in rows] == [("delivered", None), ("pending", None), ("pending", None)]
+    assert len(receiver.received) == 1
+    monkeypatch.setattr(webhooks, "deliver", real)
+    with app.app_context():
+        assert len(Worker(app, name="next").claim()[1]) == 2  # due for others straight away
