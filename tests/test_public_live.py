@@ -478,3 +478,12 @@ def test_big_bodies_are_gzipped_once_per_version(app, client, cup):
     assert packed.headers["ETag"] == plain.headers["ETag"]
     assert len(packed.get_data()) < len(plain.get_data()) / 3
     assert "Content-Encoding" not in plain.headers
+
+
+def test_absolute_links_follow_the_host_asked_for(client, cup):
+    one = client.get("/tournaments/br-cup/", base_url="http://one.example").get_data(as_text=True)
+    two = client.get("/tournaments/br-cup/", base_url="https://two.example").get_data(as_text=True)
+    assert "http://one.example/embed.js" in one and "one.example" not in two
+    assert "https://two.example/embed.js" in two
+    widget = client.get("/embed/br-cup", base_url="https://two.example").get_data(as_text=True)
+    assert "https://two.example/tournaments/br-cup/" in widget

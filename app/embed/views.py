@@ -52,7 +52,7 @@ def _options() -> tuple[str | None, int, bool]:
 def widget(slug: str):
     theme, limit, overlay = _options()
     version = current_version(slug)
-    kind = ("embed", theme, limit, overlay)
+    kind = ("embed", theme, limit, overlay, request.host_url)  # the widget links back absolutely
     fragment_variant = (*kind, "fragment")
     variant = fragment_variant if wants_fragment() else (*kind, "page")
 
