@@ -185,3 +185,12 @@ def test_dark_mode_changes_colours(live_server, new_page, cup):
         p.goto(f"{live_server.url}/tournaments/br-cup/")
         colours.append(p.evaluate("getComputedStyle(document.body).backgroundColor"))
     assert colours[0] != colours[1]
+
+
+def test_overlay_is_transparent_and_large(live_server, page, cup):
+    page.goto(f"{live_server.url}/embed/br-cup?overlay=1")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background in ("rgba(0, 0, 0, 0)", "transparent")
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 20
+    assert page.locator("a").count() == 0  # no chrome, nothing to click on a stream
