@@ -307,30 +307,43 @@ class Worker:
             else:
                 values["next_attempt_at"] = now + timedelta(seconds=delay)
                 self.stats.retried += 1
-        # Plain table statements: the ORM's bulk-update bookkeeping cost more than the SQL itself.
-        db.session.execute(
-            _ATTEMPTS.insert().values(
-                delivery_id=delivery_id,
-                number=attempts,
-                outcome=outcome.kind.value,
-                status_code=outcome.status_code,
-                latency_ms=outcome.latency_ms,
-                detail=outcome.detail[:1000],
-                response_excerpt=(outcome.response_excerpt or "")[:500],
-                worker=self.name[:100],
-                started_at=started_at,
-            )
+        attempt = dict(
+            delivery_id=delivery_id,
+            number=attempts,
+            outcome=outcome.kind.value,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            detail=outcome.detail[:1000],
+            response_excerpt=(outcome.response_excerpt or "")[:500],
+            worker=self.name[:100],
+            started_at=started_at,
         )
+        for tries_left in range(2, -1, -1):
+            try:
+                moved = self._write_outcome(token, delivery_id, attempt, values)
+                break
+            except OperationalError:
+                # A busy database must not drop an outcome: that would send the delivery again.
+                db.session.rollback()
+                if not tries_left:
+                    raise
+                time.sleep(0.5)
+        if moved != 1:
+            # Our lease ran out and another worker took the delivery over; the attempt is still
+            # logged, the status is theirs to set.
+            current_app.logger.warning("delivery %s: lease lost before the outcome was recorded", delivery_id)
+
+    @staticmethod
+    def _write_outcome(token: str, delivery_id: int, attempt: dict[str, Any], values: dict[str, Any]) -> int:
+        # Plain table statements: the ORM's bulk-update bookkeeping cost more than the SQL itself.
+        db.session.execute(_ATTEMPTS.insert().values(**attempt))
         moved = db.session.execute(
             _DELIVERIES.update()
             .where(_DELIVERIES.c.id == delivery_id, _DELIVERIES.c.leased_by == token)
             .values(**values)
         ).rowcount
-        if moved != 1:
-            # Our lease ran out and another worker took the delivery over; the attempt is still
-            # logged, the status is theirs to set.
-            current_app.logger.warning("delivery %s: lease lost before the outcome was recorded", delivery_id)
         db.session.commit()
+        return moved
 
     def _settle(self, token: str, delivery_id: int, status: DeliveryStatus, reason: str) -> None:
         db.session.execute(
