@@ -1,6 +1,6 @@
 """HTTP benchmark of the public pages under gunicorn: what a crowd of viewers costs.
 
-    .venv/bin/python bench/http.py [--workers 2] [--duration 10] [--connections 32]
+    .venv/bin/python bench/http.py [--workers 2] [--duration 5] [--rounds 3] [--connections 32]
                                    [--teams 64] [--lobbies 100] [--database-url URL]
 
 Builds a Free Fire tournament (64 teams x 100 lobbies by default) in a fresh database (a temporary
@@ -14,8 +14,9 @@ requests/s, p50 and p99 latency for:
   recorded first, so the first request per worker renders the new version, the rest are cached),
 - an unchanged poll (the fragment with `If-None-Match` of the current version: a 304),
 
-each side by side with its ratio to `/healthz`. Goal (issue 6): unchanged poll >= 0.9x and
-fragment >= 0.8x of /healthz. It also times the render of a new version (the cold request).
+each side by side with its ratio to `/healthz` (medians over `--rounds` rounds that interleave
+the scenarios, so a load that drifts on a shared machine hits them all alike).
+Goal (issue 6): unchanged poll >= 0.9x and fragment >= 0.8x of /healthz. It also times the render of a new version (the cold request).
 
 wrk is the Debian package `wrk`; when it is missing the script installs it with apt-get if it runs
 as root, and otherwise says what to run.
@@ -37,6 +38,7 @@ import secrets  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -206,7 +208,8 @@ def run_wrk(wrk: str, url: str, headers: dict[str, str], args) -> dict[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per scenario and round (default 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all scenarios; medians are shown (3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--teams", type=int, default=64)
@@ -265,19 +268,41 @@ def main() -> None:
             ("fragment after a change", page_url, {**gz, "HX-Request": "true"}),
             ("unchanged poll (304)", page_url, {**gz, "HX-Request": "true", "If-None-Match": etag}),
         ]
-        results = []
-        for name, target, extra in scenarios:
-            if name.startswith("fragment"):
-                record_result(base, token, len(results))  # a new version: each worker renders it once
-            print(f"wrk {args.duration}s, {args.connections} connections: {name} ...", file=sys.stderr)
-            results.append((name, run_wrk(wrk, target, extra, args)))
+        # Rounds interleave the scenarios, and the median of each figure is reported: on a shared
+        # machine the load drifts, and a single run per scenario compares different moments.
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _target, _extra in scenarios}
+        changes = 0
+        for round_number in range(1, args.rounds + 1):
+            for name, target, extra in scenarios:
+                if name.startswith("fragment"):
+                    changes += 1
+                    record_result(base, token, changes)  # a new version: each worker renders it once
+                print(
+                    f"round {round_number}/{args.rounds}: wrk {args.duration}s, {args.connections} connections: {name}",
+                    file=sys.stderr,
+                )
+                runs[name].append(run_wrk(wrk, target, extra, args))
+        results = [
+            (
+                name,
+                {
+                    "rps": statistics.median(r["rps"] for r in figures),
+                    "p50": statistics.median(r["p50"] for r in figures),
+                    "p99": statistics.median(r["p99"] for r in figures),
+                    "non_2xx_3xx": sum(int(r["non_2xx_3xx"]) for r in figures),
+                    "socket_errors": "; ".join(str(r["socket_errors"]) for r in figures if r["socket_errors"]),
+                },
+            )
+            for name, figures in runs.items()
+        ]
 
         floor = results[0][1]["rps"]
         print()
         print(
             f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs, "
             f"{args.teams} teams x {args.lobbies} lobbies, "
-            f"{'PostgreSQL' if schema else 'SQLite'}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
+            f"{'PostgreSQL' if schema else 'SQLite'}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
+            f"median of {args.rounds} rounds"
         )
         packed = len(get(page_url, {**gz, "HX-Request": "true"})[2])
         print(

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, make_response, render_template
+from flask import Response, make_response, render_template, request
 from jinja2_fragments.flask import render_block
-
-from app.extensions import htmx
 
 # The request headers the choice between page and fragment depends on. A cache in between must
 # keep the two apart, or a browser could be handed a bare fragment as a page (or the reverse).
@@ -21,8 +19,14 @@ VARY_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 
 def wants_fragment() -> bool:
     """True for htmx's own requests (polls, swaps). A boosted navigation and a history restore
-    are htmx requests too, but they replace the whole page, so they get the whole page."""
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    are htmx requests too, but they replace the whole page, so they get the whole page.
+    (The headers are read directly: this runs on every live poll.)"""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render_page_or_fragment(template: str, block: str, **context: Any) -> Response:
