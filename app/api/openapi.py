@@ -17,13 +17,23 @@ _ANY_STORABLE = {"$ref": "#/components/schemas/StorableJson"}
 
 # Text PostgreSQL and SQLite can store: no NUL, no unpaired UTF-16 surrogate (app/services/text.py).
 # Spelled as the allowed ranges (the astral plane as literal characters) because surrogate escapes
-# are not valid in every regex engine that reads this document.
-_STORABLE_CHAR = "[\\u0001-\\ud7ff\\ue000-\\uffff\U00010000-\U0010ffff]"
+# are not valid in every regex engine that reads this document, and without look-ahead, so test
+# generators can draw values quickly.
+_ASTRAL = "\U00010000-\U0010ffff"
+_STORABLE_CHAR = f"[\\u0001-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
+# Python's str.strip() whitespace (what the services strip), and storable text that is not it.
+_SPACE = (
+    "[\\t\\n\\u000b\\u000c\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+_VISIBLE = (
+    "[\\u0001-\\u0008\\u000e-\\u001b\\u0021-\\u0084\\u0086-\\u009f\\u00a1-\\u167f\\u1681-\\u1fff"
+    f"\\u200b-\\u2027\\u202a-\\u202e\\u2030-\\u205e\\u2060-\\u2fff\\u3001-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
+)
 TEXT_PATTERN = f"^{_STORABLE_CHAR}*$"
 # Storable and not only whitespace (the services strip and refuse blank keys and names).
-NON_BLANK_PATTERN = rf"^(?=[\s\S]*\S){_STORABLE_CHAR}*$"
+NON_BLANK_PATTERN = f"^{_SPACE}*{_VISIBLE}{_STORABLE_CHAR}*$"
 # An override reason: at least 10 characters once surrounding whitespace is stripped.
-REASON_PATTERN = rf"^(?=\s*\S[\s\S]{{8,}}\S\s*$){_STORABLE_CHAR}*$"
+REASON_PATTERN = f"^{_SPACE}*{_VISIBLE}{_STORABLE_CHAR}{{8,}}{_VISIBLE}{_SPACE}*$"
 # A database id: 1 to 2147483647 (32-bit), ASCII digits only.
 _ID = (
     r"(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
