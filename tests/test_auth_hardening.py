@@ -279,6 +279,24 @@ def test_unreachable_rate_limit_storage_falls_back_to_memory_never_500(make_app,
     assert "unreachable" in caplog.text
 
 
+def test_nul_in_the_email_is_a_failed_login_not_an_error(client, staff_user):
+    response = _login(client, email="staff\x00@example.com", password="x\x00y")
+    assert response.status_code == 401
+    assert "Wrong email or password." in response.get_data(as_text=True)
+
+
+def test_current_password_guesses_share_the_account_limit(make_app, staff_user):
+    app = make_app(LOGIN_LIMIT_PER_ACCOUNT="2 per 15 minutes")
+    client = app.test_client()
+    assert _login(client).status_code == 302
+    for expected in (400, 400, 429):
+        token = csrf_token_from(client.get("/account/password").get_data(as_text=True))
+        data = {"csrf_token": token, "current_password": "a wrong guess", "new_password": "n" * 12, "confirm": "n" * 12}
+        response = client.post("/account/password", data=data)
+        assert response.status_code == expected
+    assert "Too many failed log-in attempts for this account" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("value", ["lots", "5 per fortnight", ""])
 def test_bad_limit_setting_stops_start_up_with_its_name(make_app, value):
     from app.config import ConfigError

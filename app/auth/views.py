@@ -16,6 +16,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import User
 from app.services import users as users_service
+from app.services.text import storable
 
 BAD_CREDENTIALS = "Wrong email or password."
 INACTIVE_ACCOUNT = "This account has been deactivated. Ask an administrator to re-enable it."
@@ -67,7 +68,8 @@ def login() -> Response | tuple[str, int] | str:
     refusal = throttle().check(email, address)
     if refusal is not None:
         return _too_many_attempts(form, refusal)
-    user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
+    # An email PostgreSQL cannot even compare (a NUL inside) belongs to nobody.
+    user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first() if storable(email) else None
     if user is None:
         # Hash anyway, so the response time does not tell which emails have accounts.
         check_password_hash(_dummy_hash(), form.password.data or "")
@@ -92,10 +94,14 @@ def _login_failed(form: LoginForm, message: str) -> tuple[str, int]:
     return render_template("auth/login.html", form=form, error=message), 401
 
 
-def _too_many_attempts(form: LoginForm, refusal: Refusal) -> Response:
+def _too_many_message(refusal: Refusal) -> str:
     minutes = max(1, -(-refusal.retry_after // 60))
     whom = "this account" if refusal.scope == "account" else "your network address"
-    message = f"Too many failed log-in attempts for {whom}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    return f"Too many failed log-in attempts for {whom}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _too_many_attempts(form: LoginForm, refusal: Refusal) -> Response:
+    message = _too_many_message(refusal)
     current_app.logger.warning(
         "log-in refused (%s limit) for %r from %s", refusal.scope, form.email.data, request.remote_addr
     )
@@ -126,7 +132,15 @@ def change_password() -> Response | tuple[str, int] | str:
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form), 400
     user = current_user._get_current_object()
+    # Guessing the current password from a borrowed session counts against the same limits as
+    # guessing it at /login.
+    address = request.remote_addr or ""
+    refusal = throttle().check(user.email, address)
+    if refusal is not None:
+        form.current_password.errors = [_too_many_message(refusal)]
+        return render_template("auth/password.html", form=form), 429
     if not user.check_password(form.current_password.data or ""):
+        throttle().failed(user.email, address)
         form.current_password.errors = ["That is not your current password."]
         return render_template("auth/password.html", form=form), 400
     try:
