@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
@@ -399,3 +400,43 @@ def test_no_personal_data_in_any_webhook(app, receiver):
         for label, value in PII.items():
             assert value not in wire, f"{label} leaked in {json.loads(got.body)['type']}"
         assert "amount" not in wire and "currency" not in wire and "reference" not in wire
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """The receiver behind TLS with a self-signed certificate for `localhost` (made with openssl)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is needed to make the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    r = WebhookReceiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    r._server.socket = context.wrap_socket(r._server.socket, server_side=True)
+    yield r, str(cert)
+    r.stop()
+
+
+def test_https_goes_through_the_guard_and_verifies_the_certificate(tls_receiver):
+    receiver, cert = tls_receiver
+    url = f"https://localhost:{receiver.port}/hooks"
+    # Allowed: the TLS handshake on the guarded connection checks the certificate for `localhost`.
+    response = net.webhook_session(allow_private=True).post(url, data=b"{}", verify=cert, timeout=5)
+    assert response.status_code == 200 and len(receiver.received) == 1
+    # An untrusted certificate is refused by TLS verification, not by the guard.
+    with pytest.raises(requests.exceptions.SSLError):
+        net.webhook_session(allow_private=True).post(url, data=b"{}", timeout=5)
+    # With the flag off the guard refuses before any byte of TLS is sent.
+    with pytest.raises(requests.exceptions.ConnectionError) as refused:
+        net.webhook_session(allow_private=False).post(url, data=b"{}", verify=cert, timeout=5)
+    assert net.refused_in(refused.value) is not None
+    assert len(receiver.received) == 1
