@@ -305,3 +305,34 @@ def test_api_state_change_writes_the_same_events(app, client, staff_user, rec):
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert rec.new_types() == ["match.completed", "leaderboard.updated"]
+
+
+def test_a_correction_that_changes_nothing_announces_nothing(app, staff_user, rec):
+    from app.models import AuditEvent
+    from app.services import lobbies
+
+    t = f.br_tournament()
+    m = f.lobby(t, [("A", 1, 2), ("B", 2, 0)], stage="Day 1")
+    db.session.commit()
+    rows = [{"participant": "A", "placement": "1", "kills": "2"}, {"participant": "B", "placement": "2", "kills": "0"}]
+    audits = db.session.scalar(select(db.func.count(AuditEvent.id)))
+    match, check = lobbies.correct_lobby(t.id, m.id, "Day 1", rows, m.version, staff_user)
+    assert check.ok and match.version == m.version
+    assert rec.new_types() == [] and rec.take_signals() == []
+    assert db.session.scalar(select(db.func.count(AuditEvent.id))) == audits
+
+    rows[1]["kills"] = "3"
+    match, _ = lobbies.correct_lobby(t.id, m.id, "Day 1", rows, match.version, staff_user)
+    assert rec.new_types() == ["leaderboard.updated"]
+    assert rec.take_signals() == ["leaderboard.updated"]
+
+
+def test_a_series_game_entered_already_played_is_not_a_state_change(app, staff_user, rec):
+    from app.services import series as series_service
+
+    t = f.series_tournament()
+    f.series(t, "gf", "A", "B", 3)
+    db.session.commit()
+    series_service.record_game(t.id, "gf", "A", {"A": 13, "B": 9}, staff_user)
+    assert rec.new_types() == ["leaderboard.updated"]
+    assert rec.take_signals() == ["leaderboard.updated"]

@@ -258,6 +258,11 @@ def correct_lobby(
         "results": check.results(),
     }
     clean = validate_match_entry(entry, "match", set(participants))
+    after = {r["participant"]: (r["placement"], r["kills"]) for r in clean["results"]}
+    if after == before and clean["stage"] == match.stage:
+        # Saving what is already saved changes nothing, so it records and announces nothing.
+        db.session.rollback()
+        return lobby_for(get_tournament(ref), match_id), check
     db.session.execute(delete(MatchResult).where(MatchResult.match_id == match.id))
     db.session.execute(
         insert(MatchResult),
@@ -274,7 +279,6 @@ def correct_lobby(
     before_stage = match.stage
     match.stage = clean["stage"]
     match.version = match.version + 1
-    after = {r["participant"]: [r["placement"], r["kills"]] for r in clean["results"]}
     audit.record(
         "match.results_corrected",
         target_type="match",
@@ -282,7 +286,7 @@ def correct_lobby(
         tournament_id=tournament.id,
         actor_id=actor_id,
         before={"stage": before_stage, "results": {k: list(v) for k, v in before.items()}},
-        after={"stage": match.stage, "results": after},
+        after={"stage": match.stage, "results": {k: list(v) for k, v in after.items()}},
     )
     counts = match.state == MatchState.COMPLETED.value
     if counts:

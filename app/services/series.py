@@ -184,16 +184,14 @@ def record_game(
                 "score": score,
             },
         )
-        outbox.emit(
-            "match.completed", tournament_id=tournament.id, data=outbox.match_data(tournament, game), subject=game
-        )
+        # Entered already played, like a lobby recorded with its result: a new row, not a state
+        # change, so it announces new standings but no match.completed (the events' rule).
         data = outbox.leaderboard_data(tournament)
         outbox.emit("leaderboard.updated", tournament_id=tournament.id, data=data, subject=tournament)
         db.session.commit()
     except DomainError:
         db.session.rollback()
         raise
-    signals.match_completed.send(game, tournament_id=tournament.id, match_id=game.id, state=game.state)
     signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return game
 
