@@ -426,3 +426,35 @@ def test_tournament_pages_link_their_audit_log(app, staff):
     assert 'href="/staff/audit?tournament=log-cup"' in page
     log = text(staff.get("/staff/audit?tournament=log-cup"))
     assert "participant.registered" in log
+
+
+def test_join_code_from_the_portal_is_shown_once_and_lets_a_player_join(app, client, staff):
+    with app.app_context():
+        f.br_tournament("code-cup")
+        db.session.commit()
+    page = text(staff.post("/staff/tournaments/code-cup/participants/A/join-code"))
+    code = re.search(r'<output class="join-code"[^>]*><code>([A-Z0-9-]+)</code>', page).group(1)
+    assert "participant.join_code_issued" in actions(app)
+    with app.app_context():
+        logged = [(e.before, e.after, e.reason) for e in db.session.scalars(db.select(AuditEvent))]
+    assert code not in json.dumps(logged) and code.replace("-", "") not in json.dumps(logged)
+    assert code not in text(staff.get("/staff/tournaments/code-cup/"))  # shown on that response only
+    assert staff.post("/staff/tournaments/code-cup/participants/nobody/join-code").status_code == 404
+    assert client.post("/staff/tournaments/code-cup/participants/A/join-code").status_code == 400  # no CSRF token
+
+    # The code works for a player; a second code for the team makes the first one stop working.
+    from app.players.service import join_team, sign_up
+
+    with app.app_context():
+        first = sign_up("first@example.com", "first password 1")
+        assert join_team(first, code).registration.participant.key == "A"
+    newer = re.search(
+        r'<output class="join-code"[^>]*><code>([A-Z0-9-]+)</code>',
+        text(staff.post("/staff/tournaments/code-cup/participants/A/join-code")),
+    ).group(1)
+    assert newer != code
+    with app.app_context():
+        second = sign_up("second@example.com", "second password 1")
+        with pytest.raises(Exception, match="(?i)code"):
+            join_team(second, code)
+        assert join_team(second, newer).registration.participant.key == "A"

@@ -3,9 +3,9 @@
 Rules:
 - Anyone may sign up. A signed-up account is a player: never staff, never admin (only the
   `users` CLI makes staff). Emails are unique whatever their case.
-- A player joins a team only with that team's join code, which the organiser hands out
-  (`flask players join-code SLUG [TEAM ...]`). Codes are 16 characters from a 30-letter alphabet
-  (about 78 bits): guessing one is hopeless, so a wrong code is simply "no such code". Only a
+- A player joins a team only with that team's join code, which the organiser hands out (staff
+  portal or `flask players join-code`; issuing one is audited, without the code). Codes are 16
+  characters from a 30-letter alphabet (about 78 bits): guessing one is hopeless, so a wrong code is simply "no such code". Only a
   hash is stored; issuing a new code for a team makes the old one stop working at once.
 - Joining makes a Registration (player <-> team) — the link notifications follow. A player can be
   on one team per tournament; joining a team they are already on changes nothing.
@@ -103,6 +103,15 @@ def issue_join_code(participant: Participant, actor_id: int | None = None) -> st
     row.created_by_id = actor_id
     row.created_at = utcnow()
     db.session.flush()
+    # The code itself never reaches the log: whoever reads the audit trail could join with it.
+    audit.record(
+        "participant.join_code_issued",
+        target_type="participant",
+        target_id=participant.id,
+        actor_id=actor_id,
+        tournament_id=participant.tournament_id,
+        after={"participant": participant.key},
+    )
     return format_code(code)
 
 

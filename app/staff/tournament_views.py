@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, Participant, Tournament, TournamentStatus
+from app.players.service import issue_join_code
 from app.services import states, tournaments
 from app.services.leaderboard import LeaderboardService, get_tournament_by_slug
 from app.services.text import storable
@@ -195,6 +196,7 @@ def _overview(tournament: Tournament, status: int = 200, **forms: Any):
             open_matches=open_matches,
             match_counts=counts,
             error=forms.get("error"),
+            join_code=forms.get("join_code"),
         ),
         status,
     )
@@ -221,6 +223,22 @@ def participant_add(slug: str):
         flash(f"Registered {participant.name} ({participant.key}).", "success")
         return redirect(url_for("staff.tournament", slug=slug) + "#participants")
     return _overview(tournament, 400, participant_form=form)
+
+
+@bp.post("/tournaments/<slug>/participants/<path:key>/join-code")
+def participant_join_code(slug: str, key: str):
+    """A new join code for one team, shown on this response only (it is stored hashed, and a
+    flash would carry it in the session cookie). The team's earlier code stops working."""
+    tournament = load(slug)
+    form = ActionForm()
+    participant = next((p for p in tournament.participants if p.key == key), None)
+    if participant is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return _overview(tournament, 400, error="The form expired; reload the page and try again.")
+    code = issue_join_code(participant, actor())
+    db.session.commit()
+    return _overview(tournament, join_code=(participant, code))
 
 
 @bp.post("/tournaments/<slug>/participants/paste")
