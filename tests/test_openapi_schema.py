@@ -163,3 +163,20 @@ def test_document_is_json_and_every_pattern_compiles(client):
         # No surrogate escapes: engines that read UTF-8 (Rust, Go) refuse them.
         assert "\\ud8" not in pattern.lower() and "\\udf" not in pattern.lower()
     assert doc["components"]["schemas"]["StorableJson"]["anyOf"]
+
+
+def test_integral_floats_are_integers_as_in_json_schema(app, client, br, token):
+    """schemathesis sent `"new_rank": 2960.0` (an integer to JSON Schema) and got 400."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    lobby = {"key": "f1", "results": [{"participant": "A", "placement": 1.0, "kills": 2.0}]}
+    assert client.post("/api/tournaments/ff-cup/matches/", data=json.dumps(lobby), headers=headers).status_code == 201
+    lobby = {"key": "f2", "results": [{"participant": "A", "placement": 1.5, "kills": 0}]}
+    response = client.post("/api/tournaments/ff-cup/matches/", data=json.dumps(lobby), headers=headers)
+    assert response.status_code == 400 and "placement" in response.get_json()["error"]
+    from app.services.leaderboard import LeaderboardService
+
+    with app.app_context():
+        LeaderboardService.complete_tournament(br["id"])
+    body = {"participant_id": "B", "new_rank": 1.0, "reason": "Appeal upheld after review"}
+    response = client.post("/api/tournaments/ff-cup/override-placement/", data=json.dumps(body), headers=headers)
+    assert response.status_code == 200 and response.get_json()["new_rank"] == 1

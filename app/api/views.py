@@ -17,7 +17,7 @@ from app.extensions import csrf, db
 from app.models import Tournament
 from app.services import states
 from app.services.leaderboard import LeaderboardService, get_tournament
-from app.services.text import check_json
+from app.services.text import check_json, integral_numbers
 
 MAX_MATCH_IDS = 1000
 
@@ -54,7 +54,7 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError("body: expected a JSON object")
     check_json(body)
-    return body
+    return integral_numbers(body)
 
 
 def _participant_id(body: dict[str, Any]) -> str:

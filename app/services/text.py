@@ -63,3 +63,16 @@ def check_json(value: Any, where: str = "body") -> None:
         raise ValidationError(f"{where}: JSON nested too deeply (at most {MAX_JSON_DEPTH} levels)")
     if problem == "text":
         raise ValidationError(f"{where}: text may not contain NUL characters or unpaired surrogates")
+
+
+def integral_numbers(value: Any) -> Any:
+    """JSON does not tell 2 from 2.0 (nor does the OpenAPI schema's `integer`), so a body
+    saying `"new_rank": 2.0` means rank 2: integral floats become ints; 2.5 stays a float and
+    is refused where an integer is required. Call after `check_json` (depth is bounded)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: integral_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [integral_numbers(item) for item in value]
+    return value
