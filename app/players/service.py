@@ -5,8 +5,9 @@ Rules:
   `users` CLI makes staff). Emails are unique whatever their case.
 - A player joins a team only with that team's join code, which the organiser hands out (staff
   portal or `flask players join-code`; issuing one is audited, without the code). Codes are 16
-  characters from a 30-letter alphabet (about 78 bits): guessing one is hopeless, so a wrong code is simply "no such code". Only a
-  hash is stored; issuing a new code for a team makes the old one stop working at once.
+  characters from a 30-letter alphabet (about 78 bits): guessing one is hopeless, so a wrong
+  code is simply "no such code". Only a hash is stored; issuing a new code for a team makes the
+  old one stop working at once.
 - Joining makes a Registration (player <-> team) — the link notifications follow. A player can be
   on one team per tournament; joining a team they are already on changes nothing.
 - A player may leave a team (and the organiser may remove one: `flask players remove`) only
