@@ -401,3 +401,20 @@ def test_login_and_staff_pages_are_not_cached(client, staff_user):
 
 def test_public_pages_stay_cacheable(client):
     assert client.get("/").headers.get("Cache-Control") != "no-store"
+
+
+def test_expired_session_sends_htmx_requests_to_log_in_instead_of_swapping_the_login_page(client):
+    """A live check or poll from a staff page whose session has ended must not put the log-in
+    page inside a table cell: htmx gets 401 + HX-Redirect back to the page the user is on."""
+    page = "http://localhost/staff/tournaments/spring-cup/lobbies/new?stage=Day+1"
+    response = client.get(
+        "/staff/tournaments/spring-cup/lobbies/new", headers={"HX-Request": "true", "HX-Current-URL": page}
+    )
+    assert response.status_code == 401
+    expected = "/login?next=%2Fstaff%2Ftournaments%2Fspring-cup%2Flobbies%2Fnew%3Fstage%3DDay%2B1"
+    assert response.headers["HX-Redirect"] == expected
+    assert "<form" not in response.get_data(as_text=True)
+
+    plain = client.get("/staff/audit?page=2")
+    assert plain.status_code == 302
+    assert plain.headers["Location"] == "/login?next=%2Fstaff%2Faudit%3Fpage%3D2"

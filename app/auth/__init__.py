@@ -9,11 +9,14 @@ remember cookie issued before, on every worker, whatever copy of the cookie is r
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, request
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, g, make_response, redirect, request, url_for
+from flask_login import login_url
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.extensions import db, login_manager
+from app.extensions import db, htmx, login_manager
 from app.http_errors import DatabaseUnavailable, is_database_outage
 from app.models import User
 
@@ -55,6 +58,26 @@ def load_user(session_id: str) -> User | None:
     if user is None or not user.is_active or user.session_version != parsed[1]:
         return None
     return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send an anonymous visitor to log in. An htmx request (a live check, a poll) would follow a
+    302 inside the XHR and swap the whole log-in page into a table cell; it gets 401 with
+    `HX-Redirect` instead, which htmx obeys by loading the log-in page for the page the user is on."""
+    if htmx and not htmx.boosted:
+        page = htmx.current_url or request.url
+        response = make_response("Log in again to continue.", 401)
+        response.headers["HX-Redirect"] = login_url(url_for(login_manager.login_view), next_url=_local(page))
+        return response
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(url_for(login_manager.login_view), next_url=request.full_path.rstrip("?")))
+
+
+def _local(url: str) -> str:
+    """The path and query of a page URL: `?next=` only ever names a page of this site."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def init_app(app: Flask) -> None:
