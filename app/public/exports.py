@@ -1,9 +1,7 @@
 """Standings downloads: the same rows as the API and CLI (`--json`), as CSV or JSON.
 
-Rule: a spreadsheet must never run a cell. Any text cell starting with `=`, `+`, `-`, `@`, a tab
-or a carriage return (what Excel, LibreOffice and Google Sheets read as a formula or strip before
-reading one) is written with a leading `'`, which spreadsheets show as text. Numbers are numbers
-(a negative adjustment stays `-3`).
+Rule: a spreadsheet must never run a cell (app.services.spreadsheet says how cells are made safe;
+numbers stay numbers, so a negative adjustment stays `-3`).
 """
 
 from __future__ import annotations
@@ -13,6 +11,8 @@ import io
 import json
 import re
 from typing import Any
+
+from app.services.spreadsheet import safe_cell
 
 CSV_COLUMNS = (
     "rank",
@@ -30,15 +30,6 @@ CSV_COLUMNS = (
     "tiebreaker_timestamp",
     "decided_by",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    if value is None:
-        return ""
-    return value
 
 
 def standings_csv(rows: list[dict[str, Any]]) -> str:

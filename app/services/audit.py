@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Tournament, User
+from app.services.spreadsheet import safe_cell
 from app.services.text import storable
 
 
@@ -63,8 +64,6 @@ def history(tournament_id: int, action: str | None = None) -> list[AuditEvent]:
 PER_PAGE = 50
 MAX_PAGE = 1_000_000
 CSV_COLUMNS = ("id", "time", "actor", "action", "tournament", "target_type", "target_id", "before", "after", "reason")
-# A cell starting with one of these is read as a formula by Excel, LibreOffice and Sheets.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -171,10 +170,8 @@ def actor_label(event: AuditEvent) -> str:
 
 
 def csv_safe(value: object) -> str:
-    """A cell a spreadsheet shows as text: a leading =, +, -, @ or control character would
-    otherwise make it a formula (CSV injection), so such cells get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """Every audit cell is text (ids included), made safe to open in a spreadsheet."""
+    return safe_cell("" if value is None else str(value))
 
 
 def _json_cell(value: Any) -> str:
