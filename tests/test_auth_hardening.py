@@ -418,3 +418,45 @@ def test_expired_session_sends_htmx_requests_to_log_in_instead_of_swapping_the_l
     plain = client.get("/staff/audit?page=2")
     assert plain.status_code == 302
     assert plain.headers["Location"] == "/login?next=%2Fstaff%2Faudit%3Fpage%3D2"
+
+
+_OTHER_WORKER = """
+import json, os, re, sys
+from app import create_app
+config = json.loads(os.environ["OTHER_WORKER_CONFIG"])
+client = create_app(config).test_client()
+for _ in range(int(sys.argv[1])):
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"email": sys.argv[2], "password": "wrong password", "csrf_token": token})
+    print(response.status_code)
+"""
+
+
+@pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379 (CI and this machine have it)")
+def test_limit_holds_across_two_app_processes(make_app, database_config, staff_user):
+    """What gunicorn does: separate processes, each with its own app, counting in one Redis."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    settings = {
+        "RATELIMIT_STORAGE_URI": REDIS_URI,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "LOGIN_LIMIT_PER_ACCOUNT": "4 per 15 minutes",
+    }
+    config = {"TESTING": True, "SECRET_KEY": "test-secret-key", **database_config, **settings}
+    other = subprocess.run(
+        [sys.executable, "-c", _OTHER_WORKER, "3", STAFF_EMAIL],
+        env={**os.environ, "OTHER_WORKER_CONFIG": json.dumps(config)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.split() == ["401", "401", "401"]
+    client = make_app(**settings).test_client()
+    assert _login(client, password="wrong password").status_code == 401  # the fourth failure, here
+    assert _login(client).status_code == 429  # even the right password: the other process's counts hold
