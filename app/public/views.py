@@ -120,7 +120,9 @@ def _embed_urls(tournament: Tournament) -> dict[str, str]:
 def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: str, context):
     """A page whose `block` updates live: 304 / cached / rendered, page or fragment."""
     fragment = wants_fragment()
-    kind = (*kind, request.host_url)  # the page writes absolute links (the embed code)
+    # The page writes absolute links (the embed code). Scheme and host, not `request.host_url`,
+    # which rebuilds and re-encodes a URL on every poll.
+    kind = (*kind, request.scheme, request.host)
     fragment_variant = (*kind, "fragment")
     variant = fragment_variant if fragment else (*kind, "page")
     shared = fragment or without_session()
