@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.services.leaderboard import STANDINGS_FIELDS
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _ANY_STORABLE = {"$ref": "#/components/schemas/StorableJson"}
 
@@ -108,22 +110,7 @@ _NULLABLE_STR = {"type": ["string", "null"]}
 
 STANDINGS_ROW = {
     "type": "object",
-    "required": [
-        "rank",
-        "participant_id",
-        "participant_name",
-        "total_points",
-        "placement_points",
-        "kill_points",
-        "adjustment_points",
-        "total_kills",
-        "wins",
-        "best_placement",
-        "matches_played",
-        "avg_placement",
-        "tiebreaker_timestamp",
-        "decided_by",
-    ],
+    "required": list(STANDINGS_FIELDS),
     "properties": {
         "rank": {"type": "integer", "minimum": 1},
         "participant_id": {"type": "string"},

@@ -12,24 +12,10 @@ import json
 import re
 from typing import Any
 
+from app.services.leaderboard import STANDINGS_FIELDS
 from app.services.spreadsheet import safe_cell
 
-CSV_COLUMNS = (
-    "rank",
-    "participant_id",
-    "participant_name",
-    "total_points",
-    "placement_points",
-    "kill_points",
-    "adjustment_points",
-    "total_kills",
-    "wins",
-    "best_placement",
-    "matches_played",
-    "avg_placement",
-    "tiebreaker_timestamp",
-    "decided_by",
-)
+CSV_COLUMNS = STANDINGS_FIELDS
 
 
 def standings_csv(rows: list[dict[str, Any]]) -> str:

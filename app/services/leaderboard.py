@@ -66,6 +66,23 @@ from app.services.scoring import Ruleset, ruleset_for
 from app.services.text import storable
 from app.services.timestamps import iso_z
 
+# A standings row's fields in the contract's order (CLI --json, API, downloads, OpenAPI).
+STANDINGS_FIELDS = (
+    "rank",
+    "participant_id",
+    "participant_name",
+    "total_points",
+    "placement_points",
+    "kill_points",
+    "adjustment_points",
+    "total_kills",
+    "wins",
+    "best_placement",
+    "matches_played",
+    "avg_placement",
+    "tiebreaker_timestamp",
+    "decided_by",
+)
 MIN_REASON_LENGTH = 10
 MAX_REASON_LENGTH = 500
 _NOT_PLAYED = 1_000_000  # worse than any real placement in last_match_placement
