@@ -39,6 +39,10 @@ _SIGNALS = (
     signals.tournament_completed,
     signals.placement_overridden,
     signals.leaderboard_updated,
+    signals.payment_submitted,
+    signals.payment_rejected,
+    signals.registration_confirmed,
+    signals.registration_cancelled,
 )
 # Made once per process and kept here, so blinker's weak references stay alive.
 _RECEIVERS = {signal: _logger_for(signal.name) for signal in _SIGNALS}

@@ -31,6 +31,11 @@ EVENT_TYPES = (
     "tournament.completed",
     "placement.overridden",
     "leaderboard.updated",
+    # Registration and entry fees (contract §7).
+    "payment.submitted",
+    "payment.rejected",
+    "registration.confirmed",
+    "registration.cancelled",
 )
 # Sent only by an admin's "send test event", to one endpoint; never emitted by a change.
 TEST_EVENT_TYPE = "webhook.test"
