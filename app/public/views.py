@@ -18,7 +18,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import board, bp, exports
+from app.public import board, bp, exports, registration_block
 from app.public.live import (
     PUBLIC_CACHE_CONTROL,
     Version,
@@ -117,14 +117,15 @@ def _embed_urls(tournament: Tournament) -> dict[str, str]:
     return {"code": code, "widget": widget, "overlay": overlay}
 
 
-def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: str, context):
-    """A page whose `block` updates live: 304 / cached / rendered, page or fragment."""
+def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: str, context, page_key=()):
+    """A page whose `block` updates live: 304 / cached / rendered, page or fragment.
+    `page_key`: what else the full page (not its fragment) shows, e.g. the registration block."""
     fragment = wants_fragment()
     # The page writes absolute links (the embed code). Scheme and host, not `request.host_url`,
     # which rebuilds and re-encodes a URL on every poll.
     kind = (*kind, request.scheme, request.host)
     fragment_variant = (*kind, "fragment")
-    variant = fragment_variant if fragment else (*kind, "page")
+    variant = fragment_variant if fragment else (*kind, "page", *page_key)
     shared = fragment or without_session()
 
     def render():
@@ -212,6 +213,10 @@ def tournament(slug: str):
     version = current_version(slug)
     stage, match_keys = _query_filters()
     lobbies_page = _page_number("lobbies")
+    # The registration block is on the full page only (not the polled fragment), so it is
+    # worked out only for it; its state is part of the page's cache key (see registration_block).
+    registration = None if wants_fragment() else registration_block.state_for(_tournament(version))
+    page_key = registration_block.cache_key(registration) if registration else ()
 
     def context():
         tournament = _tournament(version)
@@ -221,6 +226,7 @@ def tournament(slug: str):
             "poll_seconds": POLL_SECONDS,
             "now": utcnow(),
             "embed": _embed_urls(tournament),
+            **registration_block.context(tournament, registration),
         }
         if not tournament.is_battle_royale:
             return {**common, "series_rows": _series_rows(tournament)}
@@ -242,8 +248,8 @@ def tournament(slug: str):
     # A series tournament ignores the battle-royale filters.
     kind = ("tournament", stage, match_keys, lobbies_page)
     if version.is_battle_royale:
-        return _live_page(version, kind, "public/tournament_br.html", "standings", context)
-    return _live_page(version, kind, "public/tournament_series.html", "series_list", context)
+        return _live_page(version, kind, "public/tournament_br.html", "standings", context, page_key)
+    return _live_page(version, kind, "public/tournament_series.html", "series_list", context, page_key)
 
 
 @bp.get("/tournaments/<slug>/series/<series_key>/")

@@ -51,6 +51,7 @@ from app.staff import (  # noqa: E402, F401
     audit_views,
     lobby_views,
     payment_views,
+    registration_views,
     results_views,
     series_views,
     tournament_views,
