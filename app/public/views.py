@@ -30,6 +30,7 @@ from app.public.live import (
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
+from app.services.roster_visibility import is_visible
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
 # indexed lookup, so every page polls at this pace whatever the tournament's status.
@@ -178,7 +179,7 @@ def index():
 
     team_count = (
         select(func.count(Participant.id))
-        .where(Participant.tournament_id == Tournament.id)
+        .where(Participant.tournament_id == Tournament.id, is_visible(Participant.id))
         .correlate(Tournament)
         .scalar_subquery()
     )

@@ -62,6 +62,7 @@ from app.models import (
 from app.notifications import outbox
 from app.services import audit
 from app.services.locks import lock_tournament
+from app.services.roster_visibility import hidden_set
 from app.services.scoring import Ruleset, ruleset_for
 from app.services.text import storable
 from app.services.timestamps import iso_z
@@ -603,6 +604,7 @@ def freeze_results(tournament_id: int) -> None:
 def _frozen_br_rows(tournament: Tournament) -> list[dict[str, Any]]:
     standings = LeaderboardService.calculate_br_standings(tournament.id)
     by_key = {p.key: p for p in tournament.participants}
+    hidden = hidden_set(tournament.id)
     rows = [
         {
             "participant_id": by_key[s["participant_id"]].id,
@@ -618,7 +620,8 @@ def _frozen_br_rows(tournament: Tournament) -> list[dict[str, Any]]:
     ]
     ranked = {s["participant_id"] for s in standings}
     unplaced = sorted(
-        (p for p in tournament.participants if p.key not in ranked), key=lambda p: (p.name.casefold(), p.key)
+        (p for p in tournament.participants if p.key not in ranked and p.id not in hidden),
+        key=lambda p: (p.name.casefold(), p.key),
     )
     for participant in unplaced:
         rows.append(
@@ -662,7 +665,10 @@ def _frozen_series_rows(tournament: Tournament) -> list[dict[str, Any]]:
         s = stats[p.id]
         return (-s["series"], -(s["won"] - s["lost"]), -s["won"])
 
-    ordered = sorted(tournament.participants, key=lambda p: (sort_key(p), p.name.casefold(), p.key))
+    hidden = hidden_set(tournament.id)
+    ordered = sorted(
+        (p for p in tournament.participants if p.id not in hidden), key=lambda p: (sort_key(p), p.name.casefold(), p.key)
+    )
     rows = []
     rank, previous = 0, None
     for position, participant in enumerate(ordered, start=1):

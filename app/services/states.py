@@ -29,6 +29,7 @@ from app.notifications import outbox
 from app.services import audit
 from app.services.leaderboard import get_tournament, iso_z, summarise_series
 from app.services.locks import lock_tournament
+from app.services.roster_visibility import is_visible
 from app.services.text import storable
 
 TOURNAMENT_STEPS = {
@@ -151,7 +152,9 @@ def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None)
         raise Conflict(f"{tournament.slug} is completed; its results are frozen")
     participants = dict(
         db.session.execute(
-            select(Participant.key, Participant.id).where(Participant.tournament_id == tournament.id)
+            select(Participant.key, Participant.id).where(
+                Participant.tournament_id == tournament.id, is_visible(Participant.id, tournament.id)
+            )
         ).all()
     )
     existing = set(db.session.scalars(select(Match.key).where(Match.tournament_id == tournament.id)))

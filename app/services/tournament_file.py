@@ -37,6 +37,7 @@ from app.models import (
     TournamentStatus,
 )
 from app.services import audit, scoring
+from app.services.roster_visibility import is_visible
 from app.services.text import storable
 from app.services.timestamps import iso_z
 
@@ -879,7 +880,9 @@ def export_tournament(slug: str) -> dict[str, Any]:
             )
 
     participants = db.session.scalars(
-        select(Participant).where(Participant.tournament_id == tid).order_by(Participant.id)
+        select(Participant)
+        .where(Participant.tournament_id == tid, is_visible(Participant.id, tid))
+        .order_by(Participant.id)
     ).all()
     key_of = {p.id: p.key for p in participants}
     doc: dict[str, Any] = {
