@@ -667,7 +667,8 @@ def _frozen_series_rows(tournament: Tournament) -> list[dict[str, Any]]:
 
     hidden = hidden_set(tournament.id)
     ordered = sorted(
-        (p for p in tournament.participants if p.id not in hidden), key=lambda p: (sort_key(p), p.name.casefold(), p.key)
+        (p for p in tournament.participants if p.id not in hidden),
+        key=lambda p: (sort_key(p), p.name.casefold(), p.key),
     )
     rows = []
     rank, previous = 0, None
