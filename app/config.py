@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_LEASE_SECONDS": 60.0,
     "WORKER_BATCH_SIZE": 20,
     "WORKER_POLL_INTERVAL": 1.0,
+    # How often the worker runs registration's timed steps (deadlines, waiting list, no-shows).
+    "REGISTRATION_TICK_SECONDS": 5.0,
     "MAIL_SERVER": "localhost",
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,

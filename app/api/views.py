@@ -22,9 +22,10 @@ from app.services.text import check_json, integral_numbers
 MAX_MATCH_IDS = 1000
 
 
-def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """401 without credentials, 403 for non-staff. A browser session must also send its CSRF
-    token (X-CSRFToken header); a bearer token needs none, since no browser sends it unasked."""
+def _signed_in(view: Callable[..., Any], *, staff: bool) -> Callable[..., Any]:
+    """401 without credentials (403 for non-staff when `staff`). A browser session must also
+    send its CSRF token (X-CSRFToken header); a bearer token needs none, since no browser sends
+    it unasked."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
@@ -34,7 +35,7 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
             response = error_response(401, message)
             response[0].headers["WWW-Authenticate"] = 'Bearer realm="deltacrown"'
             return response
-        if not user.can_staff:
+        if staff and not user.can_staff:
             return error_response(403, "staff only")
         if method == "session":
             csrf.protect()
@@ -42,6 +43,15 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    return _signed_in(view, staff=True)
+
+
+def player_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Any logged-in user (players and staff alike)."""
+    return _signed_in(view, staff=False)
 
 
 def json_body() -> dict[str, Any]:

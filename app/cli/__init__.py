@@ -16,3 +16,6 @@ def init_app(app: Flask) -> None:
     from app.cli.worker_commands import worker_command
 
     app.cli.add_command(worker_command)
+    from app.cli.registration_commands import registrations_cli
+
+    app.cli.add_command(registrations_cli)

@@ -83,6 +83,7 @@ class Worker:
         self._claims = 0
         # When the current claim's lease runs out, as far as this worker knows.
         self._lease_expiry: datetime | None = None
+        self._next_registration_tick = 0.0
 
     def stop(self) -> None:
         self._stop.set()
@@ -96,6 +97,7 @@ class Worker:
             outage = 0
             while not self._stop.is_set():
                 try:
+                    self.registration_tick()
                     if self.run_once():
                         outage = 0
                         continue
@@ -130,6 +132,24 @@ class Worker:
                 break
             self.process(claim, delivery_id, ids[position:])
         return len(ids)
+
+    def registration_tick(self) -> None:
+        """Registration's timed steps (app/services/entries.py), at most every
+        REGISTRATION_TICK_SECONDS: the worker is the one process that always runs. A step that
+        fails is logged and tried again next time; it must not stop deliveries."""
+        if time.monotonic() < self._next_registration_tick:
+            return
+        self._next_registration_tick = time.monotonic() + float(current_app.config["REGISTRATION_TICK_SECONDS"])
+        # Imported here: the services import the outbox, which lives in this package.
+        from app.services import entries
+
+        try:
+            entries.run_timed_steps()
+        except OperationalError:
+            raise
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("worker %s: registration timed steps failed", self.name)
 
     def _idle_wait(self, poll: float) -> float | None:
         """None when nothing is pending at all; else how long until something may be due."""

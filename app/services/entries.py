@@ -109,7 +109,7 @@ MAX_METHOD_NAME = 40
 MAX_INSTRUCTIONS = 1000
 MAX_DEADLINE_HOURS = 24 * 30
 MAX_CHECK_IN_MINUTES = 24 * 60
-MAX_FEE_CENTS = 100_000_000  # 1,000,000.00 in any currency: a typo, not a fee
+MAX_FEE_CENTS = 999_999_999  # 9,999,999.99: what seven digits allow
 MAX_REASON = 1000
 MAX_REFERENCE = 120
 KNOWN_METHODS = ("bkash", "nagad", "rocket")
@@ -128,7 +128,7 @@ QUEUE_FILTERS = ("proof_submitted", "refund_requested")
 
 _TXN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{2,79}")
 _METHOD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
-_AMOUNT_RE = re.compile(r"\d{1,9}(\.\d{1,2})?")
+_AMOUNT_RE = re.compile(r"\d{1,7}(\.\d{1,2})?")
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 
 
@@ -346,7 +346,7 @@ def settings_for(tournament_id: int) -> RegistrationSettings | None:
     return db.session.scalar(select(RegistrationSettings).where(RegistrationSettings.tournament_id == tournament_id))
 
 
-def _parse_time(value: Any, name: str) -> datetime | None:
+def parse_time(value: Any, name: str) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -443,9 +443,9 @@ def _parse_settings(payload: Any) -> dict[str, Any]:
     if "capacity" not in payload:
         raise ValidationError("capacity: required, the number of teams")
     values: dict[str, Any] = {
-        "opens_at": _parse_time(payload.get("opens_at"), "opens_at"),
-        "closes_at": _parse_time(payload.get("closes_at"), "closes_at"),
-        "starts_at": _parse_time(payload.get("starts_at"), "starts_at"),
+        "opens_at": parse_time(payload.get("opens_at"), "opens_at"),
+        "closes_at": parse_time(payload.get("closes_at"), "closes_at"),
+        "starts_at": parse_time(payload.get("starts_at"), "starts_at"),
         "capacity": _parse_int(payload.get("capacity"), "capacity", 1, MAX_CAPACITY),
         "roster_min": _parse_int(payload.get("roster_min", 1), "roster_min", 1, MAX_ROSTER),
         "roster_max": _parse_int(payload.get("roster_max", payload.get("roster_min", 1)), "roster_max", 1, MAX_ROSTER),
