@@ -37,7 +37,7 @@ TOURNAMENTS = "tournaments"
 
 # Shown on the preferences page, in this order.
 CATEGORIES: dict[str, str] = {
-    PAYMENTS: "Entries and payments: your registration confirmed or cancelled, your entry fee verified, turned away or refunded",
+    PAYMENTS: "Entries and payments: your registration confirmed or cancelled, your fee verified or refunded",
     MATCHES: "Matches: your matches starting, finishing or disputed",
     TOURNAMENTS: "Tournaments: final results of tournaments you play in",
 }
