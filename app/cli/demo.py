@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.cli.groups import cli_errors
 from app.extensions import db
 from app.models import User
-from app.services.demo import ensure_demo_players, load_demo
+from app.services.demo import ensure_demo_players, ensure_demo_registrations, load_demo
 
 DEMO_STAFF_EMAIL = "staff@deltacrown.local"
 
@@ -36,6 +36,7 @@ def demo_command() -> None:
     player_password = secrets.token_urlsafe(12)
     players = ensure_demo_players(player_password)
     db.session.commit()
+    players += ensure_demo_registrations(staff.id, player_password)
     if loaded:
         click.echo(f"Demo loaded: {', '.join(loaded)}.")
     else:
