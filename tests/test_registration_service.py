@@ -21,6 +21,7 @@ from app.models import (
     Registration,
     Tournament,
     User,
+    utcnow,
 )
 from app.notifications.models import OutboxEvent
 from app.players import service as players
@@ -508,3 +509,39 @@ def test_can_view_proof(ctx):
     assert not entries.can_view_proof(db.session.get(User, c2), proof)
     assert not entries.can_view_proof(None, proof)
     assert db.session.scalar(select(func.count(Participant.id)).where(Participant.name == "Alpha")) == 1
+
+
+def _expired_entry(ctx) -> int:
+    """A pending entry whose deadline passed a minute ago (real clock)."""
+    _settings(ctx, opens_at=None, closes_at=None, starts_at=None)
+    entry = entries.register(ctx["tid"], _captain(1), "Alpha", None)
+    entry.payment_deadline = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    return entry.id
+
+
+def test_worker_runs_the_timed_steps(app, ctx):
+    from app.notifications.worker import Worker
+
+    entry_id = _expired_entry(ctx)
+    Worker(app).run(until_idle=True)
+    db.session.expire_all()
+    assert db.session.get(Entry, entry_id).status == "cancelled"
+
+
+def test_cli_tick_and_list(app, ctx):
+    entry_id = _expired_entry(ctx)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["registrations", "list", "reg-cup"])
+    assert listed.exit_code == 0 and "\tpending_payment\tnone\t-\tAlpha" in listed.output
+    result = runner.invoke(args=["registrations", "tick"])
+    assert result.exit_code == 0 and result.output.strip() == "cancelled=1 confirmed=0 no_show=0 offered=0"
+    db.session.expire_all()
+    assert db.session.get(Entry, entry_id).status == "cancelled"
+    assert runner.invoke(args=["registrations", "tick", "--at", "2030-01-01T00:00:00Z"]).exit_code == 0
+    bad = runner.invoke(args=["registrations", "tick", "--at", "soon"])
+    assert bad.exit_code == 1 and "--at" in bad.output and "Traceback" not in bad.output
+    missing = runner.invoke(args=["registrations", "list", "nope"])
+    assert missing.exit_code == 1 and "no tournament" in missing.output
+    wrong = runner.invoke(args=["registrations", "list", "reg-cup", "--status", "paid"])
+    assert wrong.exit_code == 1 and "status" in wrong.output
