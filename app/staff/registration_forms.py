@@ -25,7 +25,11 @@ LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 class RegistrationSettingsForm(FlaskForm):
-    opens_at = StringField("Opens at (UTC)", validators=[Length(max=40)], description="Empty: open as soon as you save")
+    opens_at = StringField(
+        "Opens at (UTC)",
+        validators=[Length(max=40)],
+        description="Empty: open whenever the tournament is in its Registration state",
+    )
     closes_at = StringField("Closes at (UTC)", validators=[Length(max=40)], description="Empty: open until the start")
     starts_at = StringField(
         "Play starts at (UTC)",
