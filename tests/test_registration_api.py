@@ -85,6 +85,9 @@ def test_whole_flow_through_the_api(app, client, setup):
         "id", "code", "team_name", "tag", "status", "payment_status", "captain_id",
         "created_at", "payment_deadline", "waitlist_position", "checked_in",
     }  # fmt: skip
+    assert client.get(f"{base}/registrations/?status=waitlisted", headers=_h(c1["token"])).get_json() == []
+    bad = client.get(f"{base}/registrations/?status=paid", headers=_h(c1["token"]))
+    assert bad.status_code == 400 and bad.get_json()["error"].startswith("status")
     everyone = client.get(f"{base}/registrations/", headers=_h(setup["staff"])).get_json()
     assert {r["team_name"] for r in everyone} == {"Team Phoenix", "Bravo"}
 

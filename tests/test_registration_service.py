@@ -342,6 +342,8 @@ def test_free_entry_with_staff_approval(ctx):
         entries.decide(entry.id, "verify", ctx["staff"], now=NOW)
     entries.decide(entry.id, "approve", ctx["staff"], now=NOW)
     assert db.session.get(Entry, entry.id).status == "confirmed"
+    with pytest.raises(Conflict, match="is confirmed \\(payment none\\); it cannot be rejected"):
+        entries.decide(entry.id, "reject", ctx["staff"], reason="changed our mind", now=NOW)
     other = entries.register(ctx["tid"], _captain(2), "Bravo", None, now=NOW)
     entries.decide(other.id, "reject", ctx["staff"], reason="not eligible", now=NOW)
     other = db.session.get(Entry, other.id)

@@ -78,12 +78,10 @@ def registrations(ref: str):
     tournament = get_tournament(ref)
     user = g.api_user
     status = request.args.get("status") or None
-    if user.can_staff:
-        rows = entries.queue(tournament.id, status)
-    else:
-        rows = [e for e in entries.entries_for_user(user.id) if e.tournament_id == tournament.id]
-        if status:
-            rows = [e for e in rows if e.status == status]
+    rows = entries.queue(tournament.id, status)
+    if not user.can_staff:
+        mine = {e.id for e in entries.entries_for_user(user.id)}
+        rows = [e for e in rows if e.id in mine]
     positions = entries.waitlist_positions(tournament.id)
     return jsonify([entries.to_row(e, positions) for e in rows])
 

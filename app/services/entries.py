@@ -945,8 +945,9 @@ def decide(
     entry = _reload(entry.id)
     before = _state(entry)
     pending = _Pending()
+    done = {"reject": "rejected", "waive": "waived", "approve": "approved", "refund": "refunded"}
     refuse = Conflict(
-        f"registration {entry.code} is {entry.status} (payment {entry.payment_status}); it cannot be {decision}d"
+        f"registration {entry.code} is {entry.status} (payment {entry.payment_status}); it cannot be {done[decision]}"
         if decision != "verify"
         else f"registration {entry.code} has no proof awaiting a decision"
     )
