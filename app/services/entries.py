@@ -39,8 +39,11 @@ The rule:
   team's captain checks in between `starts_at - check_in_minutes` and `starts_at`. At the close
   every team confirmed before the close and not checked in becomes `no_show` (reason
   "no_show") and its slot goes to the waiting list.
-- Staff may reject an entry that holds a slot without a proof awaiting (`rejected`, reason
-  "rejected").
+- Staff may reject a waiting-listed entry, or one that holds a slot but is not confirmed and
+  has no proof awaiting (`rejected`, reason "rejected"; its slot goes to the waiting list). A
+  confirmed entry is not rejected: its captain withdraws it.
+- A refund is for a verified fee on an entry that ended; decisions on several entries at once
+  (`decide_many`) are taken one by one, each in its own transaction.
 - Every step is an audit event (target_type "entry"), and each outcome owed to the outside is
   emitted in the same transaction: `payment.submitted`, `payment.rejected`,
   `registration.confirmed`, `registration.cancelled` (data from `outbox.entry_data`, with
