@@ -152,7 +152,9 @@ def _flagged_proofs(rows: list[Entry], duplicates: set[int]) -> set[int]:
 def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> dict[str, Any]:
     rows = entries.queue(tournament.id, status)
     duplicates = entries.duplicate_transaction_entry_ids(tournament.id)
+    actions = {entry.id: _actions(entry) for entry in rows}
     return {
+        "can_bulk": any("verify" in allowed for allowed in actions.values()),
         "flagged_proofs": _flagged_proofs(rows, duplicates),
         "tournament": tournament,
         "rows": rows,
@@ -162,7 +164,7 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
         "duplicates": duplicates,
         "rosters": _rosters(rows),
         "histories": {entry.id: entries.history_of(entry.id) for entry in rows},
-        "actions": {entry.id: _actions(entry) for entry in rows},
+        "actions": actions,
         "positions": entries.waitlist_positions(tournament.id),
         "settings": entries.settings_for(tournament.id),
         "method_labels": METHOD_LABELS,
