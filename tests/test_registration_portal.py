@@ -453,3 +453,28 @@ def test_invited_teams_can_still_be_added_directly(app, open_registration):
     assert response.status_code == 302
     assert "Invited Stars" in text(staff.get(f"{STAFF_URL}/"))
     assert f'href="{QUEUE}"' in text(staff.get(f"{STAFF_URL}/"))  # the Registrations tab
+
+
+def test_public_block_counts_down_and_closes(app, staff, tournament_id):
+    opens = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    assert staff.post(f"{STAFF_URL}/registration", {**SETTINGS, "opens_at": opens}).status_code == 302
+    public = text(app.test_client().get(f"/tournaments/{SLUG}/"))
+    assert "Opens in 3 days" in public and "Register a team" not in public
+    assert app.test_client().get(f"/tournaments/{SLUG}/register").status_code == 302  # log in first
+    early = captain(app, "early")
+    response = early.post(f"/tournaments/{SLUG}/register", {"team_name": "Too Early"})
+    assert response.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Entry.id))) == 0
+        # Live: registration is over whatever the dates say.
+        from app.models import Tournament
+
+        db.session.get(Tournament, tournament_id).status = "live"
+        db.session.commit()
+    public = text(app.test_client().get(f"/tournaments/{SLUG}/"))
+    assert "Registration is closed" in public and 'aria-disabled="true">Closed<' in public
+
+
+def test_no_registration_block_without_settings(app, tournament_id):
+    public = text(app.test_client().get(f"/tournaments/{SLUG}/"))
+    assert "registration-block" not in public

@@ -44,10 +44,10 @@ def until(moment: datetime | None, now: datetime | None = None) -> str:
     minutes = int(seconds // 60)
     if minutes < 120:
         return f"in {minutes} minutes"
-    hours = minutes // 60
+    hours = round(seconds / 3600)
     if hours < 48:
         return f"in {hours} hours"
-    return f"in {hours // 24} days"
+    return f"in {round(seconds / 86400)} days"
 
 
 def context(tournament: Tournament, view: entries.RegistrationView | None) -> dict:
