@@ -274,3 +274,28 @@ def test_webp_round_trip(app):
         assert key.endswith(".webp")
         stored = proof_images.open(key)
     assert stored.mimetype == "image/webp" and Image.open(io.BytesIO(stored.data)).size == (64, 48)
+
+
+def test_the_proof_form_still_checks_csrf(app, team, proofs_dir):
+    """The proof view runs the CSRF check itself (after raising its body limit): a forged post
+    is refused before any file is looked at."""
+    browser, entry_id = team
+    out = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(out, "PNG")
+    boundary, body = encode_multipart(
+        {
+            "method": "bkash",
+            "transaction_id": "FORGED123",
+            "amount": "500",
+            "screenshot": FileStorage(io.BytesIO(out.getvalue()), "a.png"),
+        }
+    )
+    response = browser.client.post(
+        f"/account/registrations/{entry_id}/proof",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 400
+    assert stored_files(proofs_dir) == [] and proof_count(app) == 0
+    anonymous = app.test_client().post(f"/account/registrations/{entry_id}/proof")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
