@@ -478,3 +478,19 @@ def test_public_block_counts_down_and_closes(app, staff, tournament_id):
 def test_no_registration_block_without_settings(app, tournament_id):
     public = text(app.test_client().get(f"/tournaments/{SLUG}/"))
     assert "registration-block" not in public
+
+
+def test_bulk_verify_names_the_entries_it_could_not_verify(app, open_registration):
+    staff = open_registration
+    paid, unpaid = captain(app, "paid"), captain(app, "unpaid")
+    paid_id, unpaid_id = register(paid, "Paid Team"), register(unpaid, "Unpaid Team")
+    send_proof(paid, paid_id, "BULK12345")
+    response = staff.client.post(
+        f"{STAFF_URL}/registrations/verify",
+        data={"csrf_token": staff.token, "entry": [str(paid_id), str(unpaid_id)]},
+        follow_redirects=True,
+    )
+    html = text(response)
+    assert "Verified 1 registration: Paid Team." in html
+    assert "Not verified: Unpaid Team (pending payment, payment none)" in html
+    assert (entry(app, paid_id).status, entry(app, unpaid_id).status) == ("confirmed", "pending_payment")

@@ -254,6 +254,11 @@ def registrations_verify_many(slug: str):
         return render_template(QUEUE_TEMPLATE, **context), status_for(exc)
     names = ", ".join(e.team_name for e in done)
     flash(f"Verified {len(done)} registration{'s' if len(done) != 1 else ''}: {names}.", "success")
+    left = [db.session.get(Entry, i) for i in dict.fromkeys(ids) if i not in {e.id for e in done}]
+    if left:
+        # decide_many decides each on its own; the ones it refused are named so staff look again.
+        skipped = ", ".join(f"{e.team_name} ({e.status.replace('_', ' ')}, payment {e.payment_status})" for e in left)
+        flash(f"Not verified: {skipped}. Open their cards to see why.", "warning")
     return redirect(_back(slug))
 
 
