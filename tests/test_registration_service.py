@@ -522,13 +522,17 @@ def _expired_entry(ctx) -> int:
     return entry.id
 
 
-def test_worker_runs_the_timed_steps(app, ctx):
+def test_worker_runs_the_timed_steps(app):
     from app.notifications.worker import Worker
 
-    entry_id = _expired_entry(ctx)
+    # The worker runs on its own, outside any app context of ours (as in production).
+    with app.app_context():
+        tournament = br_tournament("reg-cup", status="registration", teams=())
+        db.session.commit()
+        entry_id = _expired_entry({"tid": tournament.id, "staff": _user("org@example.com", staff=True)})
     Worker(app).run(until_idle=True)
-    db.session.expire_all()
-    assert db.session.get(Entry, entry_id).status == "cancelled"
+    with app.app_context():
+        assert db.session.get(Entry, entry_id).status == "cancelled"
 
 
 def test_cli_tick_and_list(app, ctx):
