@@ -29,6 +29,7 @@ from app.public.live import (
     without_session,
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
+from app.public.visibility import viewer_is_staff
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
@@ -163,12 +164,14 @@ def favicon():
 
 @bp.get("/")
 def index():
+    anonymous = without_session()
+    # Drafts are listed for staff only (app.public.visibility); anonymous visitors never are.
+    listed = [] if not anonymous and viewer_is_staff() else [Tournament.status != TournamentStatus.DRAFT.value]
     versions = func.coalesce(func.sum(Tournament.results_version), 0)
     count, versions, newest = db.session.execute(
-        select(func.count(Tournament.id), versions, func.max(Tournament.id))
+        select(func.count(Tournament.id), versions, func.max(Tournament.id)).where(*listed)
     ).one()
     etag = f"index-{count}-{versions}-{newest or 0}"
-    anonymous = without_session()
     if anonymous and request.if_none_match.contains_weak(etag):
         response = make_response("", 304)
         response.set_etag(etag, weak=True)
@@ -182,7 +185,9 @@ def index():
         .scalar_subquery()
     )
     rows = db.session.execute(
-        select(Tournament, team_count).order_by(
+        select(Tournament, team_count)
+        .where(*listed)
+        .order_by(
             case({TournamentStatus.REGISTRATION.value: 0}, value=Tournament.status, else_=1),
             Tournament.completed_at.desc().nulls_last(),
             Tournament.created_at.desc(),

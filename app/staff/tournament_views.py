@@ -174,7 +174,7 @@ def _overview(tournament: Tournament, status: int = 200, **forms: Any):
     adjustment_form.participant.choices = participant_choices(tournament)
     open_matches = db.session.execute(
         select(Match.key, Match.state).where(
-            Match.tournament_id == tournament.id, Match.state.in_(("live", "disputed"))
+            Match.tournament_id == tournament.id, Match.state.in_(("live", "disputed")), Match.voided_at.is_(None)
         )
     ).all()
     counts = dict(
