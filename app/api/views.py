@@ -43,6 +43,7 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
         g.api_user = user
         return view(*args, **kwargs)
 
+    wrapper.staff_only = True  # type: ignore[attr-defined]  (tests walking the routes read it)
     return wrapper
 
 
