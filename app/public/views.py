@@ -140,6 +140,8 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
 
 def shared_board(version: Version, tournament: Tournament, filters: board.Filters) -> dict[str, Any]:
     """The board for this version and filters, computed once for the page, its fragment and the widget."""
+    if version.is_draft:  # seen by staff only: nothing of it is kept where others are served from
+        return board.battle_royale_board(tournament, filters)
     key = (version.stamp(), "board", filters.stage, filters.match_keys)
     return render_cache().memo(key, lambda: board.battle_royale_board(tournament, filters))
 
