@@ -647,3 +647,55 @@ def test_leave_team_confirm_page_for_another_players_team_is_not_found(app, clie
     page = client.get(f"/account/teams/{mine}/leave")
     assert page.status_code == 200 and "Leave Team A?" in text(page)
     assert 'name="confirmed" value="yes"' in text(page)
+
+
+# ------------------------------------------------------------------------------ at the same moment
+
+
+def _at_once(count: int, job) -> list:
+    import threading
+
+    barrier = threading.Barrier(count)
+    outcomes: list = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            outcomes.append(job(i))
+        except Exception as exc:  # collected and asserted by the caller
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_same_idempotency_key_at_the_same_moment_records_one_lobby(app, cup, token):
+    def post(_i: int):
+        response = app.test_client().post(
+            "/api/tournaments/ff-cup/matches/", json=LOBBY, headers={**bearer(token), "Idempotency-Key": "race-1"}
+        )
+        return response.status_code, response.get_json()
+
+    outcomes = _at_once(6, post)
+    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    assert {status for status, _ in outcomes} == {201}
+    assert len({body["match_id"] for _, body in outcomes}) == 1
+    assert count(app, Match) == 3
+
+
+def test_staff_opening_the_grid_at_the_same_moment_get_different_keys(app, cup):
+    users = [create_user(app, f"s{i}@example.com", STAFF_PASSWORD, staff=True) for i in range(6)]
+
+    def reserve(i: int) -> str:
+        with app.app_context():
+            try:
+                return lobby_keys.reserve_key(db.session.get(Tournament, cup["id"]), users[i])
+            finally:
+                db.session.remove()
+
+    keys = _at_once(6, reserve)
+    assert sorted(keys, key=lambda k: int(k[1:])) == ["m3", "m4", "m5", "m6", "m7", "m8"], keys
