@@ -328,6 +328,12 @@ class Match(db.Model):
     # Bumped by every correction of the lobby's results and every state change: a form carries
     # the version it was read at, so of two staff changing one lobby the later save is told.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A lobby entered by mistake is voided rather than deleted or moved along the state machine:
+    # it keeps its state and results (so a restore gives back exactly what was there) but stops
+    # counting, and nobody is told it was "disputed" or "cancelled".
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     series: Mapped[Series | None] = relationship(back_populates="games")
     winner: Mapped[Participant | None] = relationship(foreign_keys=[winner_id])
@@ -595,3 +601,36 @@ class PaymentProof(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     entry: Mapped[Entry] = relationship(back_populates="proofs")
+class LobbyKeyReservation(db.Model):
+    """A lobby key (`m8`) held for one staff member's open entry grid until it expires, so two
+    staff entering lobbies at once get different keys and a lobby is never saved twice under
+    two keys. Shared through the database because the grids may be served by different hosts."""
+
+    __tablename__ = "lobby_key_reservations"
+    __table_args__ = (UniqueConstraint("tournament_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to an API request sent with an `Idempotency-Key`, replayed when the same
+    caller sends the same key again (a bot retrying after a timeout records one lobby, not two)."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose key it is ("user:12"): two callers may pick the same key without meeting.
+    scope: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(255))
+    # The method, path and a digest of the body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

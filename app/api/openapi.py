@@ -255,6 +255,97 @@ MATCH_ENTRY = {
     ],
 }
 
+LOBBY = {
+    "type": "object",
+    "required": ["match_id", "key", "state", "version", "voided", "results"],
+    "properties": {
+        "match_id": {"type": "integer"},
+        "key": {"type": "string"},
+        "stage": _NULLABLE_STR,
+        "state": {"type": "string"},
+        "version": {"type": "integer", "description": "Send it back with a correction to refuse a stale one"},
+        "voided": {"type": "boolean", "description": "A voided lobby keeps its state and results but never counts"},
+        "void_reason": _NULLABLE_STR,
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "participant": {"type": "string"},
+                    "placement": {"type": "integer"},
+                    "kills": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+CORRECTION_REQUEST = _lenient_object(
+    {
+        "results": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["participant", "placement"],
+                "properties": {
+                    "participant": _text(80, blank=False),
+                    "placement": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "kills": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0},
+                },
+            },
+            "description": "The lobby's whole results, replacing the saved ones",
+        },
+        "stage": _nullable(_text(80)),
+        "version": {
+            "type": "integer",
+            "description": "The lobby's version as last read; a lobby changed since is refused with 409. "
+            "Absent: the current version (last write wins)",
+        },
+    },
+    ["results"],
+)
+
+REASON_BODY = _lenient_object({"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=5)}, ["reason"])
+OPTIONAL_REASON_BODY = {
+    **_lenient_object({"reason": _nullable(_text(500))}, []),
+    "description": "An empty object is fine",
+}
+
+ADJUSTMENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "participant_id": {"type": "string"},
+        "points": {"type": "integer"},
+        "reason": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+_POINTS = {
+    "type": "integer",
+    "minimum": -10000,
+    "maximum": 10000,
+    "not": {"const": 0},
+    "description": "Negative: a penalty; positive: a bonus; never 0",
+}
+_ADJUSTMENT = {
+    "name": "adjustment_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Optional, 1-255 printable ASCII characters, scoped to the caller and kept 24 hours. "
+    "The same key with the same body answers the first answer again (with `Idempotent-Replayed: true`) "
+    "and records nothing; the same key with another body is refused with 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
 TOURNAMENT = {
     "type": "object",
     "properties": {
@@ -519,7 +610,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Standings, series summaries and final results of esports tournaments. Staff "
             "endpoints accept `Authorization: Bearer <token>` (from `flask users token`) or a logged-in "
             "staff session with its CSRF token in `X-CSRFToken`. Read endpoints send a weak ETag that "
-            "changes with every result change.",
+            "changes with every result change. A draft tournament is not found (404) except by staff.",
         },
         "paths": {
             "/api/tournaments/": {
@@ -594,7 +685,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/tournaments/{ref}/matches/": {
                 "post": {
                     "summary": "Record one battle-royale lobby (staff)",
-                    "parameters": [_REF],
+                    "description": "A key a saved lobby already has is refused with 409 naming that lobby.",
+                    "parameters": [_REF, _IDEMPOTENCY_KEY],
                     "security": _STAFF,
                     "requestBody": body(MATCH_ENTRY),
                     "responses": {
@@ -639,6 +731,14 @@ def openapi_document() -> dict[str, Any]:
                             },
                             ["state"],
                         )
+                        | {
+                            "description": "A dispute needs a reason (what is contested, and by whom).",
+                            "if": {"required": ["state"], "properties": {"state": {"const": "disputed"}}},
+                            "then": {
+                                "required": ["reason"],
+                                "properties": {"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1)},
+                            },
+                        }
                     ),
                     "responses": {
                         **_ok(
@@ -654,6 +754,104 @@ def openapi_document() -> dict[str, Any]:
                         **_errors(400, 401, 403, 404, 409),
                     },
                 }
+            },
+            "/api/tournaments/{ref}/matches/{match_id}/results/": {
+                "put": {
+                    "summary": "Correct a lobby's results (staff)",
+                    "description": "Replaces the results; audited with before and after. Refused (409) after "
+                    "completion and when `version` is stale.",
+                    "parameters": [_REF, _MATCH],
+                    "security": _STAFF,
+                    "requestBody": body(CORRECTION_REQUEST),
+                    "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
+                }
+            },
+            "/api/tournaments/{ref}/matches/{match_id}/void/": {
+                "post": {
+                    "summary": "Void a lobby entered by mistake (staff)",
+                    "description": "It stops counting; nobody is mailed; only `leaderboard.updated` is sent. "
+                    "409 when already voided or the tournament is completed.",
+                    "parameters": [_REF, _MATCH],
+                    "security": _STAFF,
+                    "requestBody": body(REASON_BODY),
+                    "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
+                }
+            },
+            "/api/tournaments/{ref}/matches/{match_id}/restore/": {
+                "post": {
+                    "summary": "Restore a voided lobby (staff)",
+                    "description": "It counts again exactly as before it was voided.",
+                    "parameters": [_REF, _MATCH],
+                    "security": _STAFF,
+                    "requestBody": body(OPTIONAL_REASON_BODY),
+                    "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
+                }
+            },
+            "/api/tournaments/{ref}/adjustments/": {
+                "get": {
+                    "summary": "Point adjustments, newest first (staff)",
+                    "parameters": [_REF],
+                    "security": _STAFF,
+                    "responses": {**_ok({"type": "array", "items": ADJUSTMENT}), **_errors(401, 403, 404)},
+                },
+                "post": {
+                    "summary": "Add a penalty or bonus (staff)",
+                    "parameters": [_REF],
+                    "security": _STAFF,
+                    "requestBody": body(
+                        _lenient_object(
+                            {
+                                "participant_id": _text(80, blank=False),
+                                "points": _POINTS,
+                                "reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1),
+                            },
+                            ["participant_id", "points", "reason"],
+                        )
+                    ),
+                    "responses": {**_ok(ADJUSTMENT, "Created", "201"), **_errors(400, 401, 403, 404, 409)},
+                },
+            },
+            "/api/tournaments/{ref}/adjustments/{adjustment_id}/": {
+                "patch": {
+                    "summary": "Edit an adjustment's points or reason (staff)",
+                    "description": "Audited with before and after; `note` (optional) says why it changed.",
+                    "parameters": [_REF, _ADJUSTMENT],
+                    "security": _STAFF,
+                    "requestBody": body(
+                        _lenient_object(
+                            {
+                                "points": _POINTS,
+                                "reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1),
+                                "note": _nullable(_text(500)),
+                            },
+                            [],
+                        )
+                    ),
+                    "responses": {**_ok(ADJUSTMENT), **_errors(400, 401, 403, 404, 409)},
+                },
+                "delete": {
+                    "summary": "Delete an adjustment (staff)",
+                    "parameters": [_REF, _ADJUSTMENT],
+                    "security": _STAFF,
+                    "requestBody": body(
+                        _lenient_object({"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1)}, ["reason"])
+                    ),
+                    "responses": {
+                        **_ok(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "deleted": {"type": "boolean"},
+                                    "id": {"type": "integer"},
+                                    "participant_id": {"type": "string"},
+                                    "points": {"type": "integer"},
+                                    "reason": {"type": "string"},
+                                },
+                            }
+                        ),
+                        **_errors(400, 401, 403, 404, 409),
+                    },
+                },
             },
             "/api/tournaments/{ref}/complete/": {
                 "post": {

@@ -29,6 +29,7 @@ from app.public.live import (
     without_session,
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
+from app.public.visibility import viewer_is_staff
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
 from app.services.roster_visibility import is_visible
 
@@ -141,6 +142,8 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
 
 def shared_board(version: Version, tournament: Tournament, filters: board.Filters) -> dict[str, Any]:
     """The board for this version and filters, computed once for the page, its fragment and the widget."""
+    if version.is_draft:  # seen by staff only: nothing of it is kept where others are served from
+        return board.battle_royale_board(tournament, filters)
     key = (version.stamp(), "board", filters.stage, filters.match_keys)
     return render_cache().memo(key, lambda: board.battle_royale_board(tournament, filters))
 
@@ -165,12 +168,14 @@ def favicon():
 
 @bp.get("/")
 def index():
+    anonymous = without_session()
+    # Drafts are listed for staff only (app.public.visibility); anonymous visitors never are.
+    listed = [] if not anonymous and viewer_is_staff() else [Tournament.status != TournamentStatus.DRAFT.value]
     versions = func.coalesce(func.sum(Tournament.results_version), 0)
     count, versions, newest = db.session.execute(
-        select(func.count(Tournament.id), versions, func.max(Tournament.id))
+        select(func.count(Tournament.id), versions, func.max(Tournament.id)).where(*listed)
     ).one()
     etag = f"index-{count}-{versions}-{newest or 0}"
-    anonymous = without_session()
     if anonymous and request.if_none_match.contains_weak(etag):
         response = make_response("", 304)
         response.set_etag(etag, weak=True)
@@ -184,7 +189,9 @@ def index():
         .scalar_subquery()
     )
     rows = db.session.execute(
-        select(Tournament, team_count).order_by(
+        select(Tournament, team_count)
+        .where(*listed)
+        .order_by(
             case({TournamentStatus.REGISTRATION.value: 0}, value=Tournament.status, else_=1),
             Tournament.completed_at.desc().nulls_last(),
             Tournament.created_at.desc(),

@@ -301,7 +301,12 @@ class LeaderboardService:
             raise ValidationError(f"{tournament.slug} is a {tournament.game_name} tournament, not battle royale")
         ruleset = tournament_ruleset(tournament)
 
-        counted = [Match.tournament_id == tournament.id, Match.state == MatchState.COMPLETED.value]
+        # A voided lobby (entered by mistake, see services.corrections) keeps its state but never counts.
+        counted = [
+            Match.tournament_id == tournament.id,
+            Match.state == MatchState.COMPLETED.value,
+            Match.voided_at.is_(None),
+        ]
         filtered = match_ids is not None or stage is not None
         if match_ids is not None:
             counted.append(Match.id.in_(_check_match_ids(tournament.id, match_ids)))
@@ -391,6 +396,7 @@ class LeaderboardService:
             .where(
                 Match.tournament_id == tournament.id,
                 Match.state.in_([MatchState.LIVE.value, MatchState.DISPUTED.value]),
+                Match.voided_at.is_(None),  # a voided lobby will never count: it blocks nothing
             )
             .order_by(Match.position, Match.id)
         ).all()

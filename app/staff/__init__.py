@@ -49,6 +49,7 @@ def no_store(response):
 from app.staff import (  # noqa: E402, F401
     admin_views,
     audit_views,
+    correction_views,
     lobby_views,
     payment_views,
     registration_views,
