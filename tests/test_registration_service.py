@@ -551,3 +551,21 @@ def test_cli_tick_and_list(app, ctx):
     assert missing.exit_code == 1 and "no tournament" in missing.output
     wrong = runner.invoke(args=["registrations", "list", "reg-cup", "--status", "paid"])
     assert wrong.exit_code == 1 and "status" in wrong.output
+
+
+def test_organiser_rename_reaches_the_entry_and_a_registered_team_is_not_removed_behind_its_entry(ctx):
+    from app.services import corrections
+
+    _settings(ctx)
+    entry = entries.register(ctx["tid"], _captain(1), "Old Name", "ON", now=NOW)
+    key = db.session.get(Participant, entry.participant_id).key
+    corrections.rename_participant(ctx["tid"], key, "New Name", "NN", ctx["staff"])
+    entry = db.session.get(Entry, entry.id, populate_existing=True)
+    assert (entry.team_name, entry.tag) == ("New Name", "NN")
+    assert entries.to_row(entry)["team_name"] == "New Name"
+    with pytest.raises(Conflict, match=f"holds registration {entry.code}"):
+        corrections.remove_participant(ctx["tid"], key, ctx["staff"])
+    assert db.session.get(Participant, entry.participant_id) is not None
+    entries.withdraw(entry.id, entry.captain_id, now=NOW)
+    corrections.remove_participant(ctx["tid"], key, ctx["staff"])
+    assert db.session.scalar(select(func.count(Participant.id)).where(Participant.key == key)) == 0

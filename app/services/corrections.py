@@ -27,12 +27,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import (
+    Entry,
     Match,
     MatchResult,
     MatchState,
@@ -48,6 +49,7 @@ from app.models import (
 )
 from app.notifications import outbox
 from app.services import audit
+from app.services.entries import ALIVE as ALIVE_ENTRY_STATUSES
 from app.services.leaderboard import get_tournament
 from app.services.locks import lock_tournament
 from app.services.text import storable
@@ -128,6 +130,9 @@ def rename_participant(ref: int | str, key: Any, name: Any, tag: Any, actor_id: 
         db.session.rollback()
         return participant_by_key(get_tournament(ref), key)
     participant.name, participant.tag = name, tag
+    # A team that registered itself carries its name on its entry too (queue, captain's page,
+    # registration emails): one rename, everywhere at once.
+    db.session.execute(update(Entry).where(Entry.participant_id == participant.id).values(team_name=name, tag=tag))
     audit.record(
         "participant.renamed",
         target_type="participant",
@@ -181,6 +186,14 @@ def removal_blockers(tournament: Tournament, participant: Participant) -> list[s
     )
     if payments:
         reasons.append(f"{participant.name} has {payments} recorded payment(s); they stay on record")
+    entry = db.session.scalar(
+        select(Entry).where(Entry.participant_id == participant.id, Entry.status.in_(ALIVE_ENTRY_STATUSES))
+    )
+    if entry is not None:
+        reasons.append(
+            f"{participant.name} holds registration {entry.code} ({entry.status.replace('_', ' ')}); "
+            "reject it in the registration queue or let the captain withdraw first"
+        )
     return reasons
 
 
