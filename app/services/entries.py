@@ -292,7 +292,6 @@ def _start_unconfirmed(
     entry: Entry, settings: RegistrationSettings, now: datetime, actor_id: int | None, pending: _Pending
 ) -> None:
     """A team that just got a slot (new or offered from the waiting list)."""
-    entry.waitlisted_at = entry.waitlisted_at  # position history stays on the row
     if settings.fee_cents > 0:
         entry.status = EntryStatus.PENDING_PAYMENT.value
         entry.payment_deadline = now + timedelta(hours=settings.payment_deadline_hours)
