@@ -43,7 +43,7 @@ def test_demo_registration_queue(app, runner, client):
     a rejected one, an unpaid entry, a waiting-listed team and captains who can log in."""
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
-    logins = dict(re.findall(r"Player login: (captain\d@\S+) / (\S+)", first.stdout))
+    logins = dict(re.findall(r"Captain login: (captain\d@\S+) / (\S+)", first.stdout))
     assert len(logins) == 6
     assert runner.invoke(args=["demo"]).exit_code == 0  # twice: nothing registered again
     with app.app_context():
@@ -60,7 +60,7 @@ def test_demo_registration_queue(app, runner, client):
         view = entries.public_state(tournament)
         assert (view.state, view.taken, view.slots_left, view.waitlisted) == ("waitlist", 5, 0, 1)
     second = runner.invoke(args=["demo"])
-    email, password = re.search(r"Player login: (captain2@\S+) / (\S+)", second.stdout).groups()
+    email, password = re.search(r"Captain login: (captain2@\S+) / (\S+)", second.stdout).groups()
     page = client.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
     token = (

@@ -180,13 +180,11 @@ def test_capacity_waitlist_and_deadline_promotion(ctx):
     view = entries.public_state(db.session.get(Tournament, ctx["tid"]), now=NOW)
     assert (view.state, view.taken, view.slots_left, view.waitlisted) == ("waitlist", 1, 0, 2)
 
-    # Nothing is due before the deadline.
-    assert entries.run_timed_steps(NOW + timedelta(hours=47)) == {
-        "cancelled": 0,
-        "confirmed": 0,
-        "no_show": 0,
-        "offered": 0,
-    }
+    # Nothing is due before the deadline, and an idle tick takes no lock.
+    lock_before = entries.settings_for(ctx["tid"]).lock_version
+    idle = {"cancelled": 0, "confirmed": 0, "no_show": 0, "offered": 0}
+    assert entries.run_timed_steps(NOW + timedelta(hours=47)) == idle
+    assert entries.settings_for(ctx["tid"]).lock_version == lock_before
     later = NOW + timedelta(hours=48)
     assert entries.run_timed_steps(later) == {"cancelled": 1, "confirmed": 0, "no_show": 0, "offered": 1}
     first, second, third = (db.session.get(Entry, e.id) for e in (first, second, third))

@@ -609,8 +609,9 @@ def openapi_document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Standings, series summaries and final results of esports tournaments. Staff "
             "endpoints accept `Authorization: Bearer <token>` (from `flask users token`) or a logged-in "
-            "staff session with its CSRF token in `X-CSRFToken`. Read endpoints send a weak ETag that "
-            "changes with every result change. A draft tournament is not found (404) except by staff.",
+            "staff session with its CSRF token in `X-CSRFToken`; registration's player endpoints accept the "
+            "same from any logged-in user. Read endpoints send a weak ETag that changes with every result "
+            "change. A draft tournament is not found (404) except by staff.",
         },
         "paths": {
             "/api/tournaments/": {

@@ -36,7 +36,7 @@ def demo_command() -> None:
     player_password = secrets.token_urlsafe(12)
     players = ensure_demo_players(player_password)
     db.session.commit()
-    players += ensure_demo_registrations(staff.id, player_password)
+    captains = ensure_demo_registrations(staff.id, player_password)
     if loaded:
         click.echo(f"Demo loaded: {', '.join(loaded)}.")
     else:
@@ -46,3 +46,5 @@ def demo_command() -> None:
     click.echo(f"Staff login: {DEMO_STAFF_EMAIL} / {password}  ({base_url}/login)")
     for email in players:
         click.echo(f"Player login: {email} / {player_password}")
+    for email in captains:
+        click.echo(f"Captain login: {email} / {player_password}  (ff-monsoon-open registration)")

@@ -292,7 +292,6 @@ def _start_unconfirmed(
     entry: Entry, settings: RegistrationSettings, now: datetime, actor_id: int | None, pending: _Pending
 ) -> None:
     """A team that just got a slot (new or offered from the waiting list)."""
-    entry.waitlisted_at = entry.waitlisted_at  # position history stays on the row
     if settings.fee_cents > 0:
         entry.status = EntryStatus.PENDING_PAYMENT.value
         entry.payment_deadline = now + timedelta(hours=settings.payment_deadline_hours)
@@ -1074,31 +1073,50 @@ def decide_many(entry_ids: list[int], decision: str, actor_id: int, *, reason: s
 # --------------------------------------------------------------------------- timed steps
 
 
-def _due(settings: RegistrationSettings, now: datetime) -> bool:
-    tid = settings.tournament_id
-    if db.session.scalar(
-        select(Entry.id)
-        .where(
-            Entry.tournament_id == tid,
-            Entry.status.in_((EntryStatus.PENDING_PAYMENT.value, EntryStatus.AWAITING_APPROVAL.value)),
-            Entry.payment_status.in_((EntryPaymentStatus.NONE.value, EntryPaymentStatus.REJECTED.value)),
-            Entry.payment_deadline.is_not(None),
+def _due_tournaments(candidates: list[RegistrationSettings], now: datetime) -> set[int]:
+    """The tournaments (among `candidates`) with a step to take now. A handful of set-based
+    reads whatever the number of tournaments, and no lock or write: an idle tick is cheap."""
+    by_id = {settings.tournament_id: settings for settings in candidates}
+    if not by_id:
+        return set()
+    ids = list(by_id)
+    due = set(
+        db.session.scalars(
+            select(Entry.tournament_id)
+            .where(
+                Entry.tournament_id.in_(ids),
+                Entry.status.in_((EntryStatus.PENDING_PAYMENT.value, EntryStatus.AWAITING_APPROVAL.value)),
+                Entry.payment_status.in_((EntryPaymentStatus.NONE.value, EntryPaymentStatus.REJECTED.value)),
+                Entry.payment_deadline <= now,
+            )
+            .distinct()
         )
-        .limit(1)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for tid, status, n in db.session.execute(
+        select(Entry.tournament_id, Entry.status, func.count(Entry.id))
+        .where(Entry.tournament_id.in_(ids), Entry.status.in_(ALIVE))
+        .group_by(Entry.tournament_id, Entry.status)
     ):
-        return True
-    if (
-        db.session.scalar(
-            select(Entry.id).where(Entry.tournament_id == tid, Entry.status == EntryStatus.WAITLISTED.value).limit(1)
+        counts.setdefault(tid, {})[status] = n
+    for tid, by_status in counts.items():
+        taken = sum(n for status, n in by_status.items() if status in SLOT_HOLDING)
+        if by_status.get(EntryStatus.WAITLISTED.value) and taken < by_id[tid].capacity:
+            due.add(tid)
+    auto_free = [t for t, s in by_id.items() if s.fee_cents == 0 and s.auto_confirm_free and t not in due]
+    if auto_free:
+        sizes = db.session.execute(
+            select(Entry.tournament_id, func.count(Registration.id))
+            .join(Registration, Registration.participant_id == Entry.participant_id)
+            .where(Entry.tournament_id.in_(auto_free), Entry.status == EntryStatus.AWAITING_APPROVAL.value)
+            .group_by(Entry.tournament_id, Entry.id)
         )
-        and _taken(tid) < settings.capacity
-    ):
-        return True
-    _, closes = check_in_window(settings)
-    return bool(
-        closes is not None
-        and now >= closes
-        and db.session.scalar(
+        due.update(t for t, size in sizes if by_id[t].roster_min <= size <= by_id[t].roster_max)
+    for tid, settings in by_id.items():
+        _, closes = check_in_window(settings)
+        if tid in due or closes is None or now < closes:
+            continue
+        if db.session.scalar(
             select(Entry.id)
             .where(
                 Entry.tournament_id == tid,
@@ -1107,8 +1125,9 @@ def _due(settings: RegistrationSettings, now: datetime) -> bool:
                 Entry.confirmed_at < closes,
             )
             .limit(1)
-        )
-    )
+        ):
+            due.add(tid)
+    return due
 
 
 def _steps_for(tournament_id: int, now: datetime, counts: dict[str, int]) -> None:
@@ -1163,7 +1182,7 @@ def _steps_for(tournament_id: int, now: datetime, counts: dict[str, int]) -> Non
 def run_timed_steps(now: datetime | None = None) -> dict[str, int]:
     """Deadlines, auto-confirmation of free entries whose roster filled, check-in no-shows and
     waiting-list offers, for every tournament not completed; one transaction per tournament
-    that has something due (the others cost a few indexed reads). Returns what it did."""
+    that has something due (finding them costs a few reads in all). Returns what it did."""
     now = _now(now)
     counts = {"cancelled": 0, "confirmed": 0, "no_show": 0, "offered": 0}
     candidates = list(
@@ -1174,14 +1193,14 @@ def run_timed_steps(now: datetime | None = None) -> dict[str, int]:
             .order_by(RegistrationSettings.id)
         )
     )
-    for settings in candidates:
-        if _due(settings, now):
-            try:
-                _steps_for(settings.tournament_id, now, counts)
-            except Exception:
-                db.session.rollback()
-                raise
+    due = _due_tournaments(candidates, now)
     db.session.rollback()  # end the read-only transaction the checks opened
+    for tournament_id in sorted(due):
+        try:
+            _steps_for(tournament_id, now, counts)
+        except Exception:
+            db.session.rollback()
+            raise
     return counts
 
 
