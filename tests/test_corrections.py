@@ -715,3 +715,15 @@ def test_staff_opening_the_grid_at_the_same_moment_get_different_keys(app, cup):
 
     keys = _at_once(6, reserve)
     assert sorted(keys, key=lambda k: int(k[1:])) == ["m3", "m4", "m5", "m6", "m7", "m8"], keys
+
+
+def test_a_stage_only_a_voided_lobby_named_is_no_stage(app, client, cup):
+    with app.app_context():
+        extra = f.lobby(db.session.get(Tournament, cup["id"]), [("C", 1, 0)], stage="Day 9")
+        db.session.commit()
+        extra_id = extra.id
+    assert client.get("/tournaments/ff-cup/?stage=Day%209").status_code == 200
+    with app.app_context():
+        corrections.void_lobby("ff-cup", extra_id, "Wrong tournament", None)
+    assert client.get("/tournaments/ff-cup/?stage=Day%209").status_code == 404
+    assert client.get("/tournaments/ff-cup/?stage=Day%201").status_code == 200
