@@ -176,6 +176,11 @@ def test_every_public_route_hides_drafts_from_all_but_staff(app, client, auth, d
     page = text(client.get("/tournaments/secret-br/"))
     assert "Draft — only staff see this" in page
     assert client.get("/tournaments/secret-br/standings.csv").mimetype == "text/csv"
+    with app.app_context():
+        from app.public.live import render_cache
+
+        cache = render_cache()
+        assert (cache.renders, len(cache._items), len(cache._values)) == (0, 0, 0)  # nothing of a draft stored
     auth.logout()
     # The staff member's renders were not cached for anyone else.
     for (endpoint, _slug), url in urls.items():
@@ -276,14 +281,25 @@ def test_remove_a_team_only_without_counted_results(app, client, staff, cup):
 
 
 def test_remove_a_team_whose_only_lobby_is_voided(app, staff, cup):
+    from app.players.service import issue_join_code
+
+    player = create_user(app, "d-player@example.com", "d player password 1")
     with app.app_context():
         t = db.session.get(Tournament, cup["id"])
         m3 = f.lobby(t, [("D", 1, 0)])
+        d = f.participant(t, "D")
+        db.session.add(Registration(tournament_id=t.id, participant_id=d.id, user_id=player))
+        issue_join_code(d, None)
         db.session.commit()
-        corrections.void_lobby("ff-cup", m3.id, "entered by mistake", None)
+        m3_id = m3.id
+        corrections.void_lobby("ff-cup", m3_id, "entered by mistake", None)
     assert staff.post(f"{URL}/participants/D/remove", {"confirmed": "yes"}).status_code == 302
     (event,) = audit(app, "participant.removed")
-    assert event.before["lines_in_voided_or_cancelled_lobbies"] == ["m3"]
+    assert event.before["lines_in_voided_or_cancelled_lobbies"] == ["m3"] and event.before["players"] == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Registration.id)).where(Registration.user_id == player)) == 0
+        # The voided lobby keeps its other lines (none here) and stays voided.
+        assert db.session.get(Match, m3_id).voided_at is not None
 
 
 # ------------------------------------------------------------------------------ adjustments
@@ -699,3 +715,15 @@ def test_staff_opening_the_grid_at_the_same_moment_get_different_keys(app, cup):
 
     keys = _at_once(6, reserve)
     assert sorted(keys, key=lambda k: int(k[1:])) == ["m3", "m4", "m5", "m6", "m7", "m8"], keys
+
+
+def test_a_stage_only_a_voided_lobby_named_is_no_stage(app, client, cup):
+    with app.app_context():
+        extra = f.lobby(db.session.get(Tournament, cup["id"]), [("C", 1, 0)], stage="Day 9")
+        db.session.commit()
+        extra_id = extra.id
+    assert client.get("/tournaments/ff-cup/?stage=Day%209").status_code == 200
+    with app.app_context():
+        corrections.void_lobby("ff-cup", extra_id, "Wrong tournament", None)
+    assert client.get("/tournaments/ff-cup/?stage=Day%209").status_code == 404
+    assert client.get("/tournaments/ff-cup/?stage=Day%201").status_code == 200

@@ -307,7 +307,17 @@ CORRECTION_REQUEST = _lenient_object(
     ["results"],
 )
 
-REASON_BODY = _lenient_object({"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=5)}, ["reason"])
+REASON_BODY = _lenient_object(
+    {
+        "reason": _text(
+            500,
+            pattern=NON_BLANK_PATTERN,
+            minLength=5,
+            description="At least 5 characters once surrounding whitespace is trimmed; kept in the audit log",
+        )
+    },
+    ["reason"],
+)
 OPTIONAL_REASON_BODY = {
     **_lenient_object({"reason": _nullable(_text(500))}, []),
     "description": "An empty object is fine",

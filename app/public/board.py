@@ -64,7 +64,12 @@ def stages(tournament_id: int) -> list[str]:
     """The tournament's stages in the order they were first played (or scheduled)."""
     rows = db.session.execute(
         select(Match.stage, func.min(Match.position), func.min(Match.id))
-        .where(Match.tournament_id == tournament_id, Match.stage.is_not(None), Match.series_id.is_(None))
+        .where(
+            Match.tournament_id == tournament_id,
+            Match.stage.is_not(None),
+            Match.series_id.is_(None),
+            Match.voided_at.is_(None),  # a stage only a voided lobby named was never played
+        )
         .group_by(Match.stage)
     ).all()
     return [stage for stage, _position, _id in sorted(rows, key=lambda row: (row[1], row[2], row[0]))]
