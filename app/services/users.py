@@ -9,6 +9,9 @@ Rules:
   "remember me" cookie of that user stops working at once. Log-out bumps it too.
 - An admin cannot demote or deactivate themself, so the portal always keeps an admin who can
   undo a mistake (the CLI can still create one).
+- Unlocking an account forgets every failed log-in and join-code attempt counted against it
+  (app/auth/throttle.py), so its owner can log in at once from anywhere; setting a password
+  does the same. The address buckets stay: they belong to whoever did the guessing.
 - A token is shown once; only its hash is stored. People revoke their own tokens in the portal.
 - Every change here writes an audit event (target `user` or `api_token`) in the same commit,
   with the actor (None from the CLI) and before/after values; passwords and tokens never
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.auth.throttle import throttle
 from app.auth.tokens import add_token, revoke_user_tokens
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
@@ -175,6 +179,17 @@ def change_password(user_id: int, password: str, *, actor_id: int | None) -> Use
     user.session_version = (user.session_version or 0) + 1
     audit.record("user.password_changed", target_type="user", target_id=user.id, actor_id=actor_id)
     db.session.commit()
+    # The remedy for a locked-out owner: the new password works at once.
+    throttle().unlock_account(user.email)
+    return user
+
+
+def unlock(user_id: int, *, actor_id: int | None) -> User:
+    """Lift the log-in (and join-code) attempt limits of the account; audited (commits)."""
+    user = get_user(user_id)
+    audit.record("user.unlocked", target_type="user", target_id=user.id, actor_id=actor_id, after={"email": user.email})
+    db.session.commit()
+    throttle().unlock_account(user.email)
     return user
 
 
