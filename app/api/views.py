@@ -17,6 +17,7 @@ from app.extensions import csrf, db
 from app.models import Tournament
 from app.services import states
 from app.services.leaderboard import LeaderboardService, get_tournament
+from app.services.numbers import parse_whole
 from app.services.text import check_json, integral_numbers
 
 MAX_MATCH_IDS = 1000
@@ -82,9 +83,10 @@ def _parse_match_ids(raw: str | None) -> list[int] | None:
         raise ValidationError(f"match_ids: at most {MAX_MATCH_IDS} ids")
     ids = []
     for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 18:
-            raise ValidationError(f"match_ids: {part!r} is not a match id")
-        ids.append(int(part))
+        match_id = parse_whole(part, max_digits=18)
+        if match_id is None:
+            raise ValidationError(f"match_ids: {part[:24]!r} is not a match id")
+        ids.append(match_id)
     return ids
 
 
