@@ -215,3 +215,23 @@ def test_join_code_cli_prints_no_raw_control_characters(app, runner):
     assert "\r" not in result.output and "\x1b" not in result.output
     assert result.output.count("\n") == 1
     assert "Old\\r\\nName\\x1b[2J" in result.output
+
+
+def test_the_openapi_document_states_the_name_rule_for_stages(client):
+    import re
+
+    from app.api.openapi import NAME_PATTERN
+
+    patterns, stack = set(), [client.get("/api/openapi.json").get_json()]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            patterns.add(item.get("pattern"))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    assert NAME_PATTERN in patterns
+    pattern = re.compile(NAME_PATTERN)
+    assert pattern.match("Day 1") and pattern.match("Ñandú 東京 🏆")
+    for bad in BAD + ["", "   "]:
+        assert not pattern.match(bad), repr(bad)
