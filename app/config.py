@@ -62,6 +62,17 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_KEY_PREFIX": "",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
     "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+    # A browser that has logged in to an account is "known" to it for this many days: its
+    # failed log-ins count apart from everyone else's, so others cannot lock it out.
+    "KNOWN_DEVICE_DAYS": 365,
+    # Sign-ups (any outcome) from one address, and wrong join codes per account and per address.
+    "SIGNUP_LIMIT_PER_ADDRESS": "10 per hour",
+    "JOIN_CODE_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+    "JOIN_CODE_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+    # How long the link in an address-verification email works (seconds; 3 days).
+    "EMAIL_VERIFICATION_MAX_AGE": 3 * 24 * 3600,
+    # Strict-Transport-Security max-age (seconds) sent in production over https; 0 sends none.
+    "HSTS_MAX_AGE": 365 * 24 * 3600,
     # "Remember me" lasts this many seconds (14 days); log-out ends it earlier.
     "REMEMBER_COOKIE_DURATION": 14 * 24 * 3600,
     "REMEMBER_COOKIE_HTTPONLY": True,

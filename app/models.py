@@ -129,6 +129,9 @@ class User(UserMixin, db.Model):
     # every session issued before, whichever worker or cookie copy presents it.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the owner followed the link emailed at sign-up (app/services/email_verification.py);
+    # None: not confirmed, which matters only while email is on.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

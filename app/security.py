@@ -8,6 +8,10 @@ Headers (on every response, errors and static files included):
   widget), which get `frame-ancestors *` and no X-Frame-Options.
 - `X-Content-Type-Options: nosniff`, `Referrer-Policy: strict-origin-when-cross-origin`, and a
   `Permissions-Policy` turning off device APIs the site never uses.
+- `Strict-Transport-Security: max-age=HSTS_MAX_AGE` in production, on responses served over
+  https (directly, or through a proxy trusted by TRUSTED_PROXY_COUNT). Never over plain http
+  (browsers ignore it there, and it would only mislead), never in debug or tests (a developer's
+  browser would then refuse http://localhost for a year); HSTS_MAX_AGE=0 turns it off.
 
 Sessions: Flask adds `Vary: Cookie` whenever anything merely looks at the session (Flask-Login
 does, to find the user). A request that brought no session cookie and leaves the session empty
@@ -63,6 +67,9 @@ def security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    max_age = int(current_app.config.get("HSTS_MAX_AGE") or 0)
+    if max_age > 0 and request.is_secure and not current_app.debug and not current_app.testing:
+        response.headers["Strict-Transport-Security"] = f"max-age={max_age}"
     return response
 
 

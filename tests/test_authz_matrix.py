@@ -1,9 +1,15 @@
-"""Who may open what under /staff/: generated from the app's URL map, so a route added later is
-checked without anyone remembering to list it.
+"""Who may open what: every route of the app, with the role it needs written down here, in the
+test's own table (`EXPECTED`), not read from the code. A route missing from the table fails
+`test_every_route_is_in_the_table`, so a new route cannot slip in unchecked; removing
+`@admin_required` (or `@login_required`) from a view fails the matrix for that route.
 
-anonymous -> 302 to /login; player -> 403; staff -> anything but 403, except admin-only views
-(`@admin_required`) -> 403; admin -> anything but 403. Every POST without a CSRF token is
-refused (400) and changes nothing.
+Levels:
+- anyone: no role refuses it (401/403 or a log-in redirect would be a bug).
+- user: anyone logged in; anonymous -> 302 to /login?next= (htmx polls: 401).
+- staff: anonymous -> 302 to /login; player -> 403; staff and admin pass.
+- admin: anonymous -> 302 to /login; player and staff -> 403; admin passes.
+- api-staff: API writes, called with bearer tokens: none -> 401; player -> 403; staff and admin pass.
+Every staff POST without a CSRF token is refused (400) and changes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 from app import create_app
+from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, Tournament, User
 from tests.conftest import create_user, csrf_token_from
@@ -20,32 +27,144 @@ from tests.conftest import create_user, csrf_token_from
 PASSWORD = "matrix password 123"
 ROLES = ("anonymous", "player", "staff", "admin")
 SLUG = "matrix-cup"
-# Routes that must stay admins-only whatever their view says (a missing decorator is a bug).
-ADMIN_PREFIXES = ("/staff/users", "/staff/webhooks")
+
+EXPECTED: dict[tuple[str, str], str] = {
+    # public pages, the widget, the public API
+    ("public.index", "GET"): "anyone",
+    ("public.favicon", "GET"): "anyone",
+    ("public.tournament", "GET"): "anyone",
+    ("public.series", "GET"): "anyone",
+    ("public.standings_csv", "GET"): "anyone",
+    ("public.standings_json", "GET"): "anyone",
+    ("healthz", "GET"): "anyone",
+    ("static", "GET"): "anyone",
+    ("embed.script", "GET"): "anyone",
+    ("embed.widget", "GET"): "anyone",
+    ("api.openapi", "GET"): "anyone",
+    ("api.tournaments", "GET"): "anyone",
+    ("api.tournament", "GET"): "anyone",
+    ("api.leaderboard", "GET"): "anyone",
+    ("api.results", "GET"): "anyone",
+    ("api.series", "GET"): "anyone",
+    # API writes
+    ("api.record_match", "POST"): "api-staff",
+    ("api.match_state", "POST"): "api-staff",
+    ("api.override_placement", "POST"): "api-staff",
+    ("api.clear_override", "DELETE"): "api-staff",
+    ("api.complete", "POST"): "api-staff",
+    # accounts
+    ("auth.login", "GET"): "anyone",
+    ("auth.login", "POST"): "anyone",
+    ("auth.logout", "POST"): "anyone",
+    ("auth.change_password", "GET"): "user",
+    ("auth.change_password", "POST"): "user",
+    ("players.signup", "GET"): "anyone",
+    ("players.signup", "POST"): "anyone",
+    ("players.verify_email", "GET"): "anyone",
+    ("players.resend_verification", "POST"): "user",
+    ("players.unsubscribe", "GET"): "anyone",
+    ("players.unsubscribe", "POST"): "anyone",
+    ("players.teams", "GET"): "user",
+    ("players.teams", "POST"): "user",
+    ("players.leave_team", "POST"): "user",
+    ("players.inbox_view", "GET"): "user",
+    ("players.mark_read", "POST"): "user",
+    ("players.mark_all_read", "POST"): "user",
+    ("players.unread_count", "GET"): "user",
+    ("players.notification_settings", "GET"): "user",
+    ("players.notification_settings", "POST"): "user",
+    # the staff portal
+    ("staff.dashboard", "GET"): "staff",
+    ("staff.audit_log", "GET"): "staff",
+    ("staff.audit_csv", "GET"): "staff",
+    ("staff.tokens", "GET"): "staff",
+    ("staff.token_create", "POST"): "staff",
+    ("staff.token_revoke", "POST"): "staff",
+    ("staff.tournaments_index", "GET"): "staff",
+    ("staff.tournament_new", "GET"): "staff",
+    ("staff.tournament_new", "POST"): "staff",
+    ("staff.tournament_import", "GET"): "staff",
+    ("staff.tournament_import", "POST"): "staff",
+    ("staff.tournament", "GET"): "staff",
+    ("staff.tournament_edit", "GET"): "staff",
+    ("staff.tournament_edit", "POST"): "staff",
+    ("staff.tournament_status", "POST"): "staff",
+    ("staff.adjustment_add", "POST"): "staff",
+    ("staff.participant_add", "POST"): "staff",
+    ("staff.participant_join_code", "POST"): "staff",
+    ("staff.participants_paste", "POST"): "staff",
+    ("staff.lobbies_list", "GET"): "staff",
+    ("staff.lobby_new", "GET"): "staff",
+    ("staff.lobby_new", "POST"): "staff",
+    ("staff.lobby_check", "POST"): "staff",
+    ("staff.lobby_paste", "POST"): "staff",
+    ("staff.lobby_edit", "GET"): "staff",
+    ("staff.lobby_edit", "POST"): "staff",
+    ("staff.match_state", "POST"): "staff",
+    ("staff.payments_list", "GET"): "staff",
+    ("staff.payment_decide", "POST"): "staff",
+    ("staff.results", "GET"): "staff",
+    ("staff.results_clear", "POST"): "staff",
+    ("staff.results_override", "POST"): "staff",
+    ("staff.series_list", "GET"): "staff",
+    ("staff.series_create", "POST"): "staff",
+    ("staff.series_add_game", "POST"): "staff",
+    ("staff.series_record", "POST"): "staff",
+    ("staff.series_forfeit", "POST"): "staff",
+    # admins only
+    ("staff.users", "GET"): "admin",
+    ("staff.user_create", "POST"): "admin",
+    ("staff.user_role", "POST"): "admin",
+    ("staff.user_active", "POST"): "admin",
+    ("staff.user_unlock", "POST"): "admin",
+    ("staff.webhooks", "GET"): "admin",
+    ("staff.webhook_create", "POST"): "admin",
+    ("staff.webhook_endpoint", "GET"): "admin",
+    ("staff.webhook_update", "POST"): "admin",
+    ("staff.webhook_redeliver", "POST"): "admin",
+    ("staff.webhook_disable", "POST"): "admin",
+    ("staff.webhook_enable", "POST"): "admin",
+    ("staff.webhook_rotate", "POST"): "admin",
+    ("staff.webhook_test", "POST"): "admin",
+    ("staff.webhook_default", "GET"): "admin",
+    ("staff.webhook_default_redeliver", "POST"): "admin",
+    ("staff.webhook_default_test", "POST"): "admin",
+}
 
 
-def _staff_rules():
+def _all_rules():
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    admin_only = {endpoint for endpoint, view in app.view_functions.items() if getattr(view, "admin_only", False)}
     rules = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/staff"):
-            continue
-        methods = sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS"))
-        for method in methods:
-            rules.append((rule.rule, rule.endpoint, method, rule.endpoint in admin_only))
+        for method in sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS")):
+            rules.append((rule.rule, rule.endpoint, method))
     return rules
 
 
-STAFF_RULES = _staff_rules()
+ALL_RULES = _all_rules()
+# Routes missing from the table are reported by the completeness test; they are not guessed at here.
+MATRIX = [
+    (rule, endpoint, method, EXPECTED[endpoint, method])
+    for rule, endpoint, method in ALL_RULES
+    if (endpoint, method) in EXPECTED
+]
+STAFF_RULES = [
+    (rule, endpoint, method, level == "admin") for rule, endpoint, method, level in MATRIX if rule.startswith("/staff")
+]
 
 
-def test_the_matrix_sees_the_portal():
-    endpoints = {endpoint for _rule, endpoint, _m, _a in STAFF_RULES}
-    assert {"staff.dashboard", "staff.audit_log", "staff.audit_csv", "staff.tokens", "staff.users"} <= endpoints
-    for rule, _endpoint, _method, admin_only in STAFF_RULES:
-        if rule.startswith(ADMIN_PREFIXES):
-            assert admin_only, f"{rule} manages users but is not @admin_required"
+def test_every_route_is_in_the_table():
+    found = {(endpoint, method) for _rule, endpoint, method in ALL_RULES}
+    missing = sorted(found - EXPECTED.keys())
+    assert not missing, f"routes with no expected role in EXPECTED (add them): {missing}"
+    stale = sorted(EXPECTED.keys() - found)
+    assert not stale, f"EXPECTED lists routes the app no longer has: {stale}"
+
+
+def test_the_table_puts_user_and_webhook_management_behind_admin():
+    for rule, endpoint, method in ALL_RULES:
+        if rule.startswith(("/staff/users", "/staff/webhooks")):
+            assert EXPECTED[endpoint, method] == "admin", rule
 
 
 def _url(app, rule: str, endpoint: str) -> str:
@@ -88,25 +207,58 @@ def matrix_app(app):
     return app
 
 
+def _bearer(app, role: str) -> dict[str, str]:
+    if role == "anonymous":
+        return {}
+    email = f"{role}@matrix.example"
+    user_id = create_user(app, email, PASSWORD, staff=role in ("staff", "admin"), admin=role == "admin")
+    with app.app_context():
+        return {"Authorization": f"Bearer {create_token(user_id)}"}
+
+
+def _sent_to_login(response) -> bool:
+    return response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("rule", "endpoint", "method", "admin_only"), STAFF_RULES, ids=lambda v: str(v))
-def test_authorisation_matrix(matrix_app, role, rule, endpoint, method, admin_only):
-    client = _client_as(matrix_app, role)
+@pytest.mark.parametrize(("rule", "endpoint", "method", "level"), MATRIX, ids=lambda v: str(v))
+def test_authorisation_matrix(matrix_app, role, rule, endpoint, method, level):
     url = _url(matrix_app, rule, endpoint)
+    if level == "api-staff":
+        response = matrix_app.test_client().open(url, method=method, json={}, headers=_bearer(matrix_app, role))
+        status = response.status_code
+        if role == "anonymous":
+            assert status == 401, (url, status)
+        elif role == "player":
+            assert status == 403, (url, status)
+        else:
+            assert status not in (401, 403) and status < 500, (url, status)
+        return
+    client = _client_as(matrix_app, role)
     if method == "GET":
         response = client.get(url)
     else:
         response = client.open(url, method=method, data={"csrf_token": _csrf(client)})
+    response.close()  # file responses (favicon, static) hold their file open until closed
     status = response.status_code
-    if role == "anonymous":
-        assert status == 302, (url, status)
-        assert response.headers["Location"].startswith("/login?next=")
-    elif role == "player" or (role == "staff" and admin_only):
-        assert status == 403, (url, status)
+    assert status < 500, (url, status)
+    refused = status in (401, 403) or _sent_to_login(response)
+    if level == "anyone":
+        assert not refused, (url, role, status)
+    elif level == "user":
+        if role == "anonymous":
+            assert _sent_to_login(response) or status == 401, (url, status)
+        else:
+            assert not refused, (url, role, status)
     else:
-        assert status != 403, (url, status)
-        assert status < 500, (url, status)
-    assert response.headers.get("Cache-Control") == "no-store"
+        needs = ("staff", "admin") if level == "staff" else ("admin",)
+        if role == "anonymous":
+            assert _sent_to_login(response), (url, status)
+        elif role not in needs:
+            assert status == 403, (url, role, status)
+        else:
+            assert not refused, (url, role, status)
+        assert response.headers.get("Cache-Control") == "no-store"
 
 
 def _counts(app):

@@ -20,7 +20,15 @@ def _signup(client, **fields):
     token = csrf_token_from(client.get("/signup").get_data(as_text=True))
     data = {"email": "new@example.com", "password": "a good password", "confirm": "a good password"}
     data.update(fields)
-    return client.post("/signup", data={"csrf_token": token, **data})
+    response = client.post("/signup", data={"csrf_token": token, **data})
+    if response.status_code == 302:
+        # Sign-up does not log in (it answers the same for a taken address): log in as a person would.
+        login = csrf_token_from(client.get("/login").get_data(as_text=True))
+        logged_in = client.post(
+            "/login", data={"csrf_token": login, "email": data["email"], "password": data["password"]}
+        )
+        assert logged_in.status_code == 302
+    return response
 
 
 def _tournaments(app):
@@ -54,10 +62,10 @@ def _registrations(app, user_id):
         )
 
 
-def test_signup_makes_a_logged_in_player_without_staff_rights(app, client):
+def test_signup_makes_a_player_without_staff_rights(app, client):
     response = _signup(client, email="  New@Example.com ", display_name="Nadia")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/account/teams")
+    assert response.headers["Location"].endswith("/login")
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "new@example.com"))
         assert user is not None and user.display_name == "Nadia"
@@ -79,7 +87,6 @@ def test_signup_refusals_leave_no_account(app, client):
     assert _signup(client, email="dup@example.com").status_code == 302
     client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/inbox").get_data(as_text=True))})
     cases = [
-        ({"email": "DUP@example.com"}, 409, "already exists"),
         ({"email": "not-an-email"}, 400, "valid email"),
         ({"password": "short", "confirm": "short"}, 400, "at least 8"),
         ({"confirm": "something else"}, 400, "passwords differ"),

@@ -35,6 +35,9 @@ def world(make_app):
     captain = create_user(app, "captain@example.com", "captain password 1")
     mate = create_user(app, "mate@example.com", "mate password 12")
     with app.app_context():
+        # Email is on, so only confirmed addresses may captain a team.
+        for user_id in (captain, mate):
+            db.session.get(User, user_id).email_verified_at = datetime.now(UTC)
         tournament = Tournament(slug="ff-open", name="FF Open <Dhaka>", game="freefire", status="registration")
         db.session.add(tournament)
         db.session.add(WebhookEndpoint(url="https://hooks.example/in", secret="s" * 32, event_types=[], enabled=True))
@@ -230,3 +233,14 @@ def test_email_off_by_preference_keeps_the_inbox(world, client):
     assert _email_for(app, "registration.confirmed", world["captain"]) is None
     assert _email_for(app, "registration.confirmed", world["mate"]) is not None
     assert any(n[0] == "registration.confirmed" for n in _inbox(app, world["captain"]))
+
+
+def test_an_unconfirmed_address_cannot_captain_while_email_is_on(world):
+    from app.errors import PermissionDenied
+
+    app = world["app"]
+    stranger = create_user(app, "new@example.com", "new password 12")
+    with app.app_context(), pytest.raises(PermissionDenied, match="confirm"):
+        entries.register(world["t"], stranger, "Fresh Team", None, now=NOW)
+    with app.app_context():
+        assert db.session.scalar(select(Entry).where(Entry.team_name == "Fresh Team")) is None

@@ -34,6 +34,15 @@ _VISIBLE = (
 TEXT_PATTERN = f"^{_STORABLE_CHAR}*$"
 # Storable and not only whitespace (the services strip and refuse blank keys and names).
 NON_BLANK_PATTERN = f"^{_SPACE}*{_VISIBLE}{_STORABLE_CHAR}*$"
+# A name (stage, team, tournament): storable, not blank, and no control characters at all
+# (`check_name` in app/services/text.py: C0, DEL, C1, U+2028/U+2029).
+_NAME_SPACE = "[ \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]"
+_NAME_VISIBLE = (
+    "[\\u0021-\\u007e\\u00a1-\\u167f\\u1681-\\u1fff\\u200b-\\u2027\\u202a-\\u202e\\u2030-\\u205e"
+    f"\\u2060-\\u2fff\\u3001-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
+)
+_NAME_CHAR = f"[\\u0020-\\u007e\\u00a0-\\u2027\\u202a-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
+NAME_PATTERN = f"^{_NAME_SPACE}*{_NAME_VISIBLE}{_NAME_CHAR}*$"
 # An override reason: at least 10 characters once surrounding whitespace is stripped.
 REASON_PATTERN = f"^{_SPACE}*{_VISIBLE}{_STORABLE_CHAR}{{8,}}{_VISIBLE}{_SPACE}*$"
 # A database id: 1 to 2147483647 (32-bit), ASCII digits only.
@@ -211,7 +220,7 @@ MATCH_ENTRY = {
     "additionalProperties": False,
     "properties": {
         "key": _nullable(_text(80, blank=False, description="Optional and unique; one is made up when absent")),
-        "stage": _nullable(_text(80, blank=False)),
+        "stage": _nullable(_text(80, blank=False, pattern=NAME_PATTERN)),
         "state": {
             "type": "string",
             "enum": ["scheduled", "live", "completed", "disputed", "cancelled"],

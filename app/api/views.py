@@ -18,6 +18,7 @@ from app.models import Match, PointAdjustment, Tournament, TournamentStatus
 from app.services import corrections, idempotency, lobbies, states
 from app.services import tournaments as tournaments_service
 from app.services.leaderboard import LeaderboardService, get_tournament
+from app.services.numbers import parse_whole
 from app.services.text import check_json, integral_numbers
 from app.services.timestamps import iso_z
 
@@ -95,9 +96,10 @@ def _parse_match_ids(raw: str | None) -> list[int] | None:
         raise ValidationError(f"match_ids: at most {MAX_MATCH_IDS} ids")
     ids = []
     for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 18:
-            raise ValidationError(f"match_ids: {part!r} is not a match id")
-        ids.append(int(part))
+        match_id = parse_whole(part, max_digits=18)
+        if match_id is None:
+            raise ValidationError(f"match_ids: {part[:24]!r} is not a match id")
+        ids.append(match_id)
     return ids
 
 

@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from app.auth import bp
+from app.auth.devices import known_device, remember_device
 from app.auth.forms import LoginForm, PasswordChangeForm
 from app.auth.throttle import Refusal, throttle
 from app.errors import DomainError
@@ -65,19 +66,19 @@ def login() -> Response | tuple[str, int] | str:
 
     email = (form.email.data or "").strip().lower()
     address = request.remote_addr or ""
-    refusal = throttle().check(email, address)
-    if refusal is not None:
-        return _too_many_attempts(form, refusal)
     # An email PostgreSQL cannot even compare (a NUL inside) belongs to nobody.
     user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first() if storable(email) else None
+    # The slot is taken before the password is checked, so parallel guesses cannot overrun the limit.
+    attempt = throttle().attempt(throttle().login_windows(email, address, known_device(user.id if user else None)))
+    if attempt.refusal is not None:
+        return _too_many_attempts(form, attempt.refusal)
     if user is None:
         # Hash anyway, so the response time does not tell which emails have accounts.
         check_password_hash(_dummy_hash(), form.password.data or "")
-        throttle().failed(email, address)
         return _login_failed(form, BAD_CREDENTIALS)
     if not user.check_password(form.password.data or ""):
-        throttle().failed(email, address)
         return _login_failed(form, BAD_CREDENTIALS)
+    attempt.succeeded()
     if not user.is_active:
         # Said only after the right password, so it reveals nothing to a guesser.
         return _login_failed(form, INACTIVE_ACCOUNT)
@@ -85,7 +86,9 @@ def login() -> Response | tuple[str, int] | str:
     login_user(user, remember=bool(form.remember.data))
     flash(f"Logged in as {user.email}.", "success")
     target = form.next.data or request.args.get("next")
-    return redirect(target if is_safe_next(target) else _home_for(user))
+    response = redirect(target if is_safe_next(target) else _home_for(user))
+    remember_device(response, user.id)
+    return response
 
 
 def _login_failed(form: LoginForm, message: str) -> tuple[str, int]:
@@ -135,14 +138,14 @@ def change_password() -> Response | tuple[str, int] | str:
     # Guessing the current password from a borrowed session counts against the same limits as
     # guessing it at /login.
     address = request.remote_addr or ""
-    refusal = throttle().check(user.email, address)
-    if refusal is not None:
-        form.current_password.errors = [_too_many_message(refusal)]
+    attempt = throttle().attempt(throttle().login_windows(user.email, address, known_device(user.id)))
+    if attempt.refusal is not None:
+        form.current_password.errors = [_too_many_message(attempt.refusal)]
         return render_template("auth/password.html", form=form), 429
     if not user.check_password(form.current_password.data or ""):
-        throttle().failed(user.email, address)
         form.current_password.errors = ["That is not your current password."]
         return render_template("auth/password.html", form=form), 400
+    attempt.succeeded()
     try:
         user = users_service.change_password(user.id, form.new_password.data or "", actor_id=user.id)
     except DomainError as exc:

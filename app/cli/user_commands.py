@@ -95,7 +95,16 @@ def set_password_command(email: str, password_stdin: bool) -> None:
     _require_password_stdin(password_stdin)
     user = users_service.find_user(email)
     users_service.change_password(user.id, _read_password(), actor_id=None)
-    click.echo(f"password of {user.email} changed; their open sessions have ended")
+    click.echo(f"password of {user.email} changed; their open sessions have ended and the account is unlocked")
+
+
+@users_cli.command("unlock")
+@click.argument("email")
+@cli_errors
+def unlock_command(email: str) -> None:
+    """Lift the failed log-in limit of the account (someone guessed at its password)."""
+    user = users_service.unlock(users_service.find_user(email).id, actor_id=None)
+    click.echo(f"{user.email} unlocked: its failed log-in attempts are forgotten")
 
 
 @users_cli.command("set-role")

@@ -24,6 +24,7 @@ from app.public.live import current_version, etag_for, live_response
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.public.views import POLL_SECONDS, series_view, shared_board
 from app.security import allow_framing
+from app.services.numbers import parse_whole
 
 THEMES = ("light", "dark")
 DEFAULT_LIMIT = 10
@@ -38,9 +39,10 @@ def _options() -> tuple[str | None, int, bool]:
     raw_limit = request.args.get("limit") or ""
     limit = DEFAULT_LIMIT
     if raw_limit:
-        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit[:6]) <= MAX_LIMIT:
+        parsed = parse_whole(raw_limit, max_digits=6)
+        if parsed is None or not 1 <= parsed <= MAX_LIMIT:
             abort(400, description=f"limit: must be a whole number from 1 to {MAX_LIMIT}, found “{raw_limit[:40]}”.")
-        limit = int(raw_limit)
+        limit = parsed
     raw_overlay = (request.args.get("overlay") or "0").lower()
     if raw_overlay not in ("0", "1", "true", "false"):
         abort(400, description=f"overlay: must be 1 or 0, found “{raw_overlay[:40]}”.")

@@ -189,6 +189,8 @@ def deliver(delivery: Delivery) -> Outcome:
         return Outcome.give_up("the message has a header with a line break")
     try:
         send(msg)
+    except BadHeaderError:  # raised while sending: a line break in a subject or address
+        return Outcome.give_up("the message has a header with a line break (a name holding CR/LF?)")
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         return _smtp_outcome(code, "recipient refused: " + _text(text))

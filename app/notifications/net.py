@@ -6,7 +6,12 @@ an IPv6 address that embeds such an IPv4 address (IPv4-mapped, IPv4-compatible, 
 Teredo). The check runs on each address DNS returned, immediately before connecting to that
 very address: a name that resolves to 127.0.0.1, or that resolves differently a second later
 (DNS rebinding), is refused just the same, and TLS still verifies the certificate against the
-host name in the URL. Proxies from the environment are ignored (a proxy would make the peer
+host name in the URL. Before any of that, the host written in the URL is read the way the
+resolver will read it (`literal_address`): IPv4 in every form `inet_aton` takes (`127.1`,
+`0x7f000001`, `2130706433`, `0177.0.0.1`, `0`), full-width digits and IDNA full stops
+(`127。0。0。1`), a trailing dot, and `localhost`/`*.localhost` (loopback by RFC 6761). The
+portal's URL check and the connect-time guard both call `host_refusal`, so the two cannot
+disagree about a spelling. Proxies from the environment are ignored (a proxy would make the peer
 address meaningless) and redirects are never followed.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import unicodedata
 from typing import Any
 
 import requests
@@ -60,6 +66,69 @@ def refusal_reason(address: str | IPAddress) -> str | None:
     return None
 
 
+# Dots that IDNA (UTS #46) maps to "." after NFKC: the ideographic full stop and its half-width
+# form (NFKC already turns the full-width "．" into ".").
+_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff61": "."})
+_LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
+
+
+def normalise_host(host: str) -> str:
+    """The host as the resolver will be asked for it: NFKC (full-width and circled digits become
+    ASCII), IDNA full stops as dots, lower case, no brackets, no trailing dot."""
+    host = unicodedata.normalize("NFKC", host).translate(_IDNA_DOTS).lower().strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host[:-1] if host.endswith(".") and not host.endswith("..") else host
+
+
+def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
+    """IPv4 as BSD `inet_aton` reads it (what getaddrinfo does with a numeric host): one to four
+    parts, each decimal, octal (leading 0) or hex (0x); the last part fills the remaining bytes."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    values = []
+    for part in parts:
+        if not part or len(part) > 12:
+            return None
+        if part[:2] == "0x":
+            digits, base = part[2:] or "0", 16
+        elif len(part) > 1 and part[0] == "0":
+            digits, base = part[1:], 8
+        else:
+            digits, base = part, 10
+        allowed = "0123456789abcdef"[:base]
+        if not digits.isascii() or any(ch not in allowed for ch in digits):
+            return None
+        values.append(int(digits, base))
+    *leading, last = values
+    if any(v > 255 for v in leading) or last >= 256 ** (4 - len(leading)):
+        return None
+    number = 0
+    for v in leading:
+        number = number * 256 + v
+    return ipaddress.IPv4Address(number * 256 ** (4 - len(leading)) + last)
+
+
+def literal_address(host: str) -> IPAddress | None:
+    """The address a URL's host names without DNS (an IP in any spelling, or `localhost`), or
+    None when it is a name that DNS must answer (checked again at connect time)."""
+    host = normalise_host(host)
+    if host == "localhost" or host.endswith(".localhost"):
+        return _LOOPBACK
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return _inet_aton(host)
+
+
+def host_refusal(host: str) -> str | None:
+    """Why webhooks may not go to the host written in a URL, or None when it is a public
+    address or a name (whose addresses the guard checks as it connects)."""
+    address = literal_address(host)
+    return None if address is None else refusal_reason(address)
+
+
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
@@ -86,6 +155,9 @@ def guarded_create_connection(
     host, port = address
     if host.startswith("["):
         host = host.strip("[]")
+    literal = None if allow_private else host_refusal(host)
+    if literal is not None:
+        raise RefusedAddress(f"{host} is {literal} (set WEBHOOK_ALLOW_PRIVATE_NETWORKS to allow it)")
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as exc:

@@ -132,10 +132,7 @@ def check_url(url: str) -> str | None:
         return "URL: port 0 is not a port"
     if not current_app.config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS"):
         host = parts.hostname
-        try:
-            reason = net.refusal_reason(host)
-        except ValueError:
-            reason = "a local name" if host == "localhost" or host.endswith(".localhost") else None
+        reason = net.host_refusal(host)
         if reason is not None:
             return f"URL: {host} is {reason}; webhooks only go to public addresses"
     return None

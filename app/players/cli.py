@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Registration, Tournament, User
 from app.players import bp
 from app.players.service import issue_join_code, remove_registration
+from app.services.text import printable
 
 
 @bp.cli.command("join-code")
@@ -32,7 +33,8 @@ def join_code_command(slug: str, teams: tuple[str, ...]) -> None:
     codes = [(p, issue_join_code(p)) for p in chosen]
     db.session.commit()
     for participant, code in codes:
-        click.echo(f"{participant.key}\t{code}\t{participant.name}")
+        # Names from before the name rule may hold control characters: escaped, never sent raw.
+        click.echo(f"{participant.key}\t{code}\t{printable(participant.name)}")
 
 
 @bp.cli.command("remove")
@@ -54,4 +56,4 @@ def remove_command(slug: str, email: str) -> None:
         raise NotFound(f"{email.strip().lower()} is not on a team in {slug}")
     name = registration.participant.name
     remove_registration(registration, None, "removed by the organiser (flask players remove)")
-    click.echo(f"Removed {email.strip().lower()} from {name}.")
+    click.echo(f"Removed {printable(email.strip().lower())} from {printable(name)}.")

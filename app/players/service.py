@@ -3,6 +3,11 @@
 Rules:
 - Anyone may sign up. A signed-up account is a player: never staff, never admin (only the
   `users` CLI makes staff). Emails are unique whatever their case.
+- Sign-up answers the same whether or not the address already has an account (the log-in page
+  hides which addresses have accounts, so sign-up must not tell either): nothing is created for
+  a taken address, the same work is done (a password hash), and while email is on the owner is
+  told by email that someone tried. While email is on, a new account must confirm its address
+  before it can join a team (app/services/email_verification.py).
 - A player joins a team only with that team's join code, which the organiser hands out (staff
   portal or `flask players join-code`; issuing one is audited, without the code). Codes are 16
   characters from a 30-letter alphabet (about 78 bits): guessing one is hopeless, so a wrong
@@ -24,13 +29,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import generate_password_hash
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Participant, Payment, Registration, Tournament, User, is_db_id, utcnow
 from app.players.models import TeamJoinCode
 from app.services import audit
-from app.services.text import storable
+from app.services import email_verification as verification
+from app.services.text import check_name, storable
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -51,30 +58,40 @@ def normalise_email(raw: str) -> str:
     return email
 
 
-def sign_up(email: str, password: str, display_name: str = "") -> User:
-    """Create a player account. Commits (the account must exist before it can log in)."""
+def sign_up(email: str, password: str, display_name: str = "") -> User | None:
+    """Create a player account (commits) and, while email is on, send the confirmation link.
+    None when the address already has an account: its owner gets an email instead, and the
+    caller must answer exactly as for a new account."""
     email = normalise_email(email)
     display_name = (display_name or "").strip()
     if len(display_name) > MAX_DISPLAY_NAME:
         raise ValidationError(f"The display name must be at most {MAX_DISPLAY_NAME} characters.")
-    if not storable(display_name) or any(ord(ch) < 32 for ch in display_name):
+    if not storable(display_name):
         raise ValidationError("The display name contains characters that cannot be stored.")
+    check_name(display_name, "display name")
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
     if len(password) > MAX_PASSWORD_LENGTH or not storable(password):
         raise ValidationError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters of text.")
-    taken = Conflict("An account with this email already exists. Log in instead.")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
-        raise taken
-    user = User(email=email, display_name=display_name or email.split("@")[0], is_staff=False, is_admin=False)
-    user.set_password(password)
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()  # two sign-ups with one email at once: the unique index decides
-        raise taken from None
-    return user
+    existing = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    if existing is None:
+        user = User(email=email, display_name=display_name or email.split("@")[0], is_staff=False, is_admin=False)
+        user.set_password(password)
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # two sign-ups with one email at once: the unique index decides
+            existing = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        else:
+            if verification.email_enabled():
+                verification.send_verification(user)
+            return user
+    else:
+        generate_password_hash(password)  # the time a new account takes, so timing tells nothing
+    if existing is not None and existing.is_active and verification.email_enabled():
+        verification.send_signup_attempt_notice(existing)
+    return None
 
 
 def _hash_code(normalised: str) -> str:
@@ -123,7 +140,9 @@ class JoinResult:
 
 
 def join_team(user: User, raw_code: str) -> JoinResult:
-    """Register `user` on the team whose code this is. Commits when something changed."""
+    """Register `user` on the team whose code this is. Commits when something changed.
+    Refused (403) while the account's address is unconfirmed."""
+    verification.require_verified(user)
     code = normalise_code(raw_code)
     if code is None:
         raise ValidationError(

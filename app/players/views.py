@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
+from app.auth.throttle import Refusal, throttle
 from app.confirmation import is_confirmed, redirect_after
 from app.errors import DomainError
 from app.extensions import csrf, db
@@ -13,6 +14,8 @@ from app.notifications import preferences
 from app.players import bp, inbox, service
 from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
 from app.public.rendering import VARY_HEADERS, wants_fragment
+from app.services import email_verification as verification
+from app.services.numbers import parse_whole
 
 # htmx stops polling when it gets this status: a poll from a page whose session has ended.
 HTMX_STOP_POLLING = 286
@@ -28,6 +31,23 @@ def _inbox_globals() -> dict:
     return {"inbox_unread_count": inbox_unread_count}
 
 
+SIGNED_UP_EMAIL_ON = (
+    "Thanks! We have emailed {email}. Follow the link in that email to confirm the address, then log in here."
+)
+SIGNED_UP_EMAIL_OFF = (
+    "Thanks! If {email} was new here, your account is ready: log in with it below. "
+    "If it already had an account, log in with that account's password."
+)
+
+
+def _too_many(refusal: Refusal, what: str) -> str:
+    minutes = max(1, -(-refusal.retry_after // 60))
+    return f"Too many {what} from {_WHOM[refusal.scope]}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+_WHOM = {"account": "this account", "address": "your network address"}
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
@@ -37,13 +57,55 @@ def signup() -> Response | str | tuple[str, int]:
         return render_template("players/signup.html", form=form)
     if not form.validate_on_submit():
         return render_template("players/signup.html", form=form), 400
+    # Every sign-up counts, created or not: one address cannot mass-produce accounts.
+    attempt = throttle().attempt(throttle().signup_windows(request.remote_addr or ""))
+    if attempt.refusal is not None:
+        form.password.data = form.confirm.data = ""
+        error = _too_many(attempt.refusal, "sign-ups")
+        response = make_response(render_template("players/signup.html", form=form, error=error), 429)
+        response.headers["Retry-After"] = str(attempt.refusal.retry_after)
+        return response
     try:
-        user = service.sign_up(form.email.data or "", form.password.data or "", form.display_name.data or "")
+        service.sign_up(form.email.data or "", form.password.data or "", form.display_name.data or "")
     except DomainError as exc:
         form.password.data = form.confirm.data = ""
         return render_template("players/signup.html", form=form, error=exc.message), exc.status
-    login_user(user)
-    flash("Welcome! Join your team with the code your organiser gave you.", "success")
+    # The same words whether the address was new or taken: sign-up does not reveal accounts.
+    email = (form.email.data or "").strip().lower()
+    done = SIGNED_UP_EMAIL_ON if verification.email_enabled() else SIGNED_UP_EMAIL_OFF
+    flash(done.format(email=email), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account/verify/<token>")
+def verify_email(token: str) -> Response | tuple[str, int]:
+    """The link in the confirmation email. A GET does it: the link is opened from a mail client,
+    and confirming an address is what its owner (or their mail scanner) opening it means."""
+    try:
+        user = verification.confirm(token)
+    except DomainError as exc:
+        return render_template("players/verify.html", error=exc.message), exc.status
+    flash(f"Thanks: {user.email} is confirmed. You can join your team now.", "success")
+    target = "players.teams" if current_user.is_authenticated else "auth.login"
+    return redirect(url_for(target))
+
+
+@bp.post("/account/verify/resend")
+@login_required
+def resend_verification() -> Response | tuple[str, int]:
+    form = CsrfOnlyForm()
+    if not form.validate_on_submit():
+        abort(400, "The form has expired; reload the page and try again.")
+    if verification.is_verified(current_user):
+        flash("Your address is already confirmed.", "info")
+        return redirect(url_for("players.teams"))
+    # Counted with sign-ups: each one sends an email.
+    attempt = throttle().attempt(throttle().signup_windows(request.remote_addr or ""))
+    if attempt.refusal is not None:
+        flash(_too_many(attempt.refusal, "emails requested"), "error")
+        return redirect(url_for("players.teams"))
+    verification.send_verification(current_user)
+    flash(f"We have sent a new link to {current_user.email}.", "success")
     return redirect(url_for("players.teams"))
 
 
@@ -55,18 +117,33 @@ def teams() -> Response | str | tuple[str, int]:
     error = None
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
-                result = service.join_team(current_user, form.code.data or "")
-            except DomainError as exc:
-                error, status = exc.message, exc.status
+            # Taken before the code is looked up, and given back when the code was right.
+            attempt = throttle().attempt(throttle().join_code_windows(current_user.email, request.remote_addr or ""))
+            if attempt.refusal is not None:
+                error, status = _too_many(attempt.refusal, "wrong join codes"), 429
             else:
-                name = result.registration.participant.name
-                flash(f"You joined {name}." if result.created else f"You are already on {name}.", "success")
-                return redirect(url_for("players.teams"))
+                try:
+                    result = service.join_team(current_user, form.code.data or "")
+                except DomainError as exc:
+                    if exc.status not in (400, 404):  # the code was right; something else refused it
+                        attempt.succeeded()
+                    error, status = exc.message, exc.status
+                else:
+                    attempt.succeeded()
+                    name = result.registration.participant.name
+                    flash(f"You joined {name}." if result.created else f"You are already on {name}.", "success")
+                    return redirect(url_for("players.teams"))
         else:
             status = 400
     rows = service.teams_of(current_user.id)
-    return render_template("players/teams.html", form=form, rows=rows, error=error), status
+    return render_template(
+        "players/teams.html",
+        form=form,
+        rows=rows,
+        error=error,
+        verified=verification.is_verified(current_user),
+        resend_form=CsrfOnlyForm(),
+    ), status
 
 
 @bp.route("/account/teams/<int:registration_id>/leave", methods=["GET", "POST"])
@@ -94,10 +171,10 @@ def leave_team(registration_id: int) -> Response | str | tuple[str, int]:
 @bp.get("/inbox")
 @login_required
 def inbox_view() -> str:
-    page = request.args.get("page", "1")
-    if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= 100_000:
+    page = parse_whole(request.args.get("page", "1"), max_digits=6)
+    if page is None or not 1 <= page <= 100_000:
         abort(400, "page must be a whole number from 1")
-    found = inbox.inbox_page(current_user.id, int(page))
+    found = inbox.inbox_page(current_user.id, page)
     return render_template(
         INBOX_TEMPLATE,
         notifications=found.notifications,
@@ -131,8 +208,7 @@ def mark_read(notification_id: int) -> Response:
         return redirect(_back_to_inbox())
     # htmx: the item re-rendered in place, plus the header badge and the count out of band.
     notification = db.session.get(Notification, notification_id)
-    page = request.args.get("page", "")
-    context = {"form": CsrfOnlyForm(), "page": int(page) if page.isascii() and page.isdigit() else 1}
+    context = {"form": CsrfOnlyForm(), "page": parse_whole(request.args.get("page"), max_digits=6) or 1}
     body = (
         render_block(INBOX_TEMPLATE, "notification", n=notification, **context)
         + render_block(UNREAD_TEMPLATE, "unread_badge", oob=True)
@@ -155,9 +231,9 @@ def mark_all_read() -> Response:
 
 
 def _back_to_inbox() -> str:
-    page = request.args.get("page", "")
-    if page.isascii() and page.isdigit() and 1 < int(page) <= 100_000:
-        return url_for("players.inbox_view", page=int(page))
+    page = parse_whole(request.args.get("page"), max_digits=6)
+    if page is not None and 1 < page <= 100_000:
+        return url_for("players.inbox_view", page=page)
     return url_for("players.inbox_view")
 
 

@@ -31,6 +31,7 @@ from app.public.live import (
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.public.visibility import viewer_is_staff
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
+from app.services.numbers import parse_whole
 from app.services.roster_visibility import is_visible
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
@@ -106,9 +107,10 @@ def _page_number(name: str) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return 1
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
+    page = parse_whole(raw, max_digits=6)
+    if page is None or page < 1:
         abort(400, description=f"{name}: must be a page number (1, 2, ...), found “{raw[:40]}”.")
-    return int(raw)
+    return page
 
 
 def _embed_urls(tournament: Tournament) -> dict[str, str]:

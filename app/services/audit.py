@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Tournament, User
+from app.services.numbers import parse_whole
 from app.services.spreadsheet import safe_cell
 from app.services.text import storable
 
@@ -131,9 +132,10 @@ def parse_filter(args: Mapping[str, str]) -> AuditFilter:
 def parse_page(raw: str | None) -> int:
     if raw is None or raw == "":
         return 1
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw[:8]) <= MAX_PAGE or len(raw) > 8:
+    page = parse_whole(raw, max_digits=8)
+    if page is None or not 1 <= page <= MAX_PAGE:
         raise ValidationError(f"page: expected a page number from 1 to {MAX_PAGE}")
-    return int(raw)
+    return page
 
 
 @dataclass

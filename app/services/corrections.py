@@ -52,7 +52,7 @@ from app.services import audit
 from app.services.entries import ALIVE as ALIVE_ENTRY_STATUSES
 from app.services.leaderboard import get_tournament
 from app.services.locks import lock_tournament
-from app.services.text import storable
+from app.services.text import check_name, storable
 from app.services.tournament_file import MAX_ADJUSTMENT, MAX_NAME, MAX_REASON, MAX_TAG
 
 MIN_VOID_REASON = 5
@@ -109,11 +109,14 @@ def rename_participant(ref: int | str, key: Any, name: Any, tag: Any, actor_id: 
     name = name.strip()
     if len(name) > MAX_NAME or not storable(name):
         raise ValidationError(f"name: at most {MAX_NAME} characters of text")
+    check_name(name, "name")
     if tag is not None and not isinstance(tag, str):
         raise ValidationError("tag: must be text")
     tag = (tag or "").strip() or None
     if tag is not None and (len(tag) > MAX_TAG or not storable(tag)):
         raise ValidationError(f"tag: at most {MAX_TAG} characters of text")
+    if tag is not None:
+        check_name(tag, "tag")
     lock_tournament(tournament)
     participant = participant_by_key(tournament, key)
     others = db.session.execute(

@@ -98,8 +98,8 @@ from app.models import (
 from app.notifications import outbox
 from app.players.models import TeamJoinCode
 from app.players.service import CODE_ALPHABET
-from app.services import audit, payments
-from app.services.text import storable
+from app.services import audit, email_verification, payments
+from app.services.text import check_name, storable
 from app.services.timestamps import iso_z
 
 REGISTRATION_CODE_LENGTH = 6
@@ -636,13 +636,15 @@ def public_state(tournament: Tournament, now: datetime | None = None) -> Registr
 def _clean_team(team_name: Any, tag: Any) -> tuple[str, str | None]:
     if not isinstance(team_name, str) or not team_name.strip():
         raise ValidationError("team_name: required")
+    check_name(team_name.strip(), "team_name")
     team_name = " ".join(team_name.split())
     if len(team_name) > MAX_TEAM_NAME or not storable(team_name):
         raise ValidationError(f"team_name: at most {MAX_TEAM_NAME} characters of text")
     if tag is None or tag == "":
         return team_name, None
-    if not isinstance(tag, str) or len(tag.strip()) > MAX_TAG or not storable(tag) or any(ord(c) < 32 for c in tag):
+    if not isinstance(tag, str) or len(tag.strip()) > MAX_TAG or not storable(tag):
         raise ValidationError(f"tag: at most {MAX_TAG} characters of text")
+    check_name(tag.strip(), "tag")
     return team_name, tag.strip() or None
 
 
@@ -666,6 +668,9 @@ def register(
     confirmed) or the waiting list. Conflict when registration is not open, the player is
     already on a team here or the name is taken. Commits."""
     user = _active_user(user_id)
+    # While email is on, an address nobody confirmed cannot captain a team (the same rule as
+    # joining one with a code).
+    email_verification.require_verified(user)
     tournament = _tournament(tournament_id)
     team_name, tag = _clean_team(team_name, tag)
     now = _now(now)

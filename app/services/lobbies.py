@@ -37,7 +37,8 @@ from app.notifications import outbox
 from app.services import audit, states
 from app.services.leaderboard import get_tournament, tournament_ruleset
 from app.services.locks import lock_tournament
-from app.services.text import storable
+from app.services.numbers import parse_whole, too_long
+from app.services.text import check_name, storable
 from app.services.timestamps import iso_z
 from app.services.tournament_file import MAX_KILLS, MAX_PLACEMENT, MAX_STAGE, parse_json, validate_match_entry
 
@@ -87,12 +88,11 @@ class LobbyCheck:
 
 def _whole(text: str, what: str, low: int, high: int) -> tuple[int | None, str | None]:
     text = text.strip()
-    body = text[1:] if text[:1] in "+-" else text
-    if not body or not (body.isascii() and body.isdigit()):
-        return None, f"{what}: a whole number, not {text[:12]!r}"
-    if len(body) > 6:
+    if too_long(text, max_digits=6):
         return None, f"{what}: at most {high}"
-    value = int(text)
+    value = parse_whole(text, max_digits=6, signed=True)
+    if value is None:
+        return None, f"{what}: a whole number, not {text[:12]!r}"
     if value < low:
         return None, f"{what}: cannot be negative" if low == 0 else f"{what}: at least {low}"
     if value > high:
@@ -168,7 +168,7 @@ def _check_stage(stage: Any) -> str | None:
         return None
     if not isinstance(stage, str) or len(stage.strip()) > MAX_STAGE or not storable(stage):
         raise ValidationError(f"stage: at most {MAX_STAGE} characters of text")
-    return stage.strip()
+    return check_name(stage.strip(), "stage")
 
 
 def record_lobby(

@@ -28,7 +28,7 @@ from app.notifications import outbox
 from app.services import audit, states
 from app.services.leaderboard import get_tournament, summarise_series
 from app.services.locks import lock_tournament
-from app.services.text import storable
+from app.services.text import check_name, storable
 from app.services.tournament_file import BEST_OF_CHOICES, ID_RE, MAX_KEY, MAX_NAME, MAX_REASON
 
 
@@ -72,6 +72,7 @@ def create_series(
     name = (name or "").strip() if isinstance(name, str) else ""
     if len(name) > MAX_NAME or not storable(name):
         raise ValidationError(f"name: at most {MAX_NAME} characters of text")
+    check_name(name, "name")
     if isinstance(best_of, bool) or best_of not in BEST_OF_CHOICES:
         raise ValidationError(f"best_of: one of {', '.join(map(str, BEST_OF_CHOICES))}")
     lock_tournament(tournament)

@@ -4,6 +4,13 @@ A NUL character is refused by PostgreSQL, and a lone UTF-16 surrogate (legal in 
 `\\udc80`) cannot be encoded as UTF-8 by either database; both must be refused on the way in,
 with a message, instead of failing at commit time.
 
+Names (tournament, team, tag, series, stage, display names) must also be one line of printable
+text: `check_name` refuses control characters (C0 and C1, DEL, tab, CR/LF) and the Unicode line
+and paragraph separators. A line break in a name ends up in the Subject of every email that
+names it (where it is a header injection, refused by the mailer), in CSV downloads and in CLI
+output; a name never needs one. Every way a name comes in (tournament file, API, portal, CLI)
+calls this one rule.
+
 JSON bodies may nest at most `MAX_JSON_DEPTH` levels: no document we accept needs more than a
 handful, and a deeper one could only exhaust the stack of whatever walks it next (Python's
 recursion limit sits near 1000, so anything recursive over a 500-deep list used to end in a
@@ -27,6 +34,30 @@ def storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+_LINE_SEPARATORS = {"\u2028", "\u2029", "\u0085"}
+
+
+def control_character(text: str) -> str | None:
+    """The first character a name may not hold, as "U+000A", or None when there is none."""
+    for ch in text:
+        if ord(ch) < 32 or 127 <= ord(ch) < 160 or ch in _LINE_SEPARATORS:
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def check_name(text: str, where: str) -> str:
+    """`text` when it is fit to be a name; ValidationError naming `where` otherwise."""
+    found = control_character(text)
+    if found is not None:
+        raise ValidationError(f"{where}: may not contain line breaks, tabs or other control characters (found {found})")
+    return text
+
+
+def printable(text: str) -> str:
+    """For terminals and logs: control characters shown as escapes, never sent raw."""
+    return "".join(ch if control_character(ch) is None else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _walk(value: Any, max_depth: int | None) -> str | None:

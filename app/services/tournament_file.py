@@ -37,8 +37,9 @@ from app.models import (
     TournamentStatus,
 )
 from app.services import audit, scoring
+from app.services.numbers import json_int
 from app.services.roster_visibility import is_visible
-from app.services.text import storable
+from app.services.text import check_name, storable
 from app.services.timestamps import iso_z
 
 FORMAT = "deltacrown.tournament/v1"
@@ -176,6 +177,14 @@ def _optional_string(value: object, path: str, max_len: int) -> str | None:
     return None if value is None else _string(value, path, max_len)
 
 
+def _name(value: object, path: str, max_len: int) -> str:
+    return check_name(_string(value, path, max_len), path)
+
+
+def _optional_name(value: object, path: str, max_len: int) -> str | None:
+    return None if value is None else _name(value, path, max_len)
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -285,7 +294,7 @@ def validate_match_entry(
     input with the same words. `existing_keys` are the keys already taken in the tournament."""
     obj = _object(entry, where, MATCH_KEYS)
     key = _key(obj, where, existing_keys, require_key)
-    stage = _optional_string(obj.get("stage"), _join(where, "stage"), MAX_STAGE)
+    stage = _optional_name(obj.get("stage"), _join(where, "stage"), MAX_STAGE)
     state, completed_at = _state_and_time(obj, where)
 
     results_path = _join(where, "results")
@@ -405,7 +414,7 @@ def _slug_taken(slug: str) -> str:
 
 def _check_tournament(value: object) -> dict[str, Any]:
     obj = _object(value, "tournament", TOURNAMENT_KEYS)
-    name = _string(_required(obj, "name", "tournament"), "tournament.name", MAX_NAME)
+    name = _name(_required(obj, "name", "tournament"), "tournament.name", MAX_NAME)
     slug = _string(_required(obj, "slug", "tournament"), "tournament.slug", MAX_SLUG)
     if not SLUG_RE.match(slug):
         raise ValidationError(
@@ -489,7 +498,7 @@ def _check_participants(value: object) -> list[dict[str, Any]]:
         if key in ids:
             raise ValidationError(f"{path}.id: duplicate id {_quote(key)} (also participants[{ids[key]}])")
         ids[key] = i
-        name = _string(_required(obj, "name", path), f"{path}.name", MAX_NAME)
+        name = _name(_required(obj, "name", path), f"{path}.name", MAX_NAME)
         # Standings sort equal teams by name, so two teams called alike would be told apart
         # by nobody reading them.
         folded = name.strip().casefold()
@@ -499,7 +508,7 @@ def _check_participants(value: object) -> list[dict[str, Any]]:
                 "names must differ, ignoring case)"
             )
         names[folded] = i
-        tag = _optional_string(obj.get("tag"), f"{path}.tag", MAX_TAG)
+        tag = _optional_name(obj.get("tag"), f"{path}.tag", MAX_TAG)
         participants.append({"key": key, "name": name, "tag": tag})
     return participants
 
@@ -517,7 +526,7 @@ def _check_adjustment(value: object, where: str, participant_keys: set[str]) -> 
 def _check_series(value: object, where: str, participant_keys: set[str], taken: set[str]) -> dict[str, Any]:
     obj = _object(value, where, SERIES_KEYS)
     key = _string(_required(obj, "key", where), f"{where}.key", MAX_KEY)
-    name = _optional_string(obj.get("name"), f"{where}.name", MAX_NAME) or ""
+    name = _optional_name(obj.get("name"), f"{where}.name", MAX_NAME) or ""
     best_of_raw = _required(obj, "best_of", where)
     if not _is_int(best_of_raw) or best_of_raw not in BEST_OF_CHOICES:
         found = best_of_raw if _is_int(best_of_raw) else _describe(best_of_raw)
@@ -833,6 +842,12 @@ def parse_json(data: bytes | str, source: str) -> object:
     def refuse_constant(name: str) -> object:
         raise ValidationError(f"{source}: invalid JSON: {name} is not a JSON number")
 
+    def whole(digits: str) -> int:
+        try:
+            return json_int(digits)
+        except ValidationError as exc:
+            raise ValidationError(f"{source}: {exc.message}") from None
+
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj: dict[str, Any] = {}
         for key, value in pairs:
@@ -842,7 +857,7 @@ def parse_json(data: bytes | str, source: str) -> object:
         return obj
 
     try:
-        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=no_duplicates)
+        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=no_duplicates, parse_int=whole)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:

@@ -37,7 +37,7 @@ from app.notifications import outbox
 from app.services import audit
 from app.services.leaderboard import get_tournament
 from app.services.locks import lock_tournament
-from app.services.text import storable
+from app.services.text import check_name, storable
 from app.services.tournament_file import (
     ID_RE,
     MAX_ADJUSTMENT,
@@ -123,6 +123,7 @@ def _checked_stages(stages: Any) -> list[str] | None:
             raise ValidationError(f"stages: {name[:20]!r}... is longer than {MAX_STAGE} characters")
         if not storable(name):
             raise ValidationError("stages: contains a NUL character or an unpaired surrogate")
+        check_name(name, "stages")
         if name.casefold() in seen:
             raise ValidationError(f"stages: {name!r} is listed twice")
         seen.add(name.casefold())
@@ -252,6 +253,7 @@ def _check_participant(
         raise ValidationError(f"{prefix}name: at most {MAX_NAME} characters")
     if not storable(name):
         raise ValidationError(f"{prefix}name: contains a NUL character or an unpaired surrogate")
+    check_name(name, f"{prefix}name")
     if name.casefold() in taken_names:
         raise ValidationError(f"{prefix}name: {name!r} is already registered (as {taken_names[name.casefold()]})")
     key = (key or "").strip() if isinstance(key, str) else key
@@ -265,6 +267,8 @@ def _check_participant(
     else:
         key = _key_from_name(name, taken_keys)
     tag = (tag or "").strip() if isinstance(tag, str) else tag
+    if isinstance(tag, str) and tag:
+        check_name(tag, f"{prefix}tag")
     if tag and (not isinstance(tag, str) or len(tag) > MAX_TAG or not storable(tag)):
         raise ValidationError(f"{prefix}tag: at most {MAX_TAG} characters of text")
     taken_keys.add(key)

@@ -9,6 +9,9 @@ Rules:
   "remember me" cookie of that user stops working at once. Log-out bumps it too.
 - An admin cannot demote or deactivate themself, so the portal always keeps an admin who can
   undo a mistake (the CLI can still create one).
+- Unlocking an account forgets every failed log-in and join-code attempt counted against it
+  (app/auth/throttle.py), so its owner can log in at once from anywhere; setting a password
+  does the same. The address buckets stay: they belong to whoever did the guessing.
 - A token is shown once; only its hash is stored. People revoke their own tokens in the portal.
 - Every change here writes an audit event (target `user` or `api_token`) in the same commit,
   with the actor (None from the CLI) and before/after values; passwords and tokens never
@@ -23,12 +26,13 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.auth.throttle import throttle
 from app.auth.tokens import add_token, revoke_user_tokens
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
-from app.models import ApiToken, User
+from app.models import ApiToken, User, utcnow
 from app.services import audit
-from app.services.text import storable
+from app.services.text import check_name, storable
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # the login form refuses longer ones, so such a user could never log in
@@ -100,11 +104,15 @@ def create_user(
         raise ValidationError(f"name: must be at most {MAX_NAME_LENGTH} characters long")
     if not storable(name):
         raise ValidationError("name: may not contain NUL characters or unpaired surrogates")
+    check_name(name, "name")
     is_staff, is_admin = _role_flags(role)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(f"a user with email {email} already exists")
     check_password(password)
-    user = User(email=email, display_name=name, is_staff=is_staff, is_admin=is_admin, active=True)
+    # An admin vouches for the address (app/services/email_verification.py).
+    user = User(
+        email=email, display_name=name, is_staff=is_staff, is_admin=is_admin, active=True, email_verified_at=utcnow()
+    )
     user.set_password(password)
     db.session.add(user)
     try:
@@ -175,6 +183,17 @@ def change_password(user_id: int, password: str, *, actor_id: int | None) -> Use
     user.session_version = (user.session_version or 0) + 1
     audit.record("user.password_changed", target_type="user", target_id=user.id, actor_id=actor_id)
     db.session.commit()
+    # The remedy for a locked-out owner: the new password works at once.
+    throttle().unlock_account(user.email)
+    return user
+
+
+def unlock(user_id: int, *, actor_id: int | None) -> User:
+    """Lift the log-in (and join-code) attempt limits of the account; audited (commits)."""
+    user = get_user(user_id)
+    audit.record("user.unlocked", target_type="user", target_id=user.id, actor_id=actor_id, after={"email": user.email})
+    db.session.commit()
+    throttle().unlock_account(user.email)
     return user
 
 

@@ -1,4 +1,5 @@
-"""User administration (admins only): create users, change roles, deactivate and reactivate.
+"""User administration (admins only): create users, change roles, deactivate and reactivate,
+unlock an account's log-in.
 The rules are `app.services.users`, the same the `flask users` commands apply."""
 
 from __future__ import annotations
@@ -92,6 +93,13 @@ def user_active(user_id: int) -> Response:
         abort(400, "active: must be 0 or 1")
     done = "reactivated" if value == "1" else "deactivated; their sessions have ended and their tokens stopped working"
     return _apply(lambda: users_service.set_active(user_id, value == "1", actor_id=current_user.id), done)
+
+
+@bp.post("/users/<int(max=2147483647):user_id>/unlock")
+@admin_required
+def user_unlock(user_id: int) -> Response:
+    done = "log-in unlocked; failed attempts against the account are forgotten"
+    return _apply(lambda: users_service.unlock(user_id, actor_id=current_user.id), done)
 
 
 def _apply(change, done: str) -> Response:

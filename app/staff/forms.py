@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.errors import DomainError, ValidationError
 from app.models import GAME_NAMES, MatchState
+from app.services.numbers import parse_whole, too_long
 from app.services.scoring import PRESET_NAMES, TIEBREAKER_KEYS
 from app.services.text import storable
 from app.services.tournament_file import BEST_OF_CHOICES
@@ -37,12 +38,12 @@ def whole_number(field: Any, *, required: bool = False) -> int | None:
         if required:
             raise ValidationError(f"{field.name}: required")
         return None
-    body = text[1:] if text[0] in "+-" else text
-    if not body or not (body.isascii() and body.isdigit()):
-        raise ValidationError(f"{field.name}: a whole number, such as 12")
-    if len(body) > 9:
+    if too_long(text):
         raise ValidationError(f"{field.name}: that number is far too large")
-    return int(text)
+    value = parse_whole(text, signed=True)
+    if value is None:
+        raise ValidationError(f"{field.name}: a whole number, such as 12")
+    return value
 
 
 def number_list(field: Any) -> list[int] | None:
@@ -51,10 +52,10 @@ def number_list(field: Any) -> list[int] | None:
         return None
     values = []
     for i, part in enumerate(p.strip() for p in text.replace(";", ",").split(",")):
-        body = part[1:] if part[:1] in "+-" else part
-        if not body or not (body.isascii() and body.isdigit()) or len(body) > 9:
+        value = parse_whole(part, signed=True)
+        if value is None:
             raise ValidationError(f"{field.name}[{i}]: {part[:12]!r} is not a whole number; separate points by commas")
-        values.append(int(part))
+        values.append(value)
     return values
 
 

@@ -15,6 +15,7 @@ from app.models import Match, MatchResult, MatchState, Tournament, TournamentSta
 from app.public.rendering import render_page_or_fragment, wants_fragment
 from app.services import lobbies, lobby_keys, states
 from app.services.lobbies import LobbyCheck, StaleLobby
+from app.services.numbers import parse_whole
 from app.services.states import DuplicateLobby
 from app.services.text import storable
 from app.staff import bp
@@ -178,9 +179,9 @@ def lobby_check(slug: str):
     storable_form(form)
     match = None
     match_id = request.form.get("match_id", "")
-    if match_id.isascii() and match_id.isdigit() and len(match_id) < 10:
+    if parse_whole(match_id) is not None:
         try:
-            match = lobbies.lobby_for(tournament, int(match_id))
+            match = lobbies.lobby_for(tournament, parse_whole(match_id))
         except DomainError:
             match = None
     return _render(tournament, form, lobbies.check_lobby(tournament, _posted_rows()), match=match)
@@ -228,7 +229,7 @@ def lobby_edit(slug: str, match_id: int):
     if not form.validate_on_submit() or not storable_form(form):
         return _render(tournament, form, lobbies.check_lobby(tournament, rows), match=match, status=400)
     version = form.version.data or ""
-    expected = int(version) if version.isascii() and version.isdigit() and len(version) < 10 else None
+    expected = parse_whole(version)
     try:
         saved, check = lobbies.correct_lobby(tournament.id, match.id, form.stage.data, rows, expected, actor())
     except StaleLobby as exc:

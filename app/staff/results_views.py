@@ -11,6 +11,7 @@ from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import Tournament, TournamentStatus
 from app.services.leaderboard import LeaderboardService, preview_override
+from app.services.numbers import parse_whole
 from app.staff import bp
 from app.staff.forms import ActionForm, ClearOverrideForm, OverrideForm, attach_error, storable_form, whole_number
 from app.staff.tournament_views import actor, load, status_for
@@ -18,7 +19,7 @@ from app.staff.tournament_views import actor, load, status_for
 
 def _version(form: Any) -> int | None:
     text = form.version.data or ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+    return parse_whole(text)
 
 
 def _unplaced(form: Any) -> str | None:

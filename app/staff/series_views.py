@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Tournament, TournamentStatus
 from app.services import series as series_service
 from app.services import states
+from app.services.numbers import parse_whole
 from app.staff import bp
 from app.staff.forms import (
     ActionForm,
@@ -83,7 +84,7 @@ def series_create(slug: str):
                 tournament.id,
                 form.key.data,
                 form.name.data,
-                int(form.best_of.data) if (form.best_of.data or "").isdigit() else None,
+                parse_whole(form.best_of.data),
                 form.participant_a.data,
                 form.participant_b.data,
                 actor(),
