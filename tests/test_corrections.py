@@ -133,7 +133,8 @@ def app_url(rule, args):
 
 
 # Reading a draft's final results as staff is refused for the draft's own reason: not completed.
-STAFF_STATUS = {"api.results": 409}
+# Staff reach the draft; these answer for what the draft lacks (no final results, no registration).
+STAFF_STATUS = {"api.results": 409, "api.registration_settings": 404}
 
 
 def test_every_public_route_hides_drafts_from_all_but_staff(app, client, auth, drafts, staff_user, player_user):
@@ -147,15 +148,17 @@ def test_every_public_route_hides_drafts_from_all_but_staff(app, client, auth, d
         urls = {(rule.endpoint, slug): _url(rule, slug, values) for rule in rules for slug, values in drafts.items()}
     # Staff-only reads answer anonymous callers 401 and players 403 whatever the tournament.
     staff_only = {r.endpoint for r in rules if getattr(app.view_functions[r.endpoint], "staff_only", False)}
+    # API calls that need any signed-in account answer anonymous callers 401 before any lookup.
+    signed_in = {r.endpoint for r in rules if getattr(app.view_functions[r.endpoint], "signed_in_only", False)}
     hidden = {True: 401, False: 404}
     for (endpoint, _slug), url in urls.items():
         for headers in ({}, {"HX-Request": "true"}):
-            expected = hidden[endpoint in staff_only]
+            expected = hidden[endpoint in signed_in]
             assert client.get(url, headers=headers).status_code == expected, (url, "anonymous", headers)
     bad_token = {"Authorization": "Bearer not-a-token"}
     for (endpoint, _slug), url in urls.items():
         if endpoint.startswith("api."):
-            assert client.get(url, headers=bad_token).status_code == hidden[endpoint in staff_only], url
+            assert client.get(url, headers=bad_token).status_code == hidden[endpoint in signed_in], url
 
     auth.login(PLAYER_EMAIL, PLAYER_PASSWORD)
     for (endpoint, _slug), url in urls.items():
@@ -184,7 +187,7 @@ def test_every_public_route_hides_drafts_from_all_but_staff(app, client, auth, d
     auth.logout()
     # The staff member's renders were not cached for anyone else.
     for (endpoint, _slug), url in urls.items():
-        assert client.get(url).status_code == hidden[endpoint in staff_only], (url, "anonymous after staff")
+        assert client.get(url).status_code == hidden[endpoint in signed_in], (url, "anonymous after staff")
 
 
 def test_drafts_are_left_out_of_lists(app, client, auth, drafts, staff_user, token):

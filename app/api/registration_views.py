@@ -8,10 +8,9 @@ from typing import Any
 from flask import g, jsonify, request
 
 from app.api import bp
-from app.api.views import json_body, player_required, staff_required
+from app.api.views import json_body, player_required, staff_required, visible_tournament
 from app.errors import NotFound, ValidationError
 from app.services import entries
-from app.services.leaderboard import get_tournament
 
 RID = "<int(max=2147483647):rid>"
 
@@ -34,7 +33,7 @@ def _only(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
 
 
 def _entry(ref: str, rid: int):
-    tournament = get_tournament(ref)
+    tournament = visible_tournament(ref)
     return entries.get_entry(rid, tournament.id)
 
 
@@ -44,7 +43,7 @@ def _row(entry) -> Any:
 
 @bp.get("/tournaments/<ref>/registration/")
 def registration_settings(ref: str):
-    tournament = get_tournament(ref)
+    tournament = visible_tournament(ref)
     settings = entries.settings_for(tournament.id)
     if settings is None:
         raise NotFound(f"{tournament.slug} does not take registrations")
@@ -54,7 +53,7 @@ def registration_settings(ref: str):
 @bp.put("/tournaments/<ref>/registration/")
 @staff_required
 def save_registration_settings(ref: str):
-    tournament = get_tournament(ref)
+    tournament = visible_tournament(ref)
     settings = entries.save_settings(tournament.id, json_body(), g.api_user.id)
     return jsonify(entries.settings_to_json(settings))
 
@@ -62,7 +61,7 @@ def save_registration_settings(ref: str):
 @bp.post("/tournaments/<ref>/registrations/")
 @player_required
 def register(ref: str):
-    tournament = get_tournament(ref)
+    tournament = visible_tournament(ref)
     body = json_body()
     _only(body, ("team_name", "tag"))
     team_name = _text(body, "team_name", required=True)
@@ -75,7 +74,7 @@ def register(ref: str):
 @bp.get("/tournaments/<ref>/registrations/")
 @player_required
 def registrations(ref: str):
-    tournament = get_tournament(ref)
+    tournament = visible_tournament(ref)
     user = g.api_user
     status = request.args.get("status") or None
     rows = entries.queue(tournament.id, status)

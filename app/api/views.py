@@ -45,7 +45,9 @@ def _signed_in(view: Callable[..., Any], *, staff: bool) -> Callable[..., Any]:
         g.api_user = user
         return view(*args, **kwargs)
 
-    wrapper.staff_only = True  # type: ignore[attr-defined]  (tests walking the routes read it)
+    # Tests walking the routes read these: who is refused before the tournament is even looked up.
+    wrapper.signed_in_only = True  # type: ignore[attr-defined]
+    wrapper.staff_only = staff  # type: ignore[attr-defined]
     return wrapper
 
 

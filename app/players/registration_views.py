@@ -27,8 +27,8 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import DomainError
-from app.extensions import csrf, db
-from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, utcnow
+from app.extensions import csrf, db, login_manager
+from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, TournamentStatus, utcnow
 from app.players import bp
 from app.players.service import issue_join_code
 from app.services import entries, proof_images
@@ -75,9 +75,13 @@ def _load_tournament(slug: str) -> Tournament:
     if not storable(slug):
         abort(404)
     try:
-        return get_tournament_by_slug(slug)
+        tournament = get_tournament_by_slug(slug)
     except DomainError:
         abort(404, f"There is no tournament at “{slug[:80]}”.")
+    # A draft is not there for anyone but staff, signed in or not: the same 404 as no tournament.
+    if tournament.status == TournamentStatus.DRAFT and not (current_user.is_authenticated and current_user.can_staff):
+        abort(404, f"There is no tournament at “{slug[:80]}”.")
+    return tournament
 
 
 def _is_member(entry: Entry, user_id: int) -> bool:
@@ -151,9 +155,11 @@ def _private(response: Any) -> Response:
 
 
 @bp.route("/tournaments/<slug>/register", methods=["GET", "POST"])
-@login_required
 def register(slug: str):
+    # The tournament first, the log-in second: a draft's address answers 404, not "log in".
     tournament = _load_tournament(slug)
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
     existing = entries.entry_for_user(tournament.id, current_user.id)
     if existing is not None and existing.status in entries.ALIVE:
         return redirect(url_for("players.registration", entry_id=existing.id))
