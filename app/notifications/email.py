@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
 from types import TracebackType
@@ -80,6 +81,30 @@ def render_email(event: OutboxEvent, user: User) -> RenderedEmail:
     text = re.sub(r"\n[ \t]*(\n[ \t]*)+\n", "\n\n", text).strip() + "\n"
     html = render_template(name + ".html", **context)
     return RenderedEmail(view.title, text, html, category, unsubscribe_url, message_id(event, user))
+
+
+# Operational alerts to administrators (not player notifications: no category, no opt-out).
+ADMIN_ALERTS = frozenset({"webhook.endpoint_disabled"})
+
+
+def build_admin_message(event: OutboxEvent, user: User) -> Message:
+    data = event.data or {}
+    context = {
+        "name": user.display_name or user.email.split("@")[0],
+        "email": user.email,
+        "title": data.get("title", event.type),
+        "body": data.get("body", ""),
+        "link": wording.absolute_url(data["path"]) if data.get("path") else None,
+    }
+    msg = AlternativeMessage(
+        subject=context["title"],
+        recipients=[user.email],
+        body=render_template("email/admin_alert.txt", **context),
+        html=render_template("email/admin_alert.html", **context),
+        extra_headers={"X-DeltaCrown-Event-ID": event.event_id, "Auto-Submitted": "auto-generated"},
+    )
+    msg.msgId = message_id(event, user)
+    return msg
 
 
 class AlternativeMessage(Message):
@@ -159,6 +184,51 @@ def send(msg: Message) -> None:
         msg.send(connection)
 
 
+class BatchSender:
+    """One SMTP connection reused for a batch of emails (the worker's email task): connecting,
+    TLS and log-in happen once per batch instead of once per message. A connection that breaks
+    is dropped, and the next message opens a fresh one."""
+
+    def __init__(self) -> None:
+        self._connection: VerifiedConnection | None = None
+
+    def send(self, msg: Message) -> None:
+        if self._connection is None:
+            connection = VerifiedConnection(current_app.extensions["mail"])
+            connection.__enter__()
+            self._connection = connection
+        try:
+            msg.send(self._connection)
+        except smtplib.SMTPResponseException as exc:
+            if isinstance(exc, smtplib.SMTPRecipientsRefused) or 500 <= exc.smtp_code < 600 or exc.smtp_code == 421:
+                # After a refusal of this message the session is still usable, but reset it so the
+                # next message starts clean; 421 means the server is closing the connection.
+                self._reset(drop=exc.smtp_code == 421)
+            raise
+        except (smtplib.SMTPException, OSError):
+            self.close()
+            raise
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        return deliver(delivery, send=self.send)
+
+    def _reset(self, drop: bool) -> None:
+        if self._connection is None or self._connection.host is None:
+            return
+        if drop:
+            self.close()
+            return
+        try:
+            self._connection.host.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.__exit__(None, None, None)
+
+
 def _smtp_outcome(code: int, detail: str) -> Outcome:
     detail = f"SMTP {code}: {detail}"[:500]
     if 500 <= code < 600:
@@ -170,7 +240,7 @@ def _text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
-def deliver(delivery: Delivery) -> Outcome:
+def deliver(delivery: Delivery, send: Callable[[Message], None] = send) -> Outcome:
     """Send one email delivery; the worker applies the retry schedule to the answer."""
     if not current_app.config.get("NOTIFICATIONS_EMAIL_ENABLED"):
         return Outcome.give_up("email notifications are off (NOTIFICATIONS_EMAIL_ENABLED)")
@@ -178,6 +248,10 @@ def deliver(delivery: Delivery) -> Outcome:
     if user is None or not user.is_active:
         return Outcome.give_up("the recipient's account is gone or deactivated")
     event = delivery.event
+    if event.type in ADMIN_ALERTS:
+        if not user.is_admin:
+            return Outcome.give_up("the recipient is no longer an administrator")
+        return _send_outcome(build_admin_message(event, user), send)
     category = preferences.category_of(event.type)
     if event.type not in preferences.EMAIL_EVENTS or category is None:
         return Outcome.give_up(f"{event.type} is not sent by email")
@@ -187,6 +261,10 @@ def deliver(delivery: Delivery) -> Outcome:
         msg = build_message(event, user)
     except BadHeaderError:
         return Outcome.give_up("the message has a header with a line break")
+    return _send_outcome(msg, send)
+
+
+def _send_outcome(msg: Message, send: Callable[[Message], None]) -> Outcome:
     try:
         send(msg)
     except smtplib.SMTPRecipientsRefused as exc:
