@@ -12,11 +12,21 @@ from typing import Any
 from flask import Flask, current_app
 
 from app import signals
+from app.config import ConfigError
 
 
 def init_app(app: Flask) -> None:
     # The models must be known to SQLAlchemy (and Alembic) whenever the app exists.
-    from app.notifications import models  # noqa: F401
+    from app.notifications import (
+        models,  # noqa: F401
+        sealed,
+    )
+
+    # A malformed key is a refusal to start, not a 500 the first time a secret is stored.
+    try:
+        sealed.parse_keys(app.config.get("WEBHOOK_SECRET_KEYS") or "", str(app.config.get("SECRET_KEY") or ""))
+    except sealed.BadKeys as exc:
+        raise ConfigError(str(exc)) from None
 
     for signal, receiver in _RECEIVERS.items():
         # Connecting the same receiver again (one app per test) is a no-op in blinker.

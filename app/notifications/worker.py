@@ -9,8 +9,8 @@ Rules:
   process, through one SMTP connection for the whole batch.
 - A claim is a lease: `lease_until` and this worker's name in `leased_by`, set by one
   compare-and-set UPDATE that only matches rows still due, so two workers can never both take a
-  row. The per-endpoint cap counts every worker's live leases; on PostgreSQL claims take a
-  transaction-level advisory lock so two workers' claims cannot together overshoot it.
+  row. The per-endpoint cap counts every worker's live leases, and claims are serialised (an
+  advisory lock on PostgreSQL, the write lock on SQLite), so workers cannot together overshoot it.
 - Leases and due times are read from the DATABASE's clock (`clock.db_now`), never the host's:
   hosts with skewed clocks cannot take over each other's live leases. A new delivery is due at
   once whatever its timestamp says. Leases are renewed while their deliveries are in flight.
@@ -282,8 +282,13 @@ class Worker:
             limit = self._free_slots()
         if limit <= 0:
             return self.name, []
+        # Claims are serialised across workers, so the in-flight counts read below are still
+        # true when the leases are written: PostgreSQL by an advisory lock held to the commit,
+        # SQLite by taking the write lock first (a write statement, even one matching nothing).
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+        elif db.engine.dialect.name == "sqlite":
+            db.session.execute(text("UPDATE deliveries SET leased_by = leased_by WHERE id = -1"))
         now = self.clock()
         room = self._room(now)
         blocked = [key for key, n in room.items() if n <= 0]
