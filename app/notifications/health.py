@@ -47,6 +47,16 @@ def circuit_delay(config: Any, failures: int) -> float | None:
     return min(float(config["WEBHOOK_CIRCUIT_MAX_SECONDS"]), base * 2 ** min(failures - threshold, 30))
 
 
+def record_many(config: Any, endpoint_id: int, outcomes: list[Outcome], now: datetime) -> None:
+    """Apply a batch of outcomes, in the order they came in (no commit). Only what follows the
+    last success matters, so the successes cost one statement."""
+    last_success = max((i for i, outcome in enumerate(outcomes) if outcome.kind == OutcomeKind.DELIVERED), default=None)
+    if last_success is not None:
+        record(config, endpoint_id, outcomes[last_success], now)
+    for outcome in outcomes[(last_success or -1) + 1 :]:
+        record(config, endpoint_id, outcome, now)
+
+
 def record(config: Any, endpoint_id: int, outcome: Outcome, now: datetime) -> None:
     """Apply one attempt's outcome to the endpoint's health (no commit)."""
     if outcome.kind == OutcomeKind.DELIVERED:

@@ -46,9 +46,9 @@ from typing import Any
 
 import requests
 from flask import Flask, current_app
-from sqlalchemy import case, event, func, or_, select, text, update
+from sqlalchemy import bindparam, case, event, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.notifications import email, health, prune, webhooks
@@ -58,6 +58,9 @@ from app.notifications.outcome import Outcome, OutcomeKind
 
 _DELIVERIES = Delivery.__table__
 _ATTEMPTS = DeliveryAttempt.__table__
+# Seconds between two claims while outcomes keep coming in: each claim is several statements,
+# so outcomes that arrive within this window share one.
+CLAIM_INTERVAL = 0.01
 # Any constant will do: every worker must use the same one for its claims.
 _CLAIM_LOCK = 0x0DE17AC0
 # A key per destination: ("webhook", endpoint id or None for WEBHOOK_DELIVERY_URL), ("email", None).
@@ -135,12 +138,23 @@ class Worker:
             poll = float(current_app.config["WORKER_POLL_INTERVAL"])
             outage = 0
             try:
+                last_claim, freed = -1e9, True
                 while not self._stop.is_set():
                     try:
                         self._housekeeping()
-                        taken = self.fill()
+                        # Claim when slots were freed (at most every CLAIM_INTERVAL: a claim costs
+                        # more than recording a few outcomes), when nothing is in flight, or once
+                        # per poll interval for new events while every slot stays busy.
+                        since = time.monotonic() - last_claim
+                        taken = 0
+                        if not self._flights or since >= (CLAIM_INTERVAL if freed else poll):
+                            taken = self.fill()
+                            last_claim, freed = time.monotonic(), False
                         if self._flights:
-                            self.collect(timeout=poll)
+                            since = time.monotonic() - last_claim
+                            timeout = (CLAIM_INTERVAL if freed else poll) - since
+                            if self.collect(timeout=max(0.001, timeout)):
+                                freed = True
                             outage = 0
                             continue
                         if taken:
@@ -396,7 +410,7 @@ class Worker:
         deliveries = db.session.scalars(
             select(Delivery)
             .where(Delivery.id.in_(ids), Delivery.leased_by == self.name)
-            .options(selectinload(Delivery.event), selectinload(Delivery.endpoint))
+            .options(joinedload(Delivery.event), joinedload(Delivery.endpoint))
             .order_by(Delivery.id)
             .execution_options(populate_existing=True)
         ).all()
@@ -542,10 +556,7 @@ class Worker:
         for tries_left in range(2, -1, -1):
             try:
                 now = self.clock()
-                counts = Stats()
-                moved = 0
-                for result in results:
-                    moved += self._write_one(config, result, now, counts)
+                counts, moved = self._write_all(config, results, now)
                 db.session.commit()
                 break
             except OperationalError:
@@ -564,54 +575,64 @@ class Worker:
             lost = len(results) - moved
             current_app.logger.warning("%d deliveries: lease lost before the outcome was recorded", lost)
 
-    def _write_one(self, config: Any, result: Result, now: datetime, counts: Stats) -> int:
-        flight = self._flights.get(result.delivery_id)
-        outcome = result.outcome
-        assert outcome is not None
-        attempts = flight.attempt if flight is not None else 1
-        if outcome.latency_ms is None and flight is not None:
-            outcome = Outcome(
-                outcome.kind,
-                outcome.detail,
-                outcome.status_code,
-                int((time.monotonic() - flight.started) * 1000),
-                outcome.response_excerpt,
-            )
-        values: dict[str, Any] = {"attempts": attempts, "lease_until": None, "leased_by": None}
-        if outcome.kind == OutcomeKind.DELIVERED:
-            values.update(status=DeliveryStatus.DELIVERED.value, delivered_at=now, last_error=None)
-            counts.delivered += 1
-        else:
-            delay = retry_delay(config, attempts) if outcome.kind == OutcomeKind.RETRY else None
-            values["last_error"] = outcome.detail[:1000]
-            if delay is None:
-                values["status"] = DeliveryStatus.FAILED.value
-                counts.failed += 1
+    def _write_all(self, config: Any, results: list[Result], now: datetime) -> tuple[Stats, int]:
+        """The statements for a batch of outcomes: one multi-row INSERT of the attempts and one
+        executemany UPDATE per kind of consequence (building a statement per row cost more
+        than running it)."""
+        counts = Stats()
+        attempts: list[dict[str, Any]] = []
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        by_endpoint: dict[int, list[Outcome]] = {}
+        for result in results:
+            flight = self._flights.get(result.delivery_id)
+            outcome = result.outcome
+            assert outcome is not None
+            number = flight.attempt if flight is not None else 1
+            latency = outcome.latency_ms
+            if latency is None and flight is not None:
+                latency = int((time.monotonic() - flight.started) * 1000)
+            values: dict[str, Any] = {"attempts": number, "lease_until": None, "leased_by": None}
+            if outcome.kind == OutcomeKind.DELIVERED:
+                values.update(status=DeliveryStatus.DELIVERED.value, delivered_at=now, last_error=None)
+                counts.delivered += 1
             else:
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-                counts.retried += 1
-        db.session.execute(
-            _ATTEMPTS.insert().values(
-                delivery_id=result.delivery_id,
-                number=attempts,
-                outcome=outcome.kind.value,
-                status_code=outcome.status_code,
-                latency_ms=outcome.latency_ms,
-                detail=outcome.detail[:1000],
-                response_excerpt=(outcome.response_excerpt or "")[:500],
-                worker=self.name,
-                started_at=result.started_at or (flight.started_at if flight else now),
+                delay = retry_delay(config, number) if outcome.kind == OutcomeKind.RETRY else None
+                values["last_error"] = outcome.detail[:1000]
+                if delay is None:
+                    values["status"] = DeliveryStatus.FAILED.value
+                    counts.failed += 1
+                else:
+                    values["next_attempt_at"] = now + timedelta(seconds=delay)
+                    counts.retried += 1
+            shape = tuple(sorted(values))
+            by_shape.setdefault(shape, []).append({**values, "b_id": result.delivery_id})
+            attempts.append(
+                {
+                    "delivery_id": result.delivery_id,
+                    "number": number,
+                    "outcome": outcome.kind.value,
+                    "status_code": outcome.status_code,
+                    "latency_ms": latency,
+                    "detail": outcome.detail[:1000],
+                    "response_excerpt": (outcome.response_excerpt or "")[:500],
+                    "worker": self.name,
+                    "started_at": result.started_at or (flight.started_at if flight else now),
+                }
             )
-        )
-        # Plain table statements: the ORM's bulk-update bookkeeping cost more than the SQL itself.
-        moved = db.session.execute(
-            _DELIVERIES.update()
-            .where(_DELIVERIES.c.id == result.delivery_id, _DELIVERIES.c.leased_by == self.name)
-            .values(**values)
-        ).rowcount
-        if flight is not None and flight.key[0] == Channel.WEBHOOK.value and flight.key[1] is not None:
-            health.record(config, flight.key[1], outcome, now)
-        return moved
+            if flight is not None and flight.key[0] == Channel.WEBHOOK.value and flight.key[1] is not None:
+                by_endpoint.setdefault(flight.key[1], []).append(outcome)
+        db.session.execute(_ATTEMPTS.insert(), attempts)
+        moved = 0
+        for shape, rows in by_shape.items():
+            statement = (
+                _DELIVERIES.update()
+                .where(_DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.leased_by == self.name)
+                .values({name: bindparam(name) for name in shape})
+            )
+            moved += db.session.execute(statement, rows).rowcount
+        for endpoint_id, outcomes in by_endpoint.items():
+            health.record_many(config, endpoint_id, outcomes, now)
+        return counts, moved
 
     def _settle(self, delivery_id: int, status: DeliveryStatus, reason: str) -> None:
         db.session.execute(
