@@ -30,6 +30,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from app import auditing as audit
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import is_db_id, utcnow
@@ -37,9 +38,8 @@ from app.notifications import webhooks
 from app.notifications.clock import db_now
 from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
 from app.notifications.outbox import EVENT_TYPES, TEST_EVENT_TYPE
-from app.services import audit
-from app.services.text import storable
-from app.services.timestamps import iso_z
+from app.text import storable
+from app.timestamps import iso_z
 
 MAX_DESCRIPTION = 200
 LOG_PAGE = 50

@@ -38,7 +38,7 @@ from app.models import utcnow
 from app.notifications import net
 from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
 from app.notifications.outcome import Outcome
-from app.services.timestamps import iso_z
+from app.timestamps import iso_z
 
 ROTATION_OVERLAP = timedelta(hours=24)
 RESPONSE_EXCERPT_CHARS = 500

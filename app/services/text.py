@@ -15,18 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import ValidationError
+from app.text import storable as storable  # re-exported
 
 MAX_JSON_DEPTH = 32
-
-
-def storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _walk(value: Any, max_depth: int | None) -> str | None:
