@@ -57,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFICATIONS_RETENTION_DAYS": 30,
     "WORKER_PRUNE_INTERVAL": 3600.0,
     "PRUNE_BATCH_SIZE": 500,
+    # How often the worker runs registration's timed steps (deadlines, waiting list, no-shows).
+    "REGISTRATION_TICK_SECONDS": 5.0,
     "MAIL_SERVER": "localhost",
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,

@@ -328,6 +328,12 @@ class Match(db.Model):
     # Bumped by every correction of the lobby's results and every state change: a form carries
     # the version it was read at, so of two staff changing one lobby the later save is told.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A lobby entered by mistake is voided rather than deleted or moved along the state machine:
+    # it keeps its state and results (so a restore gives back exactly what was there) but stops
+    # counting, and nobody is told it was "disputed" or "cancelled".
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     series: Mapped[Series | None] = relationship(back_populates="games")
     winner: Mapped[Participant | None] = relationship(foreign_keys=[winner_id])
@@ -458,3 +464,173 @@ class Notification(db.Model):
     tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# --------------------------------------------------------------------------- registration (issue 11)
+# The rules these rows follow are stated in app/services/entries.py.
+
+
+class EntryStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    AWAITING_APPROVAL = "awaiting_approval"
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"
+    NO_SHOW = "no_show"
+
+
+class EntryPaymentStatus(StrEnum):
+    NONE = "none"
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    WAIVED = "waived"
+    REFUNDED = "refunded"
+
+
+class ProofStatus(StrEnum):
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    REFUNDED = "refunded"
+
+
+class RegistrationSettings(db.Model):
+    """How one tournament takes entries. Operational data, not part of the tournament file.
+
+    The row is also the registration lock: every change to the tournament's entries starts with
+    an UPDATE bumping `lock_version`, which serialises them on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "registration_settings"
+    __table_args__ = (
+        CheckConstraint("capacity >= 1", name="capacity"),
+        CheckConstraint("roster_min >= 1 AND roster_max >= roster_min", name="roster"),
+        CheckConstraint("fee_cents >= 0", name="fee_cents"),
+        CheckConstraint("payment_deadline_hours >= 1", name="payment_deadline_hours"),
+        CheckConstraint("check_in_minutes IS NULL OR check_in_minutes >= 1", name="check_in_minutes"),
+        CheckConstraint("opens_at IS NULL OR closes_at IS NULL OR opens_at < closes_at", name="window"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"), unique=True)
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When play starts: the end of the check-in window and the last moment to withdraw.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)
+    roster_min: Mapped[int] = mapped_column(Integer, default=1)
+    roster_max: Mapped[int] = mapped_column(Integer, default=1)
+    fee_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="BDT")
+    methods: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    payment_deadline_hours: Mapped[int] = mapped_column(Integer, default=48)
+    auto_confirm_free: Mapped[bool] = mapped_column(Boolean, default=True)
+    check_in_minutes: Mapped[int | None] = mapped_column(Integer)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Entry(db.Model):
+    """A team's registration in a tournament (the API's "registration"; its id is `rid`)."""
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_values(EntryStatus)})", name="status"),
+        CheckConstraint(f"payment_status IN ({_values(EntryPaymentStatus)})", name="payment_status"),
+        Index("ix_entries_tournament_status", "tournament_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
+    captain_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    team_name: Mapped[str] = mapped_column(String(200))
+    tag: Mapped[str | None] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    payment_status: Mapped[str] = mapped_column(String(20), default=EntryPaymentStatus.NONE.value)
+    # The team's Participant (made at registration so teammates can join with a join code;
+    # hidden from every public list until the entry is confirmed).
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"), unique=True)
+    # The roster Payment a verification created (what the Payments tab and payment.* events use).
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
+    payment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why a cancelled/rejected/withdrawn/no-show entry ended ("deadline", "withdrawn", ...).
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    tournament: Mapped[Tournament] = relationship()
+    captain: Mapped[User] = relationship()
+    participant: Mapped[Participant | None] = relationship()
+    payment: Mapped[Payment | None] = relationship()
+    proofs: Mapped[list[PaymentProof]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="PaymentProof.id"
+    )
+
+
+class PaymentProof(db.Model):
+    """One proof of payment a captain submitted. Every submission is kept, decided or not."""
+
+    __tablename__ = "payment_proofs"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_values(ProofStatus)})", name="status"),
+        CheckConstraint("amount_cents >= 0", name="amount_cents"),
+        Index("ix_payment_proofs_method_transaction", "method", "transaction_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(40))
+    transaction_id: Mapped[str] = mapped_column(String(80))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="BDT")
+    sender_last_digits: Mapped[str] = mapped_column(String(8), default="")
+    screenshot_key: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=ProofStatus.SUBMITTED.value)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="proofs")
+class LobbyKeyReservation(db.Model):
+    """A lobby key (`m8`) held for one staff member's open entry grid until it expires, so two
+    staff entering lobbies at once get different keys and a lobby is never saved twice under
+    two keys. Shared through the database because the grids may be served by different hosts."""
+
+    __tablename__ = "lobby_key_reservations"
+    __table_args__ = (UniqueConstraint("tournament_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to an API request sent with an `Idempotency-Key`, replayed when the same
+    caller sends the same key again (a bot retrying after a timeout records one lobby, not two)."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose key it is ("user:12"): two callers may pick the same key without meeting.
+    scope: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(255))
+    # The method, path and a digest of the body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

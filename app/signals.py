@@ -18,6 +18,10 @@ changed object as sender and these keyword arguments:
 - `placement_overridden`: sender the `TournamentResult` that moved; `tournament`,
   `tournament_id`, `participant_id`, `old_rank`, `new_rank`, `cleared`.
 - `leaderboard_updated`: sender the `Tournament`; `tournament_id`.
+- `payment_submitted`, `payment_rejected`: sender the `Entry`; `entry_id`, `proof_id`,
+  `actor_id`.
+- `registration_confirmed`: sender the `Entry`; `entry_id`, `actor_id`.
+- `registration_cancelled`: sender the `Entry`; `entry_id`, `actor_id`, `reason`.
 
 The listeners are `app.notifications.listeners` (one per signal, all writing through
 `outbox.emit`); README "Signals and who listens" lists the same.
@@ -35,3 +39,7 @@ match_disputed = deltacrown.signal("match.disputed")
 tournament_completed = deltacrown.signal("tournament.completed")
 placement_overridden = deltacrown.signal("placement.overridden")
 leaderboard_updated = deltacrown.signal("leaderboard.updated")
+payment_submitted = deltacrown.signal("payment.submitted")
+payment_rejected = deltacrown.signal("payment.rejected")
+registration_confirmed = deltacrown.signal("registration.confirmed")
+registration_cancelled = deltacrown.signal("registration.cancelled")

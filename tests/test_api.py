@@ -313,7 +313,8 @@ def test_record_match_changes_standings_at_once(app, client, br, staff_token):
     )
     assert keyed.get_json()["key"] == "final-1"
     dup = client.post("/api/tournaments/ff-cup/matches/", json={**entry, "key": "final-1"}, headers=bearer(staff_token))
-    assert dup.status_code == 400 and "key" in dup.get_json()["error"]
+    # The same lobby saved twice is a conflict with the first (issue 11), which the answer names.
+    assert dup.status_code == 409 and "lobby final-1 is already saved" in dup.get_json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import re
 
 from app.extensions import db
 from app.models import Series, Tournament
+from app.services import entries
 from app.services.leaderboard import LeaderboardService as LS
 
 
@@ -19,7 +20,7 @@ def test_demo_loads_once_and_prints_a_working_login(app, runner, client, auth):
     new_password = re.search(r"Staff login: \S+ / (\S+)", second.stdout).group(1)
     assert new_password != password
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count(Tournament.id))) == 5
+        assert db.session.scalar(db.select(db.func.count(Tournament.id))) == 6
     assert auth.login(email, new_password).status_code == 302
     assert client.get("/staff/").status_code == 200
 
@@ -35,3 +36,38 @@ def test_demo_covers_every_series_state_and_completed_results(app, runner):
         assert len(LS.results("ff-winter-qualifier")) == 8
         standings = LS.calculate_br_standings("pmcs-group-b")
         assert all(row["matches_played"] == 5 for row in standings)  # the disputed lobby does not count
+
+
+def test_demo_registration_queue(app, runner, client):
+    """A newcomer opens the registration queue and finds work waiting: two proofs to decide,
+    a rejected one, an unpaid entry, a waiting-listed team and captains who can log in."""
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    logins = dict(re.findall(r"Player login: (captain\d@\S+) / (\S+)", first.stdout))
+    assert len(logins) == 6
+    assert runner.invoke(args=["demo"]).exit_code == 0  # twice: nothing registered again
+    with app.app_context():
+        tournament = db.session.scalar(db.select(Tournament).filter_by(slug="ff-monsoon-open"))
+        queue = entries.queue(tournament.id)
+        assert [(e.status, e.payment_status) for e in queue] == [
+            ("pending_payment", "submitted"),
+            ("pending_payment", "submitted"),
+            ("confirmed", "verified"),
+            ("pending_payment", "rejected"),
+            ("pending_payment", "none"),
+            ("waitlisted", "none"),
+        ]
+        view = entries.public_state(tournament)
+        assert (view.state, view.taken, view.slots_left, view.waitlisted) == ("waitlist", 5, 0, 1)
+    second = runner.invoke(args=["demo"])
+    email, password = re.search(r"Player login: (captain2@\S+) / (\S+)", second.stdout).groups()
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
+    token = (
+        token.group(1)
+        if token
+        else re.search(r'name="csrf-token" content="([^"]+)"', page.get_data(as_text=True)).group(1)
+    )
+    assert client.post("/login", data={"email": email, "password": password, "csrf_token": token}).status_code == 302
+    rows = client.get(f"/api/tournaments/{tournament.id}/registrations/").get_json()
+    assert [r["team_name"] for r in rows] == ["Rain Runners"]

@@ -215,13 +215,21 @@ def test_leaving_a_team_only_own_and_only_without_a_payment(app, client, runner)
     with app.app_context():
         db.session.add(Payment(registration_id=mine_id, amount_cents=100))
         db.session.commit()
-    refused = client.post(f"/account/teams/{mine_id}/leave", data={"csrf_token": token}, follow_redirects=True)
+    refused = client.post(
+        f"/account/teams/{mine_id}/leave", data={"csrf_token": token, "confirmed": "yes"}, follow_redirects=True
+    )
     assert "has a payment on record" in refused.get_data(as_text=True)
     assert _registrations(app, me) == [("cup-one", "A")]
     with app.app_context():
         db.session.execute(delete(Payment))
         db.session.commit()
-    left = client.post(f"/account/teams/{mine_id}/leave", data={"csrf_token": token}, follow_redirects=True)
+    # The button asks first (a confirm page, no JavaScript needed); only its own form leaves.
+    asked = client.post(f"/account/teams/{mine_id}/leave", data={"csrf_token": token})
+    assert asked.status_code == 200 and "Leave Team A?" in asked.get_data(as_text=True)
+    assert _registrations(app, me) == [("cup-one", "A")]
+    left = client.post(
+        f"/account/teams/{mine_id}/leave", data={"csrf_token": token, "confirmed": "yes"}, follow_redirects=True
+    )
     assert "You left Team A." in left.get_data(as_text=True)
     assert _registrations(app, me) == [] and _registrations(app, other) == [("cup-one", "A")]
     with app.app_context():

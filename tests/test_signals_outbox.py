@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import itertools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,23 @@ from app.extensions import db
 from app.models import AuditEvent, Match, Notification, Payment, Registration
 from app.notifications import listeners, outbox, recipients
 from app.notifications.models import Delivery, OutboxEvent
-from app.services import payments, states
+from app.services import entries, payments, states
 from app.services.leaderboard import LeaderboardService as LS
 from tests.conftest import create_user
 
 APP = Path(__file__).resolve().parent.parent / "app"
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+REGISTRATION = {
+    "opens_at": "2026-11-30T00:00:00Z",
+    "closes_at": "2026-12-04T00:00:00Z",
+    "capacity": 8,
+    "roster_min": 1,
+    "roster_max": 4,
+    "methods": [{"name": "bkash", "instructions": "bKash merchant 01700000000"}],
+    "payment_deadline_hours": 48,
+    "auto_confirm_free": True,
+    "check_in_minutes": None,
+}
 _SERIAL = itertools.count(1)
 
 
@@ -165,7 +178,40 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
         t = _completed_tournament(staff)
         return lambda: LS.override_placement(t, "C", 1, "Penalty appeal upheld by the referee", staff)
 
+    def entry(stage: str):
+        """A paid registration, taken to just before the step that makes the event."""
+
+        def prepare():
+            n = next(_SERIAL)
+            t = f.br_tournament(f"reg-cup-{n}", status="registration", teams=("invited",))
+            db.session.commit()
+            entries.save_settings(
+                t.id, {**REGISTRATION, "fee": {"amount": "500.00", "currency": "BDT"}}, staff, now=NOW
+            )
+            captain = create_user(app, f"reg-captain{n}@example.com", "password123")
+            registered = entries.register(t.id, captain, f"Team {n}", "TM", now=NOW)
+
+            def submit():
+                return entries.submit_proof(
+                    registered.id, captain, method="bkash", transaction_id=f"TXN{n}", amount="500.00", now=NOW
+                )
+
+            if stage == "submit":
+                return submit
+            if stage == "withdraw":
+                return lambda: entries.withdraw(registered.id, captain, now=NOW)
+            submit()
+            if stage == "reject":
+                return lambda: entries.decide(registered.id, "reject", staff, reason="amount not received", now=NOW)
+            return lambda: entries.decide(registered.id, "verify", staff, now=NOW)
+
+        return prepare
+
     return {
+        "payment.submitted": entry("submit"),
+        "payment.rejected": entry("reject"),
+        "registration.confirmed": entry("verify"),
+        "registration.cancelled": entry("withdraw"),
         "payment.verified": payment_verified,
         "payment.refunded": payment_refunded,
         "match.started": match("scheduled", "live"),

@@ -121,7 +121,11 @@ def test_a_whole_tournament_day_through_the_portal(app, client, staff):
     assert response.status_code == 302
 
     # Complete: the results page shows the frozen order with an override action on each row.
-    response = staff.post("/staff/tournaments/spring-cup/status", {"status": "completed"})
+    # Completing cannot be undone: the button shows a confirm page first, which completes nothing.
+    asked = staff.post("/staff/tournaments/spring-cup/status", {"status": "completed"})
+    assert asked.status_code == 200 and "freeze its results?" in text(asked)
+    assert tournament(app, "spring-cup").status == "live"
+    response = staff.post("/staff/tournaments/spring-cup/status", {"status": "completed", "confirmed": "yes"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/results/")
     results = text(staff.get("/staff/tournaments/spring-cup/results/"))
     assert results.count("Preview</button>") == 4
@@ -372,17 +376,17 @@ def test_state_steps_are_one_at_a_time_and_completion_waits_for_open_matches(app
         db.session.commit()
     skip = staff.post("/staff/tournaments/step-cup/status", {"status": "live"})
     assert skip.status_code == 409 and "cannot move to live" in text(skip)
-    early = staff.post("/staff/tournaments/step-cup/status", {"status": "completed"})
+    early = staff.post("/staff/tournaments/step-cup/status", {"status": "completed", "confirmed": "yes"})
     assert early.status_code == 409
     with app.app_context():
         t = db.session.get(Tournament, tid)
         t.status = "live"
         f.lobby(t, [("A", 1, 1)], state="disputed")
         db.session.commit()
-    blocked = staff.post("/staff/tournaments/step-cup/status", {"status": "completed"})
+    blocked = staff.post("/staff/tournaments/step-cup/status", {"status": "completed", "confirmed": "yes"})
     assert blocked.status_code == 409 and "live or disputed" in text(blocked)
     assert tournament(app, "step-cup").status == "live"
-    no_csrf = staff.client.post("/staff/tournaments/step-cup/status", data={"status": "completed"})
+    no_csrf = staff.client.post("/staff/tournaments/step-cup/status", data={"status": "completed", "confirmed": "yes"})
     assert no_csrf.status_code == 400
 
 

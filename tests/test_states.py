@@ -167,7 +167,8 @@ def test_series_game_completes_with_its_result(app, client, staff_user):
         ({"state": "completed", "winner": "Z"}, "winner: must be A or B"),
         ({"state": "completed", "winner": "A", "score": {"A": 5, "B": 13}}, "higher score"),
         ({"state": "completed", "winner": "A", "score": {"A": 13}}, "score:"),
-        ({"state": "disputed", "winner": "A"}, "only when completing a series game"),
+        ({"state": "disputed", "winner": "A", "reason": "Map vote"}, "only when completing a series game"),
+        ({"state": "disputed"}, "reason: a dispute needs a reason"),
     ]
     for body, needle in bad:
         response = client.post(url.format(ids[0]), json=body, headers=headers)

@@ -19,11 +19,11 @@ from standardwebhooks import Webhook
 
 import tests.factories as f
 from app.extensions import db
-from app.models import Payment, Registration, User, utcnow
+from app.models import Payment, Registration, Tournament, User, utcnow
 from app.notifications import net, outbox, webhooks
 from app.notifications.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from app.notifications.worker import Worker
-from app.services import payments, states
+from app.services import entries, payments, states
 from app.services.leaderboard import LeaderboardService as LS
 from tests.conftest import create_user
 from tests.webhook_receiver import WebhookReceiver
@@ -392,6 +392,21 @@ def test_no_personal_data_in_any_webhook(app, receiver):
             states.change_match_state(t.id, m.id, state, staff, reason=f"call {PII['phone']}")
         LS.complete_tournament(t.id, staff)
         LS.override_placement(t.id, "B", 1, f"Per {PII['name']} ({PII['email']})", staff)
+        # Registration: a proof turned away, one accepted, one team gone at its deadline.
+        reg = Tournament(slug="pii-open", name="PII Open", game="freefire", status="registration")
+        db.session.add(reg)
+        db.session.commit()
+        settings = {"capacity": 4, "fee": {"amount": PII["amount"], "currency": "BDT"}}
+        settings["methods"] = [{"name": "bkash", "instructions": f"Send to {PII['phone']}"}]
+        entries.save_settings(reg.id, settings, staff)
+        entry = entries.register(reg.id, player.id, "Team Ayesha", "TA")
+        proof = {"method": "bkash", "transaction_id": PII["reference"], "amount": PII["amount"]}
+        entries.submit_proof(entry.id, player.id, sender_last_digits="5678", **proof)
+        entries.decide(entry.id, "reject", staff, reason=f"Sent from {PII['phone']}, not {PII['name']}'s")
+        entries.submit_proof(entry.id, player.id, **{**proof, "transaction_id": PII["reference"] + "9"})
+        entries.decide(entry.id, "verify", staff)
+        late = entries.register(reg.id, create_user(app, "late@example.com", "password123"), "Late Team")
+        entries.run_timed_steps(now=late.payment_deadline + timedelta(seconds=1))
         types = set(db.session.scalars(select(OutboxEvent.type)))
     assert types == set(outbox.EVENT_TYPES)
     drain(app)

@@ -27,4 +27,4 @@ def _csrf_error(exc: CSRFError):
     return error_response(400, f"CSRF check failed: {exc.description}")
 
 
-from app.api import views  # noqa: E402,F401  (routes register on import)
+from app.api import registration_views, views  # noqa: E402,F401  (routes register on import)

@@ -255,6 +255,97 @@ MATCH_ENTRY = {
     ],
 }
 
+LOBBY = {
+    "type": "object",
+    "required": ["match_id", "key", "state", "version", "voided", "results"],
+    "properties": {
+        "match_id": {"type": "integer"},
+        "key": {"type": "string"},
+        "stage": _NULLABLE_STR,
+        "state": {"type": "string"},
+        "version": {"type": "integer", "description": "Send it back with a correction to refuse a stale one"},
+        "voided": {"type": "boolean", "description": "A voided lobby keeps its state and results but never counts"},
+        "void_reason": _NULLABLE_STR,
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "participant": {"type": "string"},
+                    "placement": {"type": "integer"},
+                    "kills": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+CORRECTION_REQUEST = _lenient_object(
+    {
+        "results": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["participant", "placement"],
+                "properties": {
+                    "participant": _text(80, blank=False),
+                    "placement": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "kills": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0},
+                },
+            },
+            "description": "The lobby's whole results, replacing the saved ones",
+        },
+        "stage": _nullable(_text(80)),
+        "version": {
+            "type": "integer",
+            "description": "The lobby's version as last read; a lobby changed since is refused with 409. "
+            "Absent: the current version (last write wins)",
+        },
+    },
+    ["results"],
+)
+
+REASON_BODY = _lenient_object({"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=5)}, ["reason"])
+OPTIONAL_REASON_BODY = {
+    **_lenient_object({"reason": _nullable(_text(500))}, []),
+    "description": "An empty object is fine",
+}
+
+ADJUSTMENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "participant_id": {"type": "string"},
+        "points": {"type": "integer"},
+        "reason": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+_POINTS = {
+    "type": "integer",
+    "minimum": -10000,
+    "maximum": 10000,
+    "not": {"const": 0},
+    "description": "Negative: a penalty; positive: a bonus; never 0",
+}
+_ADJUSTMENT = {
+    "name": "adjustment_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Optional, 1-255 printable ASCII characters, scoped to the caller and kept 24 hours. "
+    "The same key with the same body answers the first answer again (with `Idempotent-Replayed: true`) "
+    "and records nothing; the same key with another body is refused with 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
 TOURNAMENT = {
     "type": "object",
     "properties": {
@@ -275,6 +366,238 @@ TOURNAMENT = {
 }
 
 
+_TIME_OR_NULL = {"type": ["string", "null"], "pattern": TIMESTAMP_PATTERN}
+# A decimal amount with at most two decimals, as text or a number (e.g. "500.00", "0", 500).
+AMOUNT_PATTERN = r"^[0-9]{1,7}(?:\.[0-9]{1,2})?$"
+_AMOUNT = {
+    "description": 'A decimal amount, e.g. "500.00"; 0 means free',
+    "anyOf": [
+        {"type": "string", "pattern": AMOUNT_PATTERN},
+        {"type": "number", "minimum": 0, "maximum": 9999999.99, "multipleOf": 0.01},
+    ],
+}
+REGISTRATION_STATUSES = [
+    "pending_payment",
+    "awaiting_approval",
+    "confirmed",
+    "waitlisted",
+    "rejected",
+    "cancelled",
+    "withdrawn",
+    "no_show",
+]
+PAYMENT_STATUSES = ["none", "submitted", "verified", "rejected", "waived", "refunded"]
+_METHOD_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$"
+
+REGISTRATION_SETTINGS = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["capacity"],
+    "properties": {
+        "opens_at": _TIME_OR_NULL,
+        "closes_at": _TIME_OR_NULL,
+        "starts_at": {
+            **_TIME_OR_NULL,
+            "description": "When play starts: check-in closes and withdrawing ends then (required with check-in)",
+        },
+        "capacity": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "roster_min": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
+        "roster_max": {"type": "integer", "minimum": 1, "maximum": 100},
+        "fee": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "amount": _AMOUNT,
+                "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "default": "BDT"},
+            },
+        },
+        "methods": {
+            "type": ["array", "null"],
+            "maxItems": 10,
+            "description": "Required (at least one) when the fee is not 0; names are unique, e.g. bkash, nagad, rocket",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
+                    "instructions": _nullable(_text(1000)),
+                },
+            },
+        },
+        "payment_deadline_hours": {"type": "integer", "minimum": 1, "maximum": 720, "default": 48},
+        "auto_confirm_free": {"type": "boolean", "default": True},
+        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": 1440},
+    },
+}
+
+REGISTRATION_ROW = {
+    "type": "object",
+    "required": [
+        "id",
+        "code",
+        "team_name",
+        "tag",
+        "status",
+        "payment_status",
+        "captain_id",
+        "created_at",
+        "payment_deadline",
+        "waitlist_position",
+        "checked_in",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "code": {"type": "string"},
+        "team_name": {"type": "string"},
+        "tag": _NULLABLE_STR,
+        "status": {"type": "string", "enum": REGISTRATION_STATUSES},
+        "payment_status": {"type": "string", "enum": PAYMENT_STATUSES},
+        "captain_id": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "payment_deadline": {"type": ["string", "null"], "format": "date-time"},
+        "waitlist_position": {"type": ["integer", "null"], "minimum": 1},
+        "checked_in": {"type": "boolean"},
+    },
+}
+
+_RID = {
+    "name": "rid",
+    "in": "path",
+    "required": True,
+    "description": "The registration's id",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+}
+_PLAYER = [{"bearer": []}, {"session": []}]
+
+
+def _registration_paths(body: Any) -> dict[str, Any]:
+    def action(summary: str, request: dict[str, Any] | None, codes: tuple[int, ...]) -> dict[str, Any]:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "parameters": [_REF, _RID],
+            "security": _PLAYER,
+            "responses": {**_ok(REGISTRATION_ROW), **_errors(*codes)},
+        }
+        if request is not None:
+            operation["requestBody"] = body(request)
+        return {"post": operation}
+
+    return {
+        "/api/tournaments/{ref}/registration/": {
+            "get": {
+                "summary": "Registration settings (anyone)",
+                "parameters": [_REF],
+                "responses": {**_ok(REGISTRATION_SETTINGS), **_errors(404)},
+            },
+            "put": {
+                "summary": "Set the registration settings (staff)",
+                "parameters": [_REF],
+                "security": _STAFF,
+                "requestBody": body(REGISTRATION_SETTINGS),
+                "responses": {**_ok(REGISTRATION_SETTINGS), **_errors(400, 401, 403, 404, 409)},
+            },
+        },
+        "/api/tournaments/{ref}/registrations/": {
+            "get": {
+                "summary": "Registrations: all for staff (queue order), the caller's own for a player",
+                "parameters": [
+                    _REF,
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "description": "Staff: a status, proof_submitted or refund_requested",
+                        "schema": {
+                            "type": "string",
+                            "enum": [*REGISTRATION_STATUSES, "proof_submitted", "refund_requested"],
+                        },
+                    },
+                ],
+                "security": _PLAYER,
+                "responses": {**_ok({"type": "array", "items": REGISTRATION_ROW}), **_errors(400, 401, 404)},
+            },
+            "post": {
+                "summary": "Register a team with the caller as captain (any logged-in player)",
+                "parameters": [_REF],
+                "security": _PLAYER,
+                "requestBody": body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["team_name"],
+                        "properties": {
+                            "team_name": _text(200, blank=False),
+                            "tag": _nullable(_text(20)),
+                        },
+                    }
+                ),
+                "responses": {
+                    **_ok(
+                        {
+                            "type": "object",
+                            "required": ["id", "code", "status", "payment_deadline", "waitlist_position"],
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "code": {"type": "string"},
+                                "status": {
+                                    "type": "string",
+                                    "enum": ["pending_payment", "confirmed", "waitlisted", "awaiting_approval"],
+                                },
+                                "payment_deadline": {"type": ["string", "null"], "format": "date-time"},
+                                "waitlist_position": {"type": ["integer", "null"]},
+                            },
+                        },
+                        "Created",
+                        "201",
+                    ),
+                    **_errors(400, 401, 404, 409),
+                },
+            },
+        },
+        "/api/tournaments/{ref}/registrations/{rid}/payment/": action(
+            "Submit proof of payment (the captain)",
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["method", "transaction_id", "amount"],
+                "properties": {
+                    "method": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
+                    "transaction_id": {"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._/-]{2,79}\s*$"},
+                    "amount": _AMOUNT,
+                    "sender_last_digits": {"type": ["string", "null"], "pattern": r"^\s*[0-9]{0,4}\s*$"},
+                },
+            },
+            (400, 401, 404, 409),
+        ),
+        "/api/tournaments/{ref}/registrations/{rid}/decision/": {
+            "post": {
+                "summary": "Decide on a registration (staff); verify emits payment.verified, refund payment.refunded",
+                "parameters": [_REF, _RID],
+                "security": _STAFF,
+                "requestBody": body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["decision"],
+                        "properties": {
+                            "decision": {"type": "string", "enum": ["verify", "reject", "waive", "approve", "refund"]},
+                            "reason": _nullable(_text(1000, description="Required (not blank) for reject and refund")),
+                            "reference": _nullable(_text(120, description="A refund's transaction reference")),
+                        },
+                    }
+                ),
+                "responses": {**_ok(REGISTRATION_ROW), **_errors(400, 401, 403, 404, 409)},
+            }
+        },
+        "/api/tournaments/{ref}/registrations/{rid}/withdraw/": action(
+            "Withdraw the team before the start (the captain)", None, (401, 404, 409)
+        ),
+        "/api/tournaments/{ref}/registrations/{rid}/check-in/": action(
+            "Check the team in during the check-in window (the captain)", None, (401, 404, 409)
+        ),
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     def body(schema: dict[str, Any]) -> dict[str, Any]:
         return {"required": True, "content": {"application/json": {"schema": schema}}}
@@ -287,7 +610,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Standings, series summaries and final results of esports tournaments. Staff "
             "endpoints accept `Authorization: Bearer <token>` (from `flask users token`) or a logged-in "
             "staff session with its CSRF token in `X-CSRFToken`. Read endpoints send a weak ETag that "
-            "changes with every result change.",
+            "changes with every result change. A draft tournament is not found (404) except by staff.",
         },
         "paths": {
             "/api/tournaments/": {
@@ -362,7 +685,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/tournaments/{ref}/matches/": {
                 "post": {
                     "summary": "Record one battle-royale lobby (staff)",
-                    "parameters": [_REF],
+                    "description": "A key a saved lobby already has is refused with 409 naming that lobby.",
+                    "parameters": [_REF, _IDEMPOTENCY_KEY],
                     "security": _STAFF,
                     "requestBody": body(MATCH_ENTRY),
                     "responses": {
@@ -407,6 +731,14 @@ def openapi_document() -> dict[str, Any]:
                             },
                             ["state"],
                         )
+                        | {
+                            "description": "A dispute needs a reason (what is contested, and by whom).",
+                            "if": {"required": ["state"], "properties": {"state": {"const": "disputed"}}},
+                            "then": {
+                                "required": ["reason"],
+                                "properties": {"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1)},
+                            },
+                        }
                     ),
                     "responses": {
                         **_ok(
@@ -423,6 +755,104 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/tournaments/{ref}/matches/{match_id}/results/": {
+                "put": {
+                    "summary": "Correct a lobby's results (staff)",
+                    "description": "Replaces the results; audited with before and after. Refused (409) after "
+                    "completion and when `version` is stale.",
+                    "parameters": [_REF, _MATCH],
+                    "security": _STAFF,
+                    "requestBody": body(CORRECTION_REQUEST),
+                    "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
+                }
+            },
+            "/api/tournaments/{ref}/matches/{match_id}/void/": {
+                "post": {
+                    "summary": "Void a lobby entered by mistake (staff)",
+                    "description": "It stops counting; nobody is mailed; only `leaderboard.updated` is sent. "
+                    "409 when already voided or the tournament is completed.",
+                    "parameters": [_REF, _MATCH],
+                    "security": _STAFF,
+                    "requestBody": body(REASON_BODY),
+                    "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
+                }
+            },
+            "/api/tournaments/{ref}/matches/{match_id}/restore/": {
+                "post": {
+                    "summary": "Restore a voided lobby (staff)",
+                    "description": "It counts again exactly as before it was voided.",
+                    "parameters": [_REF, _MATCH],
+                    "security": _STAFF,
+                    "requestBody": body(OPTIONAL_REASON_BODY),
+                    "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
+                }
+            },
+            "/api/tournaments/{ref}/adjustments/": {
+                "get": {
+                    "summary": "Point adjustments, newest first (staff)",
+                    "parameters": [_REF],
+                    "security": _STAFF,
+                    "responses": {**_ok({"type": "array", "items": ADJUSTMENT}), **_errors(401, 403, 404)},
+                },
+                "post": {
+                    "summary": "Add a penalty or bonus (staff)",
+                    "parameters": [_REF],
+                    "security": _STAFF,
+                    "requestBody": body(
+                        _lenient_object(
+                            {
+                                "participant_id": _text(80, blank=False),
+                                "points": _POINTS,
+                                "reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1),
+                            },
+                            ["participant_id", "points", "reason"],
+                        )
+                    ),
+                    "responses": {**_ok(ADJUSTMENT, "Created", "201"), **_errors(400, 401, 403, 404, 409)},
+                },
+            },
+            "/api/tournaments/{ref}/adjustments/{adjustment_id}/": {
+                "patch": {
+                    "summary": "Edit an adjustment's points or reason (staff)",
+                    "description": "Audited with before and after; `note` (optional) says why it changed.",
+                    "parameters": [_REF, _ADJUSTMENT],
+                    "security": _STAFF,
+                    "requestBody": body(
+                        _lenient_object(
+                            {
+                                "points": _POINTS,
+                                "reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1),
+                                "note": _nullable(_text(500)),
+                            },
+                            [],
+                        )
+                    ),
+                    "responses": {**_ok(ADJUSTMENT), **_errors(400, 401, 403, 404, 409)},
+                },
+                "delete": {
+                    "summary": "Delete an adjustment (staff)",
+                    "parameters": [_REF, _ADJUSTMENT],
+                    "security": _STAFF,
+                    "requestBody": body(
+                        _lenient_object({"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1)}, ["reason"])
+                    ),
+                    "responses": {
+                        **_ok(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "deleted": {"type": "boolean"},
+                                    "id": {"type": "integer"},
+                                    "participant_id": {"type": "string"},
+                                    "points": {"type": "integer"},
+                                    "reason": {"type": "string"},
+                                },
+                            }
+                        ),
+                        **_errors(400, 401, 403, 404, 409),
+                    },
+                },
+            },
             "/api/tournaments/{ref}/complete/": {
                 "post": {
                     "summary": "Complete the tournament and freeze its results (staff)",
@@ -431,6 +861,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {**_ok(TOURNAMENT), **_errors(401, 403, 404, 409)},
                 }
             },
+            **_registration_paths(body),
         },
         "components": {
             "schemas": {

@@ -18,3 +18,6 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(worker_command)
     app.cli.add_command(outbox_cli)
+    from app.cli.registration_commands import registrations_cli
+
+    app.cli.add_command(registrations_cli)

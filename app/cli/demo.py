@@ -13,7 +13,7 @@ from app.cli.groups import cli_errors
 from app.extensions import db
 from app.models import User
 from app.notifications import recipients
-from app.services.demo import ensure_demo_players, load_demo
+from app.services.demo import ensure_demo_players, ensure_demo_registrations, load_demo
 
 DEMO_STAFF_EMAIL = "staff@deltacrown.local"
 
@@ -37,6 +37,7 @@ def demo_command() -> None:
     player_password = secrets.token_urlsafe(12)
     players = ensure_demo_players(player_password, notify_live_match=recipients.add_live_match_notice)
     db.session.commit()
+    players += ensure_demo_registrations(staff.id, player_password)
     if loaded:
         click.echo(f"Demo loaded: {', '.join(loaded)}.")
     else:

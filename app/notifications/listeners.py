@@ -14,7 +14,7 @@ from typing import Any
 
 from app import signals
 from app.extensions import db
-from app.models import Match, Payment, Tournament, TournamentResult
+from app.models import Entry, Match, Payment, Tournament, TournamentResult
 from app.notifications import outbox, payloads
 
 
@@ -32,6 +32,25 @@ def match_changed(event_type: str):
     def receiver(match: Match, *, tournament: Tournament | None = None, **_: Any) -> None:
         tournament = tournament or db.session.get(Tournament, match.tournament_id)
         outbox.emit(event_type, tournament_id=tournament.id, data=payloads.match_data(tournament, match), subject=match)
+
+    return receiver
+
+
+def entry_changed(event_type: str):
+    """Registration events: the entry's data, plus the proof or the reason the signal names."""
+
+    def receiver(entry: Entry, *, proof_id: int | None = None, reason: str | None = None, **_: Any) -> None:
+        extra: dict[str, Any] = {}
+        if proof_id is not None:
+            extra["proof_id"] = proof_id
+        if reason is not None:
+            extra["reason"] = reason
+        outbox.emit(
+            event_type,
+            tournament_id=entry.tournament_id,
+            data=payloads.entry_data(entry, **extra),
+            subject=entry,
+        )
 
     return receiver
 
@@ -71,6 +90,10 @@ RECEIVERS = {
     signals.tournament_completed: tournament_completed,
     signals.placement_overridden: placement_overridden,
     signals.leaderboard_updated: leaderboard_updated,
+    signals.payment_submitted: entry_changed("payment.submitted"),
+    signals.payment_rejected: entry_changed("payment.rejected"),
+    signals.registration_confirmed: entry_changed("registration.confirmed"),
+    signals.registration_cancelled: entry_changed("registration.cancelled"),
 }
 
 

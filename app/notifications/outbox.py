@@ -23,6 +23,7 @@ from app.models import utcnow
 from app.notifications import recipients
 from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
 from app.notifications.payloads import (  # noqa: F401  (the event data builders, used with emit)
+    entry_data,
     leaderboard_data,
     match_data,
     payment_data,
@@ -39,6 +40,11 @@ EVENT_TYPES = (
     "tournament.completed",
     "placement.overridden",
     "leaderboard.updated",
+    # Registration and entry fees (contract §7).
+    "payment.submitted",
+    "payment.rejected",
+    "registration.confirmed",
+    "registration.cancelled",
 )
 # Sent only by an admin's "send test event", to one endpoint; never emitted by a change.
 TEST_EVENT_TYPE = "webhook.test"

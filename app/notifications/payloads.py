@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.models import Match, Participant, Payment, Tournament
+from app.models import Entry, Match, Participant, Payment, Tournament
 
 
 def payment_data(payment: Payment) -> dict[str, Any]:
@@ -23,6 +23,26 @@ def payment_data(payment: Payment) -> dict[str, Any]:
         "participant_name": participant.name,
         "status": payment.status,
     }
+
+
+def entry_data(entry: Entry, **extra: Any) -> dict[str, Any]:
+    """A team's registration: ids, states, the team's public name and its registration code.
+    Never an amount, a method, a transaction id or a person (the payment details of
+    `payment.submitted`/`payment.rejected` stay in the portal); `extra` adds e.g. `reason`."""
+    tournament = entry.tournament
+    participant = entry.participant
+    data: dict[str, Any] = {
+        "registration_id": entry.id,
+        "registration_code": entry.code,
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "team_name": entry.team_name,
+        "participant_id": participant.key if participant is not None else None,
+        "status": entry.status,
+        "payment_status": entry.payment_status,
+    }
+    data.update(extra)
+    return data
 
 
 def match_data(tournament: Tournament, match: Match) -> dict[str, Any]:

@@ -6,8 +6,12 @@ Rules:
   a player miss something.
 - Email is the opt-out kind: no row means "send". An opt-out row is written by the preferences page
   and by the one-click unsubscribe link, both through `set_email_opt_out`, so the two agree.
-- Only the six events with an email template are ever emailed. `placement.overridden` is in-app
-  only, and `leaderboard.updated` (every single result change) notifies nobody.
+- Only the events with an email template (EMAIL_EVENTS) are ever emailed. `placement.overridden` is
+  in-app only, `payment.submitted` is a staff inbox item (staff are at the queue anyway), and
+  `leaderboard.updated` (every single result change) notifies nobody.
+- Registration news (confirmed, cancelled, a payment proof turned away) belongs to the payments
+  category: it is all about a team's entry, and a player who wants no entry-fee email wants none
+  of it.
 - Unsubscribe links carry a signed token naming (user, category), not a login: RFC 8058 one-click
   unsubscribe comes from the mail provider, without the player's cookies. The token never expires,
   because an unsubscribe link in a month-old email must still work.
@@ -33,7 +37,7 @@ TOURNAMENTS = "tournaments"
 
 # Shown on the preferences page, in this order.
 CATEGORIES: dict[str, str] = {
-    PAYMENTS: "Payments: your entry fee verified or refunded",
+    PAYMENTS: "Entries and payments: your registration confirmed or cancelled, your fee verified or refunded",
     MATCHES: "Matches: your matches starting, finishing or disputed",
     TOURNAMENTS: "Tournaments: final results of tournaments you play in",
 }
@@ -41,6 +45,10 @@ CATEGORIES: dict[str, str] = {
 EVENT_CATEGORY: dict[str, str] = {
     "payment.verified": PAYMENTS,
     "payment.refunded": PAYMENTS,
+    "payment.submitted": PAYMENTS,
+    "payment.rejected": PAYMENTS,
+    "registration.confirmed": PAYMENTS,
+    "registration.cancelled": PAYMENTS,
     "match.started": MATCHES,
     "match.completed": MATCHES,
     "match.disputed": MATCHES,
@@ -53,6 +61,9 @@ EMAIL_EVENTS = frozenset(
     {
         "payment.verified",
         "payment.refunded",
+        "payment.rejected",
+        "registration.confirmed",
+        "registration.cancelled",
         "match.started",
         "match.completed",
         "match.disputed",

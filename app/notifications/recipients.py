@@ -8,7 +8,10 @@ Rules (recipients are users with a Registration on a team; inactive accounts get
 - tournament.completed: the registered users of every team.
 - placement.overridden: the registered users of the team that was moved (in-app only).
 - leaderboard.updated: nobody; it fires on every result change and is meant for webhooks.
-Each recipient gets one in-app Notification. The six events with an email template also get one
+- payment.submitted: every active staff account (in-app only: a proof waits in their queue).
+- payment.rejected / registration.confirmed / registration.cancelled: the team's captain and
+  every player on its roster at the moment of the change.
+Each recipient gets one in-app Notification. The events with an email template also get one
 email Delivery per recipient, but only while NOTIFICATIONS_EMAIL_ENABLED is on and the recipient
 has not opted out of the event's category. Nothing here commits: the caller's commit makes the
 change and what it owes durable together.
@@ -23,6 +26,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Entry,
     Match,
     MatchResult,
     Notification,
@@ -96,6 +100,25 @@ def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -
             )
         )
         return _users_of_participants({participant_id} if participant_id else set())
+    if event_type == "payment.submitted":
+        return list(
+            db.session.scalars(
+                select(User)
+                .where(User.active.is_(True), (User.is_staff.is_(True)) | (User.is_admin.is_(True)))
+                .order_by(User.id)
+            )
+        )
+    if event_type in ("payment.rejected", "registration.confirmed", "registration.cancelled"):
+        entry = subject if isinstance(subject, Entry) else None
+        if entry is None and is_db_id(data.get("registration_id")):
+            entry = db.session.get(Entry, data["registration_id"])
+        if entry is None:
+            return []
+        users = {u.id: u for u in _users_of_participants({entry.participant_id} if entry.participant_id else set())}
+        captain = db.session.get(User, entry.captain_id)
+        if captain is not None and captain.is_active:
+            users.setdefault(captain.id, captain)
+        return [users[uid] for uid in sorted(users)]
     return []
 
 

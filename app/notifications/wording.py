@@ -9,6 +9,7 @@ personal, and they are only ever shown to that recipient.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,19 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Match, Participant, Payment, Registration, Tournament, TournamentResult, is_db_id
+from app.models import (
+    Entry,
+    Match,
+    Participant,
+    Payment,
+    PaymentProof,
+    ProofStatus,
+    Registration,
+    RegistrationSettings,
+    Tournament,
+    TournamentResult,
+    is_db_id,
+)
 
 
 @dataclass
@@ -164,4 +177,88 @@ def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) 
         body = f"The organisers moved {team} {moved} in the final results of {tournament_name}."
         return EventView(event_type, title, body, path, tournament_name, details)
 
+    if event_type in _ENTRY_EVENTS:
+        return _describe_entry(event_type, data, tournament, tournament_name, details)
+
     return EventView(event_type, event_type, "", path, tournament_name, details)
+
+
+_ENTRY_EVENTS = ("payment.submitted", "payment.rejected", "registration.confirmed", "registration.cancelled")
+
+# Why a registration ended, in the words a captain reads (data["reason"] of registration.cancelled).
+CANCEL_REASONS = {
+    "deadline": "The entry fee was not paid before the payment deadline, so the place went to the next team.",
+    "withdrawn": "Your team withdrew. If the entry fee was verified, the organisers will refund it.",
+    "no_show": "Your team did not check in before the check-in window closed, so the place went to the next team.",
+    "rejected": "The organisers turned the registration down.",
+}
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%d %b %Y, %H:%M UTC") if value is not None else ""
+
+
+def _describe_entry(
+    event_type: str, data: dict[str, Any], tournament: Tournament | None, tournament_name: str, details: dict
+) -> EventView:
+    """Registration news. Payment details (amounts, transaction ids, a rejection's reason) are
+    read from the rows here, never carried in `data`, which also goes to webhook receivers."""
+    entry = _get(Entry, data.get("registration_id"))
+    team = entry.team_name if entry is not None else data.get("team_name") or "your team"
+    code = entry.code if entry is not None else data.get("registration_code") or ""
+    details.update(team=team, code=code)
+    if event_type == "payment.submitted":
+        path = site_path("staff.registrations", slug=tournament.slug) if tournament is not None else None
+        title = f"Payment proof to check: {team}"
+        body = f"{team} ({code}) sent a payment proof for {tournament_name}. It is waiting in the registration queue."
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    path = site_path("players.registration", entry_id=entry.id) if entry is not None else None
+    if event_type == "payment.rejected":
+        proof = None
+        if entry is not None:
+            proof = db.session.scalar(
+                select(PaymentProof)
+                .where(PaymentProof.entry_id == entry.id, PaymentProof.status == ProofStatus.REJECTED.value)
+                .order_by(PaymentProof.id.desc())
+                .limit(1)
+            )
+        details["reason"] = proof.reason if proof is not None else ""
+        details["deadline"] = _when(entry.payment_deadline) if entry is not None else ""
+        title = f"Payment not accepted: {team}"
+        body = f"The organisers of {tournament_name} could not match the payment you sent for {team} ({code})."
+        if details["reason"]:
+            body += f" Their reason: {details['reason']}"
+        body += " Send the proof again from your registration page"
+        body += f" before {details['deadline']}." if details["deadline"] else "."
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    if event_type == "registration.confirmed":
+        how = {
+            "verified": "Your entry fee has been verified.",
+            "waived": "The organisers waived your entry fee.",
+        }.get(data.get("payment_status") or "", "")
+        details["how"] = how
+        details["check_in"] = ""
+        settings = (
+            db.session.scalar(select(RegistrationSettings).where(RegistrationSettings.tournament_id == tournament.id))
+            if tournament is not None
+            else None
+        )
+        if settings is not None and settings.check_in_minutes and settings.starts_at is not None:
+            opens = settings.starts_at - timedelta(minutes=settings.check_in_minutes)
+            details["check_in"] = f"{_when(opens)} to {_when(settings.starts_at)}"
+        title = f"Registration confirmed: {team}"
+        body = f"{team} is confirmed for {tournament_name} (registration {code})."
+        if how:
+            body += " " + how
+        if details["check_in"]:
+            body += f" Check in from {details['check_in']}."
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    reason = data.get("reason") or ""
+    details["reason"] = reason
+    details["why"] = CANCEL_REASONS.get(reason, "The registration is no longer active.")
+    title = f"Registration {'withdrawn' if reason == 'withdrawn' else 'cancelled'}: {team}"
+    body = f"The registration of {team} for {tournament_name} ({code}) has ended. {details['why']}"
+    return EventView(event_type, title, body, path, tournament_name, details)

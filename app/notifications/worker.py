@@ -38,7 +38,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -113,8 +113,16 @@ class Result:
 
 
 class Worker:
-    def __init__(self, app: Flask, name: str | None = None, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        name: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        timed_steps: Sequence[Callable[[], Any]] = (),
+    ) -> None:
         self.app = app
+        self.timed_steps = list(timed_steps)
+        self._next_timed_steps = 0.0
         self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")[:100]
         self.clock = clock or db_now
         self.stats = Stats()
@@ -142,6 +150,7 @@ class Worker:
                 while not self._stop.is_set():
                     try:
                         self._housekeeping()
+                        self.timed_steps_tick()
                         # Claim when slots were freed (at most every CLAIM_INTERVAL: a claim costs
                         # more than recording a few outcomes), when nothing is in flight, or once
                         # per poll interval for new events while every slot stays busy.
@@ -215,6 +224,24 @@ class Worker:
         for session in self._sessions.values():
             session.close()
         self._sessions.clear()
+
+    def timed_steps_tick(self) -> None:
+        """The timed steps handed in (registration's deadlines, waiting list and no-shows), at
+        most every REGISTRATION_TICK_SECONDS: the worker is the one process that always runs.
+        They are passed in by whoever starts the worker (`flask worker`), because this package
+        imports no service. A step that fails is logged and tried again next time; it must not
+        stop deliveries."""
+        if not self.timed_steps or time.monotonic() < self._next_timed_steps:
+            return
+        self._next_timed_steps = time.monotonic() + float(current_app.config["REGISTRATION_TICK_SECONDS"])
+        for step in self.timed_steps:
+            try:
+                step()
+            except OperationalError:
+                raise
+            except Exception:
+                db.session.rollback()
+                current_app.logger.exception("worker %s: timed step %s failed", self.name, step.__name__)
 
     def _idle_wait(self, poll: float) -> float | None:
         """None when nothing is pending at all; else how long until something may be due."""

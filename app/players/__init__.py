@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("players", __name__, cli_group="players")
 
-from app.players import cli, models, views  # noqa: E402,F401  (routes, commands and tables register on import)
+from app.players import cli, models, registration_views, views  # noqa: E402,F401  (routes, commands and tables register on import)

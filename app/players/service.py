@@ -192,11 +192,17 @@ def remove_registration(registration: Registration, actor_id: int | None, reason
     db.session.commit()
 
 
-def leave_team(user: User, registration_id: int) -> Participant:
-    """The player's own registration only (someone else's is "not found"). Commits."""
+def own_registration(user: User, registration_id: int) -> Registration:
+    """The player's own registration only (someone else's is "not found")."""
     registration = db.session.get(Registration, registration_id) if is_db_id(registration_id) else None
     if registration is None or registration.user_id != user.id:
         raise NotFound("You are not on that team.")
+    return registration
+
+
+def leave_team(user: User, registration_id: int) -> Participant:
+    """The player's own registration only (someone else's is "not found"). Commits."""
+    registration = own_registration(user, registration_id)
     participant = registration.participant
     remove_registration(registration, user.id, "left the team")
     return participant

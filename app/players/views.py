@@ -5,6 +5,7 @@ from flask_login import current_user, login_required, login_user
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
+from app.confirmation import is_confirmed, redirect_after
 from app.errors import DomainError
 from app.extensions import csrf, db
 from app.models import Notification
@@ -68,9 +69,17 @@ def teams() -> Response | str | tuple[str, int]:
     return render_template("players/teams.html", form=form, rows=rows, error=error), status
 
 
-@bp.post("/account/teams/<int:registration_id>/leave")
+@bp.route("/account/teams/<int:registration_id>/leave", methods=["GET", "POST"])
 @login_required
-def leave_team(registration_id: int) -> Response | tuple[str, int]:
+def leave_team(registration_id: int) -> Response | str | tuple[str, int]:
+    """Leaving cannot be undone by the player (rejoining needs the team's code): the button
+    shows a confirm page first (app.confirmation), whose own form leaves."""
+    try:
+        registration = service.own_registration(current_user, registration_id)
+    except DomainError as exc:
+        abort(404, exc.message)
+    if not is_confirmed():
+        return render_template("players/confirm_leave.html", registration=registration, form=CsrfOnlyForm())
     try:
         participant = service.leave_team(current_user, registration_id)
     except DomainError as exc:
@@ -79,7 +88,7 @@ def leave_team(registration_id: int) -> Response | tuple[str, int]:
         flash(exc.message, "error")
         return redirect(url_for("players.teams"))
     flash(f"You left {participant.name}.", "info")
-    return redirect(url_for("players.teams"))
+    return redirect_after(url_for("players.teams"))
 
 
 @bp.get("/inbox")

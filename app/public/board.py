@@ -121,7 +121,8 @@ class _Counted:
 
 
 def _counted(tournament: Tournament, filters: Filters) -> _Counted:
-    where = [Match.tournament_id == tournament.id, Match.state == MatchState.COMPLETED.value]
+    # The same counted set as LeaderboardService.calculate_br_standings: completed, not voided.
+    where = [Match.tournament_id == tournament.id, Match.state == MatchState.COMPLETED.value, Match.voided_at.is_(None)]
     if filters.match_ids is not None:
         where.append(Match.id.in_(filters.match_ids))
     if filters.stage is not None:
@@ -354,7 +355,8 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
 
 
 def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str, Any]:
-    where = [Match.tournament_id == tournament.id, Match.series_id.is_(None)]
+    # A voided lobby was entered by mistake: the public list leaves it out.
+    where = [Match.tournament_id == tournament.id, Match.series_id.is_(None), Match.voided_at.is_(None)]
     if stage is not None:
         where.append(Match.stage == stage)
     total = db.session.scalar(select(func.count(Match.id)).where(*where)) or 0

@@ -21,6 +21,10 @@ tournament lock, `app.services.locks.lock_tournament`) and of the address (filte
 The browser side (static/js/app.js) sends the fragment's ETag back in `If-None-Match` on every
 htmx poll; a request with an author-set `If-None-Match` bypasses the browser's HTTP cache, so
 the 304 reaches htmx untouched, and the htmx config in base.html swaps nothing on a 304.
+
+Drafts are seen by staff only (`app.public.visibility`): everyone else gets the 404 of an unknown
+tournament, and a staff member's view of a draft is always rendered for them alone (`private`,
+never stored), so it can never be served from the cache to anyone else.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from flask import Response, abort, current_app, make_response, request
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
-from app.models import BATTLE_ROYALE_GAMES, Tournament
+from app.models import BATTLE_ROYALE_GAMES, Tournament, TournamentStatus
+from app.public.visibility import viewer_is_staff
 
 PUBLIC_CACHE_CONTROL = "public, max-age=1, s-maxage=1"
 PRIVATE_CACHE_CONTROL = "private, no-cache"
@@ -55,6 +60,11 @@ class Version:
     results_version: int
     created_at: datetime | None
     game: str
+    status: str = "live"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == TournamentStatus.DRAFT.value
 
     @property
     def is_battle_royale(self) -> bool:
@@ -68,19 +78,27 @@ class Version:
 # Built once: the statement is compiled once per engine and run on a Core connection, which
 # keeps an unchanged poll within a small constant of /healthz's `SELECT 1`.
 _VERSION_QUERY = select(
-    Tournament.id, Tournament.slug, Tournament.results_version, Tournament.created_at, Tournament.game
+    Tournament.id,
+    Tournament.slug,
+    Tournament.results_version,
+    Tournament.created_at,
+    Tournament.game,
+    Tournament.status,
 ).where(Tournament.slug == bindparam("slug"))
 
 
 def current_version(slug: str) -> Version:
-    """The tournament's identity and results version by slug (one indexed lookup), or 404."""
+    """The tournament's identity and results version by slug (one indexed lookup), or 404.
+
+    A draft answers 404 exactly like an unknown slug, except to a logged-in staff member (the
+    session is read only for drafts, so a public poll still never touches it)."""
     # A pooled connection of its own, not the session's: an unchanged poll then never starts a
     # session transaction at all.
     with db.engine.connect() as connection:
         row = connection.execute(_VERSION_QUERY, {"slug": slug}).first()
-    if row is None:
+    if row is None or (row.status == TournamentStatus.DRAFT.value and not viewer_is_staff()):
         abort(404, description=f"There is no tournament at “{slug}”.")
-    return Version(row.id, row.slug, row.results_version or 0, row.created_at, row.game)
+    return Version(row.id, row.slug, row.results_version or 0, row.created_at, row.game, row.status)
 
 
 def etag_for(version: Version, variant: tuple[Hashable, ...]) -> str:
@@ -180,9 +198,15 @@ def live_response(
 ) -> Response:
     """Answer with the body for `variant` of this version: 304 when the client has it, else from
     the cache, else `render()` (stored when `shared`). `shared=False` is for bodies that depend
-    on the visitor (a logged-in user's page): rendered each time, `private`, no ETag."""
-    if not shared:
+    on the visitor (a logged-in user's page): rendered each time, `private`, no ETag. A draft is
+    never shared: only staff can see it at all."""
+    if not shared or version.is_draft:
         response = make_response(render())
+        if response.status_code == 200:
+            if mimetype:
+                response.mimetype = mimetype
+            for name, value in (headers or {}).items():
+                response.headers[name] = value
         response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
         for header in vary:
             response.vary.add(header)

@@ -18,7 +18,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import board, bp, exports
+from app.public import board, bp, exports, registration_block
 from app.public.live import (
     PUBLIC_CACHE_CONTROL,
     Version,
@@ -29,7 +29,9 @@ from app.public.live import (
     without_session,
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
+from app.public.visibility import viewer_is_staff
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
+from app.services.roster_visibility import is_visible
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
 # indexed lookup, so every page polls at this pace whatever the tournament's status.
@@ -117,14 +119,15 @@ def _embed_urls(tournament: Tournament) -> dict[str, str]:
     return {"code": code, "widget": widget, "overlay": overlay}
 
 
-def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: str, context):
-    """A page whose `block` updates live: 304 / cached / rendered, page or fragment."""
+def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: str, context, page_key=()):
+    """A page whose `block` updates live: 304 / cached / rendered, page or fragment.
+    `page_key`: what else the full page (not its fragment) shows, e.g. the registration block."""
     fragment = wants_fragment()
     # The page writes absolute links (the embed code). Scheme and host, not `request.host_url`,
     # which rebuilds and re-encodes a URL on every poll.
     kind = (*kind, request.scheme, request.host)
     fragment_variant = (*kind, "fragment")
-    variant = fragment_variant if fragment else (*kind, "page")
+    variant = fragment_variant if fragment else (*kind, "page", *page_key)
     shared = fragment or without_session()
 
     def render():
@@ -139,6 +142,8 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
 
 def shared_board(version: Version, tournament: Tournament, filters: board.Filters) -> dict[str, Any]:
     """The board for this version and filters, computed once for the page, its fragment and the widget."""
+    if version.is_draft:  # seen by staff only: nothing of it is kept where others are served from
+        return board.battle_royale_board(tournament, filters)
     key = (version.stamp(), "board", filters.stage, filters.match_keys)
     return render_cache().memo(key, lambda: board.battle_royale_board(tournament, filters))
 
@@ -163,12 +168,14 @@ def favicon():
 
 @bp.get("/")
 def index():
+    anonymous = without_session()
+    # Drafts are listed for staff only (app.public.visibility); anonymous visitors never are.
+    listed = [] if not anonymous and viewer_is_staff() else [Tournament.status != TournamentStatus.DRAFT.value]
     versions = func.coalesce(func.sum(Tournament.results_version), 0)
     count, versions, newest = db.session.execute(
-        select(func.count(Tournament.id), versions, func.max(Tournament.id))
+        select(func.count(Tournament.id), versions, func.max(Tournament.id)).where(*listed)
     ).one()
     etag = f"index-{count}-{versions}-{newest or 0}"
-    anonymous = without_session()
     if anonymous and request.if_none_match.contains_weak(etag):
         response = make_response("", 304)
         response.set_etag(etag, weak=True)
@@ -177,12 +184,14 @@ def index():
 
     team_count = (
         select(func.count(Participant.id))
-        .where(Participant.tournament_id == Tournament.id)
+        .where(Participant.tournament_id == Tournament.id, is_visible(Participant.id))
         .correlate(Tournament)
         .scalar_subquery()
     )
     rows = db.session.execute(
-        select(Tournament, team_count).order_by(
+        select(Tournament, team_count)
+        .where(*listed)
+        .order_by(
             case({TournamentStatus.REGISTRATION.value: 0}, value=Tournament.status, else_=1),
             Tournament.completed_at.desc().nulls_last(),
             Tournament.created_at.desc(),
@@ -212,6 +221,10 @@ def tournament(slug: str):
     version = current_version(slug)
     stage, match_keys = _query_filters()
     lobbies_page = _page_number("lobbies")
+    # The registration block is on the full page only (not the polled fragment), so it is
+    # worked out only for it; its state is part of the page's cache key (see registration_block).
+    registration = None if wants_fragment() else registration_block.state_for(_tournament(version))
+    page_key = registration_block.cache_key(registration) if registration else ()
 
     def context():
         tournament = _tournament(version)
@@ -221,6 +234,7 @@ def tournament(slug: str):
             "poll_seconds": POLL_SECONDS,
             "now": utcnow(),
             "embed": _embed_urls(tournament),
+            **registration_block.context(tournament, registration),
         }
         if not tournament.is_battle_royale:
             return {**common, "series_rows": _series_rows(tournament)}
@@ -242,8 +256,8 @@ def tournament(slug: str):
     # A series tournament ignores the battle-royale filters.
     kind = ("tournament", stage, match_keys, lobbies_page)
     if version.is_battle_royale:
-        return _live_page(version, kind, "public/tournament_br.html", "standings", context)
-    return _live_page(version, kind, "public/tournament_series.html", "series_list", context)
+        return _live_page(version, kind, "public/tournament_br.html", "standings", context, page_key)
+    return _live_page(version, kind, "public/tournament_series.html", "series_list", context, page_key)
 
 
 @bp.get("/tournaments/<slug>/series/<series_key>/")

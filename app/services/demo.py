@@ -14,7 +14,14 @@ from typing import Any
 
 from app.services.tournament_file import FORMAT
 
-DEMO_SLUGS = ("ff-dhaka-cup", "pmcs-group-b", "ff-winter-qualifier", "val-uni-playoffs", "cs2-open-playoffs")
+DEMO_SLUGS = (
+    "ff-dhaka-cup",
+    "pmcs-group-b",
+    "ff-winter-qualifier",
+    "val-uni-playoffs",
+    "cs2-open-playoffs",
+    "ff-monsoon-open",
+)
 
 FF_TEAMS = [
     "Team Phoenix", "Dhaka Dragons", "Night Owls", "Booyah Bandits", "Red Rush", "Silent Storm",
@@ -29,6 +36,7 @@ VAL_TEAMS = ["Apex Aim", "Blue Ravens", "Crimson Five", "Dusk Protocol", "Eclips
 CS_TEAMS = ["Northern Lights", "Old Guard", "Pixel Pushers", "Quick Scope", "Rifle Kings", "Smoke Screen"]
 
 START = datetime(2025, 11, 13, 14, 0, tzinfo=UTC)
+REGISTRATION_SLUG = "ff-monsoon-open"
 
 
 def _ts(value: datetime) -> str:
@@ -196,6 +204,19 @@ def demo_documents() -> list[dict[str, Any]]:
                 cs_forfeit,
             ],
         },
+        {
+            # Taking entries: its teams arrive through registration (ensure_demo_registrations).
+            "format": FORMAT,
+            "tournament": {
+                "name": "Free Fire Monsoon Open",
+                "slug": REGISTRATION_SLUG,
+                "game": "freefire",
+                "status": "registration",
+                "scoring": {"preset": "ffws"},
+            },
+            "participants": [],
+            "matches": [],
+        },
     ]
 
 
@@ -268,3 +289,75 @@ def ensure_demo_players(password: str, notify_live_match: Callable[[Any, Any, An
         user.set_password(password)
         emails.append(email)
     return emails
+
+
+# Captains of the registration demo, and what each has done so far: the staff queue opens on
+# two proofs awaiting a decision, a rejected proof, an unpaid entry and a waiting-listed team.
+DEMO_CAPTAINS = (
+    ("captain1@deltacrown.local", "Monsoon Phoenix", "verified"),
+    ("captain2@deltacrown.local", "Rain Runners", "submitted"),
+    ("captain3@deltacrown.local", "Thunder Booyah", "submitted"),
+    ("captain4@deltacrown.local", "Cloud Nine BD", "rejected"),
+    ("captain5@deltacrown.local", "Storm Chasers", "unpaid"),
+    ("captain6@deltacrown.local", "Late Lightning", "waitlisted"),
+)
+
+
+def ensure_demo_registrations(staff_id: int, password: str) -> list[str]:
+    """Open registration on the demo's registration tournament (once) with the DEMO_CAPTAINS'
+    entries, through the entries service like real captains and staff; every run sets
+    `password` on the captains. Commits (the service commits each step)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Tournament, User, utcnow
+    from app.services import entries
+
+    tournament = db.session.scalar(select(Tournament).where(Tournament.slug == REGISTRATION_SLUG))
+    if tournament is None:
+        return []
+    captains = {}
+    for email, _team, _step in DEMO_CAPTAINS:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, display_name=email.split("@")[0].title())
+            db.session.add(user)
+        user.set_password(password)
+        captains[email] = user
+    db.session.commit()
+    if entries.settings_for(tournament.id) is not None:
+        return [email for email, _team, _step in DEMO_CAPTAINS]
+    now = utcnow().replace(microsecond=0)
+    settings = {
+        "opens_at": _ts(now - timedelta(days=2)),
+        "closes_at": _ts(now + timedelta(days=12)),
+        "starts_at": _ts(now + timedelta(days=14)),
+        "capacity": 5,
+        "roster_min": 1,
+        "roster_max": 4,
+        "fee": {"amount": "500.00", "currency": "BDT"},
+        "methods": [
+            {"name": "bkash", "instructions": "bKash merchant 01700-000000, reference = your registration code"},
+            {"name": "nagad", "instructions": "Nagad 01800-000000 (send money), reference = your registration code"},
+        ],
+        "payment_deadline_hours": 48,
+        "auto_confirm_free": True,
+        "check_in_minutes": 60,
+    }
+    entries.save_settings(tournament.id, settings, staff_id)
+    for number, (email, team, step) in enumerate(DEMO_CAPTAINS, start=1):
+        entry = entries.register(tournament.id, captains[email].id, team, team.split()[0][:4].upper())
+        if step in ("verified", "submitted", "rejected"):
+            entries.submit_proof(
+                entry.id,
+                captains[email].id,
+                method="bkash" if number % 2 else "nagad",
+                transaction_id=f"DEMO{number}TX{7300 + number}",
+                amount="500.00",
+                sender_last_digits=f"{4200 + number}",
+            )
+        if step == "verified":
+            entries.decide(entry.id, "verify", staff_id)
+        elif step == "rejected":
+            entries.decide(entry.id, "reject", staff_id, reason="Transaction ID not found in our bKash statement")
+    return [email for email, _team, _step in DEMO_CAPTAINS]

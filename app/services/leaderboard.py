@@ -61,6 +61,7 @@ from app.models import (
 )
 from app.services import audit
 from app.services.locks import lock_tournament
+from app.services.roster_visibility import hidden_set
 from app.services.scoring import Ruleset, ruleset_for
 from app.services.text import storable
 from app.services.timestamps import iso_z
@@ -299,7 +300,12 @@ class LeaderboardService:
             raise ValidationError(f"{tournament.slug} is a {tournament.game_name} tournament, not battle royale")
         ruleset = tournament_ruleset(tournament)
 
-        counted = [Match.tournament_id == tournament.id, Match.state == MatchState.COMPLETED.value]
+        # A voided lobby (entered by mistake, see services.corrections) keeps its state but never counts.
+        counted = [
+            Match.tournament_id == tournament.id,
+            Match.state == MatchState.COMPLETED.value,
+            Match.voided_at.is_(None),
+        ]
         filtered = match_ids is not None or stage is not None
         if match_ids is not None:
             counted.append(Match.id.in_(_check_match_ids(tournament.id, match_ids)))
@@ -389,6 +395,7 @@ class LeaderboardService:
             .where(
                 Match.tournament_id == tournament.id,
                 Match.state.in_([MatchState.LIVE.value, MatchState.DISPUTED.value]),
+                Match.voided_at.is_(None),  # a voided lobby will never count: it blocks nothing
             )
             .order_by(Match.position, Match.id)
         ).all()
@@ -608,6 +615,7 @@ def freeze_results(tournament_id: int) -> None:
 def _frozen_br_rows(tournament: Tournament) -> list[dict[str, Any]]:
     standings = LeaderboardService.calculate_br_standings(tournament.id)
     by_key = {p.key: p for p in tournament.participants}
+    hidden = hidden_set(tournament.id)
     rows = [
         {
             "participant_id": by_key[s["participant_id"]].id,
@@ -623,7 +631,8 @@ def _frozen_br_rows(tournament: Tournament) -> list[dict[str, Any]]:
     ]
     ranked = {s["participant_id"] for s in standings}
     unplaced = sorted(
-        (p for p in tournament.participants if p.key not in ranked), key=lambda p: (p.name.casefold(), p.key)
+        (p for p in tournament.participants if p.key not in ranked and p.id not in hidden),
+        key=lambda p: (p.name.casefold(), p.key),
     )
     for participant in unplaced:
         rows.append(
@@ -667,7 +676,11 @@ def _frozen_series_rows(tournament: Tournament) -> list[dict[str, Any]]:
         s = stats[p.id]
         return (-s["series"], -(s["won"] - s["lost"]), -s["won"])
 
-    ordered = sorted(tournament.participants, key=lambda p: (sort_key(p), p.name.casefold(), p.key))
+    hidden = hidden_set(tournament.id)
+    ordered = sorted(
+        (p for p in tournament.participants if p.id not in hidden),
+        key=lambda p: (sort_key(p), p.name.casefold(), p.key),
+    )
     rows = []
     rank, previous = 0, None
     for position, participant in enumerate(ordered, start=1):

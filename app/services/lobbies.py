@@ -11,7 +11,7 @@ Rules:
 - A new lobby is recorded by `states.record_br_match`, the service behind the API's
   `POST /api/tournaments/<id>/matches/`.
 - Staff moving a match to disputed give a reason (what is contested, by whom): the portal's
-  door to `states.change_match_state` (`move_match`) refuses a dispute without one.
+  and the API's door to `states.change_match_state` (`move_match`) refuses a dispute without one.
 - A correction replaces the lobby's results only if the lobby is still at the version the
   editor read (`Match.version`, bumped by corrections and state changes): of two staff
   changing one lobby, the later save is refused
@@ -170,9 +170,13 @@ def _check_stage(stage: Any) -> str | None:
     return stage.strip()
 
 
-def record_lobby(ref: int | str, stage: Any, state: Any, rows: list[dict[str, Any]], actor_id: int | None):
-    """Check the rows, then record the lobby through the API's own service. Returns
-    (match, check); on bad rows the match is None and nothing is stored."""
+def record_lobby(
+    ref: int | str, stage: Any, state: Any, rows: list[dict[str, Any]], actor_id: int | None, key: Any = None
+):
+    """Check the rows, then record the lobby through the API's own service, under `key` (the
+    grid's reserved key, see services.lobby_keys; empty: the next free one). Returns (match,
+    check); on bad rows the match is None and nothing is stored. A key already saved is refused
+    with `states.DuplicateLobby`."""
     tournament = get_tournament(ref)
     stage = _check_stage(stage)
     if state not in ENTRY_STATES:
@@ -182,9 +186,10 @@ def record_lobby(ref: int | str, stage: Any, state: Any, rows: list[dict[str, An
         check.errors.append("enter at least one team's placement")
     if not check.ok:
         return None, check
-    match = states.record_br_match(
-        tournament.id, {"stage": stage, "state": state, "results": check.results()}, actor_id
-    )
+    entry: dict[str, Any] = {"stage": stage, "state": state, "results": check.results()}
+    if isinstance(key, str) and key.strip():
+        entry["key"] = key.strip()
+    match = states.record_br_match(tournament.id, entry, actor_id)
     return match, check
 
 
@@ -287,7 +292,7 @@ def correct_lobby(
         before={"stage": before_stage, "results": {k: list(v) for k, v in before.items()}},
         after={"stage": match.stage, "results": {k: list(v) for k, v in after.items()}},
     )
-    counts = match.state == MatchState.COMPLETED.value
+    counts = match.state == MatchState.COMPLETED.value and match.voided_at is None
     if counts:
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     db.session.commit()
@@ -350,8 +355,18 @@ def parse_paste(tournament: Tournament, text: Any) -> tuple[dict[str, dict[str, 
     return filled, stage
 
 
-def move_match(ref: int | str, match_id: int, new_state: Any, reason: Any, actor_id: int | None) -> Match:
-    """A match state change from the portal: the state machine's rules, plus a reason for a dispute."""
+def move_match(
+    ref: int | str,
+    match_id: int,
+    new_state: Any,
+    reason: Any,
+    actor_id: int | None,
+    *,
+    winner: Any = None,
+    score: Any = None,
+) -> Match:
+    """A match state change from the portal or the API: the state machine's rules, plus a
+    reason for a dispute (the resolving note is optional, kept as the audit event's reason)."""
     if not isinstance(new_state, str):
         raise ValidationError("state: required")
     if reason is not None and not isinstance(reason, str):
@@ -359,4 +374,4 @@ def move_match(ref: int | str, match_id: int, new_state: Any, reason: Any, actor
     reason = (reason or "").strip() or None
     if new_state == MatchState.DISPUTED.value and reason is None:
         raise ValidationError("reason: a dispute needs a reason (what is contested, and by whom)")
-    return states.change_match_state(ref, match_id, new_state, actor_id, reason)
+    return states.change_match_state(ref, match_id, new_state, actor_id, reason, winner=winner, score=score)

@@ -8,6 +8,9 @@ disputed → completed (dispute resolved) or cancelled; scheduled or live → ca
 leaves cancelled. A match moving to completed gets its `completed_at` if it has none. Results of
 a completed tournament are frozen: its matches no longer change.
 
+A voided lobby (`services.corrections`) keeps its state and never counts; it cannot change
+state until it is restored.
+
 Every change bumps the tournament's results version under its lock, writes an audit event and
 sends its signals (`match.*` on a state move; `leaderboard.updated` when a match enters or
 leaves the completed state, the only one that counts) in the same transaction, before the
@@ -17,6 +20,7 @@ state change: a new lobby only updates the leaderboard, and only if it is comple
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,9 +29,10 @@ from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
-from app.services import audit
+from app.services import audit, lobby_keys
 from app.services.leaderboard import get_tournament, iso_z, summarise_series
 from app.services.locks import lock_tournament
+from app.services.roster_visibility import is_visible
 from app.services.text import storable
 
 TOURNAMENT_STEPS = {
@@ -102,6 +107,9 @@ def change_match_state(
         raise NotFound(f"no match {match_id} in {tournament.slug}")
     if tournament.status == TournamentStatus.COMPLETED.value:
         raise Conflict(f"{tournament.slug} is completed; its results are frozen")
+    if match.voided_at is not None:
+        # Its players were never told of it; a state move would announce a lobby that is void.
+        raise Conflict(f"lobby {match.key} is voided; restore it before changing its state")
     if new_state not in MATCH_TRANSITIONS[match.state]:
         raise Conflict(f"match {match.key} is {match.state}; it cannot move to {new_state}")
     completing = new_state == MatchState.COMPLETED.value
@@ -132,8 +140,18 @@ def change_match_state(
     return match
 
 
-def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None) -> Match:
-    """Store one battle-royale lobby sent by staff; validated exactly like a file's lobby."""
+def record_br_match(
+    tournament_ref: int | str,
+    entry: Any,
+    actor_id: int | None,
+    *,
+    before_commit: Callable[[Match], None] | None = None,
+) -> Match:
+    """Store one battle-royale lobby sent by staff; validated exactly like a file's lobby.
+
+    A key that a saved lobby already has is refused with `DuplicateLobby` (409): the same lobby
+    entered twice must not count twice. `before_commit(match)` runs inside the transaction (the
+    API stores its idempotent answer there, so the lobby and the answer exist together or not at all)."""
     from app.services.tournament_file import validate_match_entry
 
     tournament = get_tournament(tournament_ref)
@@ -144,10 +162,20 @@ def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None)
         raise Conflict(f"{tournament.slug} is completed; its results are frozen")
     participants = dict(
         db.session.execute(
-            select(Participant.key, Participant.id).where(Participant.tournament_id == tournament.id)
+            select(Participant.key, Participant.id).where(
+                Participant.tournament_id == tournament.id, is_visible(Participant.id, tournament.id)
+            )
         ).all()
     )
     existing = set(db.session.scalars(select(Match.key).where(Match.tournament_id == tournament.id)))
+    wanted = entry.get("key") if isinstance(entry, dict) else None
+    if isinstance(wanted, str) and wanted in existing:
+        first = db.session.scalar(select(Match).where(Match.tournament_id == tournament.id, Match.key == wanted))
+        raise DuplicateLobby(
+            f"lobby {wanted} is already saved (match {first.id}); this one was not saved. "
+            "Check the first one, and correct it if needed",
+            first,
+        )
     if isinstance(entry, dict) and entry.get("completed_at") is None:
         # Staff entering a lobby that just ended need not type the time: it ended now.
         state = entry.get("state", MatchState.COMPLETED.value)
@@ -157,7 +185,9 @@ def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None)
     position = (
         db.session.scalar(select(func.max(Match.position)).where(Match.tournament_id == tournament.id)) or 0
     ) + 1
-    key = clean["key"] or _free_key(existing, position)
+    # A key an open lobby grid holds is not handed out to another lobby (services.lobby_keys).
+    key = clean["key"] or _free_key(existing | lobby_keys.held_keys(tournament.id), position)
+    lobby_keys.release(tournament.id, key)
     match = Match(
         tournament_id=tournament.id,
         key=key,
@@ -191,8 +221,19 @@ def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None)
     )
     # A new lobby is no state change (no match.* event); if it counts, the standings changed.
     _announce_match_change(tournament, match, None)
+    if before_commit is not None:
+        before_commit(match)
     db.session.commit()
     return match
+
+
+class DuplicateLobby(Conflict):
+    """A lobby is saved under a key another saved lobby has: the same lobby entered twice.
+    `match` is the one saved first."""
+
+    def __init__(self, message: str, match: Match):
+        super().__init__(message)
+        self.match = match
 
 
 def apply_game_result(match: Match, winner: object, score: object) -> None:

@@ -37,6 +37,7 @@ from app.models import (
     TournamentStatus,
 )
 from app.services import audit, scoring
+from app.services.roster_visibility import is_visible
 from app.services.text import storable
 from app.services.timestamps import iso_z
 
@@ -879,7 +880,9 @@ def export_tournament(slug: str) -> dict[str, Any]:
             )
 
     participants = db.session.scalars(
-        select(Participant).where(Participant.tournament_id == tid).order_by(Participant.id)
+        select(Participant)
+        .where(Participant.tournament_id == tid, is_visible(Participant.id, tid))
+        .order_by(Participant.id)
     ).all()
     key_of = {p.id: p.key for p in participants}
     doc: dict[str, Any] = {
@@ -906,14 +909,16 @@ def export_tournament(slug: str) -> dict[str, Any]:
 def _export_lobbies(tournament_id: int, key_of: dict[int, str]) -> list[dict[str, Any]]:
     lobbies = db.session.execute(
         select(Match.id, Match.key, Match.stage, Match.state, Match.completed_at)
-        .where(Match.tournament_id == tournament_id, Match.series_id.is_(None))
+        # A voided lobby was entered by mistake; the file has no way to say so, and exporting it
+        # as played would make it count again on import.
+        .where(Match.tournament_id == tournament_id, Match.series_id.is_(None), Match.voided_at.is_(None))
         .order_by(Match.position, Match.id)
     ).all()
     results: dict[int, list[dict[str, Any]]] = {row.id: [] for row in lobbies}
     rows = db.session.execute(
         select(MatchResult.match_id, MatchResult.participant_id, MatchResult.placement, MatchResult.kills)
         .join(Match, Match.id == MatchResult.match_id)
-        .where(Match.tournament_id == tournament_id, Match.series_id.is_(None))
+        .where(Match.tournament_id == tournament_id, Match.series_id.is_(None), Match.voided_at.is_(None))
         .order_by(MatchResult.match_id, MatchResult.placement)
     )
     for match_id, participant_id, placement, kills in rows:

@@ -49,8 +49,10 @@ def no_store(response):
 from app.staff import (  # noqa: E402, F401
     admin_views,
     audit_views,
+    correction_views,
     lobby_views,
     payment_views,
+    registration_views,
     results_views,
     series_views,
     tournament_views,

@@ -134,6 +134,11 @@ class LobbyForm(FlaskForm):
         validate_choice=False,
     )
     version = HiddenField()
+    key = StringField(
+        "Lobby key",
+        validators=[Length(max=80)],
+        description="Reserved for you while this grid is open; a lobby saved under it already is refused",
+    )
 
 
 class PasteForm(FlaskForm):
@@ -147,6 +152,8 @@ class PasteForm(FlaskForm):
 class MatchStateForm(FlaskForm):
     state = HiddenField(validators=[DataRequired()])
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    # Resolving a dispute has its own note (how it was settled), not the dispute's reason box.
+    note = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
 class SeriesForm(FlaskForm):
@@ -199,3 +206,20 @@ def storable_form(form: FlaskForm) -> bool:
             field.errors = [*(field.errors or []), "contains a NUL character or an unpaired surrogate"]
             ok = False
     return ok
+
+
+class RenameForm(FlaskForm):
+    name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
+    tag = StringField("Tag", validators=[Length(max=20)])
+
+
+class AdjustmentEditForm(FlaskForm):
+    points = StringField("Points", validators=[DataRequired(), Length(max=20)], description="-5 penalty, 3 bonus")
+    reason = StringField(
+        "Reason", validators=[DataRequired(), Length(max=500)], description="Shown with the adjustment"
+    )
+    note = StringField("Why it changed", validators=[Length(max=500)], description="Optional; kept in the audit log")
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField("Reason", validators=[Length(max=500)], description="Kept in the audit log")

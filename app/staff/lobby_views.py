@@ -1,5 +1,6 @@
-"""Battle-royale lobbies in the portal: the fast entry grid (checked through htmx while typing),
-pasting a lobby, correcting a saved one, and moving matches through their states."""
+"""Battle-royale lobbies in the portal: the fast entry grid (checked through htmx while typing,
+its lobby key reserved when it opens: services.lobby_keys), pasting a lobby, correcting a saved
+one, and moving matches through their states."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from sqlalchemy import func, select
 
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Match, MatchResult, Tournament, TournamentStatus
+from app.models import Match, MatchResult, MatchState, Tournament, TournamentStatus
 from app.public.rendering import render_page_or_fragment, wants_fragment
-from app.services import lobbies, states
+from app.services import lobbies, lobby_keys, states
 from app.services.lobbies import LobbyCheck, StaleLobby
+from app.services.states import DuplicateLobby
 from app.services.text import storable
 from app.staff import bp
 from app.staff.forms import LobbyForm, MatchStateForm, PasteForm, storable_form
@@ -66,6 +68,7 @@ def _render(
     status: int = 200,
     conflict: str | None = None,
     rejected: LobbyCheck | None = None,
+    duplicate: Match | None = None,
 ):
     action = (
         url_for("staff.lobby_edit", slug=tournament.slug, match_id=match.id)
@@ -91,6 +94,7 @@ def _render(
         oob=wants_fragment(),
         conflict=conflict,
         rejected=rejected,
+        duplicate=duplicate,
     )
     response.status_code = status
     return response
@@ -141,12 +145,19 @@ def lobby_new(slug: str):
     if request.method == "GET":
         # After a save the next lobby is usually in the same stage: keep it filled in.
         form.stage.data = request.args.get("stage", "")[:80]
+        form.key.data = lobby_keys.reserve_key(tournament, actor())
         return _render(tournament, form, lobbies.check_lobby(tournament, _grid(tournament)))
     rows = _posted_rows()
     if not form.validate_on_submit() or not storable_form(form):
         return _render(tournament, form, lobbies.check_lobby(tournament, rows), status=400)
     try:
-        match, check = lobbies.record_lobby(tournament.id, form.stage.data, form.state.data, rows, actor())
+        match, check = lobbies.record_lobby(
+            tournament.id, form.stage.data, form.state.data, rows, actor(), key=form.key.data
+        )
+    except DuplicateLobby as exc:
+        db.session.rollback()
+        first = lobbies.lobby_for(load(slug), exc.match.id)
+        return _render(load(slug), form, lobbies.check_lobby(tournament, rows), status=409, duplicate=first)
     except DomainError as exc:
         db.session.rollback()
         form.form_errors.append(exc.message)
@@ -190,6 +201,7 @@ def lobby_paste(slug: str):
         else:
             if stage:
                 form.stage.data = stage
+            form.key.data = lobby_keys.reserve_key(tournament, actor())
             grid = _grid(tournament, {k: (v["placement"], v["kills"]) for k, v in filled.items()})
             return _render(tournament, form, lobbies.check_lobby(tournament, grid), paste_form=paste_form)
     return _render(
@@ -256,7 +268,9 @@ def match_state(slug: str, match_id: int):
         error = "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()) or "The form expired; try again."
     else:
         try:
-            match = lobbies.move_match(tournament.id, match_id, form.state.data, form.reason.data, actor())
+            # Resolving a dispute (-> completed) carries its own note; the other moves a reason.
+            reason = form.note.data if form.state.data == MatchState.COMPLETED.value else form.reason.data
+            match = lobbies.move_match(tournament.id, match_id, form.state.data, reason, actor())
         except DomainError as exc:
             db.session.rollback()
             return _matches_page(load(slug), status_for(exc), exc.message, _failed(form, match_id))
@@ -269,7 +283,8 @@ def match_state(slug: str, match_id: int):
 
 def _failed(form: MatchStateForm, match_id: int) -> dict[str, Any]:
     reason = form.reason.data if isinstance(form.reason.data, str) and storable(form.reason.data) else ""
-    return {"match_id": match_id, "state": form.state.data, "reason": reason}
+    note = form.note.data if isinstance(form.note.data, str) and storable(form.note.data) else ""
+    return {"match_id": match_id, "state": form.state.data, "reason": reason, "note": note}
 
 
 def _matches_page(tournament: Tournament, status: int, error: str, failed: dict[str, Any]):

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Match, Participant, Tournament, TournamentStatus
 from app.players.service import issue_join_code
 from app.services import states, tournaments
-from app.services.leaderboard import LeaderboardService, get_tournament_by_slug
+from app.services.leaderboard import get_tournament_by_slug
 from app.services.text import storable
 from app.staff import bp
 from app.staff.forms import (
@@ -174,7 +174,7 @@ def _overview(tournament: Tournament, status: int = 200, **forms: Any):
     adjustment_form.participant.choices = participant_choices(tournament)
     open_matches = db.session.execute(
         select(Match.key, Match.state).where(
-            Match.tournament_id == tournament.id, Match.state.in_(("live", "disputed"))
+            Match.tournament_id == tournament.id, Match.state.in_(("live", "disputed")), Match.voided_at.is_(None)
         )
     ).all()
     counts = dict(
@@ -281,11 +281,12 @@ def tournament_status(slug: str):
     form = ActionForm()
     if not form.validate_on_submit():
         return _overview(tournament, 400, error="The form expired; try again.")
+    if form.status.data == TournamentStatus.COMPLETED.value:
+        # Completing cannot be undone: it goes through its confirm page (correction_views).
+        from app.staff.correction_views import tournament_complete
+
+        return tournament_complete(slug)
     try:
-        if form.status.data == TournamentStatus.COMPLETED.value:
-            LeaderboardService.complete_tournament(tournament.id, actor())
-            flash("Completed: the final results are frozen.", "success")
-            return redirect(url_for("staff.results", slug=slug))
         states.advance_tournament(tournament.id, form.status.data or "", actor())
     except DomainError as exc:
         db.session.rollback()

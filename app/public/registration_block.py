@@ -1,0 +1,61 @@
+"""The registration block of the public tournament page, and what its cached copy depends on.
+
+Rule: the page body is cached per results version (app/public/live.py), but slots are taken and
+freed without touching results. So the block's own state -- what `entries.public_state` says
+(open/waitlist/closed, slots taken, fee, methods, times), plus the minute while "Opens in …"
+counts down -- is added to the cache key of the full page. Every change of slot count or state
+is then a new key: the next visitor gets a fresh page, the cached standings fragment (polled
+every second, which never shows this block) is untouched, and an unchanged page costs the
+few indexed counts `public_state` makes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask_login import current_user
+
+from app.models import Tournament, utcnow
+from app.services import entries
+
+
+def state_for(tournament: Tournament, now: datetime | None = None) -> entries.RegistrationView:
+    return entries.public_state(tournament, now)
+
+
+def cache_key(view: entries.RegistrationView, now: datetime | None = None) -> tuple[str, ...]:
+    if view.state == "none":
+        return ("registration", "none")
+    countdown = ""
+    if view.state == "upcoming":
+        countdown = (now or utcnow()).strftime("%Y%m%d%H%M")
+    digest = hashlib.blake2s(repr(view).encode(), digest_size=8).hexdigest()
+    return ("registration", view.state, digest, countdown)
+
+
+def until(moment: datetime | None, now: datetime | None = None) -> str:
+    """A short "in 3 days" / "in 5 hours" / "in 12 minutes" for the countdown."""
+    if moment is None:
+        return ""
+    seconds = (moment - (now or utcnow())).total_seconds()
+    if seconds <= 60:
+        return "in a minute"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"in {minutes} minutes"
+    hours = round(seconds / 3600)
+    if hours < 48:
+        return f"in {hours} hours"
+    return f"in {round(seconds / 86400)} days"
+
+
+def context(tournament: Tournament, view: entries.RegistrationView | None) -> dict:
+    """What `public/_registration.html` reads. A visitor's own entry is looked up only for a
+    logged-in visitor, whose page is rendered for them alone (never shared)."""
+    if view is None:
+        return {"registration": None}
+    mine = None
+    if current_user.is_authenticated:
+        mine = entries.entry_for_user(tournament.id, current_user.id)
+    return {"registration": view, "registration_opens_in": until(view.opens_at), "my_entry": mine}

@@ -1,0 +1,175 @@
+"""Payment-proof screenshots: what is accepted, how it is kept, and how it is read back.
+
+Rule: a screenshot is accepted only when it is a PNG, JPEG or WebP file of at most 2 MB that
+Pillow decodes completely and that has at most `MAX_PIXELS` pixels (a small file can declare a
+gigantic canvas: a decompression bomb). What is stored is not the upload but an image re-encoded
+from its pixels alone, in the same format: EXIF (the phone's location, its serial number), ICC
+profiles, text chunks and anything hidden after the image data are dropped, and a photo's EXIF
+rotation is applied first so it stays upright. It is written under the app's instance folder
+(`PROOF_IMAGE_DIR`, default `instance/proofs/`), never under `static/`, named by a random key that
+says nothing about the team. Anything else is refused with a `ValidationError` saying why, and
+nothing is written. Who may see a stored screenshot is `entries.can_view_proof`'s rule; this
+module only stores and reads.
+
+Several hosts must share `PROOF_IMAGE_DIR` (a network volume), as they share the database.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import os
+import re
+import secrets
+import tempfile
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.errors import NotFound, ValidationError
+
+MAX_BYTES = 2 * 1024 * 1024
+# 40 megapixels: far above any phone screenshot (1440x3200 = 4.6 MP), far below what would
+# exhaust a worker's memory once decoded (40 MP x 4 bytes = 160 MB).
+MAX_PIXELS = 40_000_000
+FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"), "WEBP": ("webp", "image/webp")}
+MIMETYPES = {extension: mimetype for extension, mimetype in FORMATS.values()}
+_KEY = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpg|webp)$")
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    data: bytes
+    mimetype: str
+
+
+def folder() -> str:
+    return current_app.config.get("PROOF_IMAGE_DIR") or os.path.join(current_app.instance_path, "proofs")
+
+
+def _read_limited(stream: Any) -> bytes:
+    data = stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValidationError("screenshot: larger than 2 MB; send a smaller screenshot (PNG, JPEG or WebP)")
+    if not data:
+        raise ValidationError("screenshot: the file is empty")
+    return data
+
+
+def _decode(data: bytes) -> tuple[Image.Image, str]:
+    """The decoded first frame and its format, or a ValidationError; never a Pillow exception."""
+    refused = "screenshot: not a PNG, JPEG or WebP image"
+    with warnings.catch_warnings():
+        # Pillow warns (then errors) above its own pixel limit; ours is lower and checked first,
+        # but a warning must never pass silently or (under pytest's filterwarnings=error) escape.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                limit = MAX_PIXELS // 1_000_000
+                raise ValidationError(
+                    f"screenshot: {width}x{height} pixels is too large an image; at most {limit} megapixels"
+                )
+            image.load()
+        except ValidationError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ValidationError("screenshot: the image declares too many pixels to be a screenshot") from None
+        except UnidentifiedImageError:
+            raise ValidationError(refused) from None
+        except (OSError, SyntaxError, ValueError, EOFError, MemoryError):
+            raise ValidationError(f"{refused} (the file is damaged or cut short)") from None
+    return image, image.format or ""
+
+
+def _clean(image: Image.Image, image_format: str) -> Image.Image:
+    """A fresh image holding only the pixels: `Image.frombytes` starts with empty `info`, so no
+    metadata can ride along into the saved file whatever the encoder would copy over."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = ImageOps.exif_transpose(image) or image
+    if image_format == "JPEG":
+        mode = "L" if image.mode in ("L", "1") else "RGB"
+    elif image.mode in ("RGB", "RGBA", "L", "LA"):
+        mode = image.mode
+    else:  # palette, 16-bit, CMYK...: the transparency, if any, survives as alpha
+        has_alpha = "A" in image.getbands() or "transparency" in image.info
+        mode = "RGBA" if has_alpha else "RGB"
+    if image.mode != mode:
+        image = image.convert(mode)
+    return Image.frombytes(mode, image.size, image.tobytes())
+
+
+def _encode(image: Image.Image, image_format: str) -> bytes:
+    out = io.BytesIO()
+    if image_format == "JPEG":
+        image.save(out, "JPEG", quality=90, optimize=True)
+    elif image_format == "WEBP":
+        image.save(out, "WEBP", quality=90)
+    else:
+        image.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def prepare(stream: Any) -> tuple[bytes, str]:
+    """The re-encoded bytes and file extension of an upload, or a ValidationError."""
+    data = _read_limited(stream)
+    image, image_format = _decode(data)
+    try:
+        cleaned = _clean(image, image_format)
+        return _encode(cleaned, image_format), FORMATS[image_format][0]
+    except (OSError, ValueError, MemoryError, Image.DecompressionBombWarning):
+        raise ValidationError("screenshot: the image could not be read; send it again as PNG or JPEG") from None
+    finally:
+        image.close()
+
+
+def store(file_storage: Any) -> str:
+    """Check, clean and keep an uploaded screenshot (a werkzeug FileStorage or any object with
+    `.stream` or `.read`); returns its key. Nothing is written when it is refused."""
+    stream = getattr(file_storage, "stream", file_storage)
+    body, extension = prepare(stream)
+    key = f"{secrets.token_urlsafe(24)}.{extension}"
+    directory = folder()
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    # Written under a temporary name and renamed: a reader never sees half a file.
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(body)
+        os.replace(temporary, os.path.join(directory, key))
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return key
+
+
+def is_key(key: str | None) -> bool:
+    return bool(key) and bool(_KEY.match(key or ""))
+
+
+def open(key: str) -> StoredImage:  # noqa: A001  (the agreed name: store() and open())
+    """The stored screenshot for `key`; NotFound for a malformed or missing key (a key is never
+    a path: it cannot name a file outside the folder)."""
+    if not is_key(key):
+        raise NotFound("no such screenshot")
+    path = os.path.join(folder(), key)
+    try:
+        with builtins.open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise NotFound("no such screenshot") from None
+    return StoredImage(data, MIMETYPES[key.rsplit(".", 1)[1]])
+
+
+def delete(key: str) -> None:
+    """Remove a stored screenshot (e.g. its proof could not be recorded after all)."""
+    if is_key(key):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(folder(), key))
