@@ -35,6 +35,28 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_LEASE_SECONDS": 60.0,
     "WORKER_BATCH_SIZE": 20,
     "WORKER_POLL_INTERVAL": 1.0,
+    # Deliveries one worker process has in flight at once, and at most per webhook endpoint
+    # (a slow or dead endpoint holds only its own slots; emails share one SMTP connection).
+    "WORKER_CONCURRENCY": 16,
+    "WORKER_PER_ENDPOINT": 4,
+    # On SIGTERM, how long in-flight deliveries may still finish before they are handed back.
+    "WORKER_SHUTDOWN_GRACE": 20.0,
+    # The circuit of an admin endpoint: after this many consecutive failures it opens (no sends)
+    # for WEBHOOK_CIRCUIT_BASE_SECONDS, doubling per further failed probe up to the maximum;
+    # when it half-opens, one probe goes out and its answer closes or re-opens it.
+    "WEBHOOK_CIRCUIT_THRESHOLD": 5,
+    "WEBHOOK_CIRCUIT_BASE_SECONDS": 30.0,
+    "WEBHOOK_CIRCUIT_MAX_SECONDS": 3600.0,
+    # An endpoint failing without a single success for this long is disabled (admins are told).
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 3 * 24 * 3600.0,
+    # Fernet keys (comma-separated) for the endpoint secrets at rest: the first encrypts, all
+    # decrypt. Empty: one key derived from SECRET_KEY. See README, "Rotating the secret keys".
+    "WEBHOOK_SECRET_KEYS": "",
+    # Delivered events, their attempts, and inbox items older than this many days are pruned
+    # (the worker does it every WORKER_PRUNE_INTERVAL seconds; `flask outbox prune` too).
+    "NOTIFICATIONS_RETENTION_DAYS": 30,
+    "WORKER_PRUNE_INTERVAL": 3600.0,
+    "PRUNE_BATCH_SIZE": 500,
     # How often the worker runs registration's timed steps (deadlines, waiting list, no-shows).
     "REGISTRATION_TICK_SECONDS": 5.0,
     "MAIL_SERVER": "localhost",

@@ -1,19 +1,45 @@
-"""Domain events, declared once. Services send them after the change is committed; the
-notification layer connects its receivers in `init_app`."""
+"""Domain events, declared once: the only way a service announces a change to the outside world.
+
+The rule: a service sends the signal of a change INSIDE the transaction of that change, after
+making it and before its commit (never after, never for a refused change or a no-op). The
+receivers connected by `app.notifications` write what the event owes (the outbox event, its
+webhook deliveries, in-app notifications, email deliveries) into the same session, so the
+event commits or rolls back with its change; a receiver that raises aborts the change. Services
+import nothing from `app.notifications`; the listeners import no service.
+
+Each signal is named after the event type it becomes (contract §6) and is sent with the
+changed object as sender and these keyword arguments:
+
+- `payment_verified`, `payment_refunded`: sender the `Payment`; `tournament_id`, `payment_id`,
+  `actor_id`.
+- `match_started`, `match_completed`, `match_disputed`: sender the `Match`; `tournament`,
+  `tournament_id`, `match_id`, `state`.
+- `tournament_completed`: sender the `Tournament`; `tournament_id`, `actor_id`.
+- `placement_overridden`: sender the `TournamentResult` that moved; `tournament`,
+  `tournament_id`, `participant_id`, `old_rank`, `new_rank`, `cleared`.
+- `leaderboard_updated`: sender the `Tournament`; `tournament_id`.
+- `payment_submitted`, `payment_rejected`: sender the `Entry`; `entry_id`, `proof_id`,
+  `actor_id`.
+- `registration_confirmed`: sender the `Entry`; `entry_id`, `actor_id`.
+- `registration_cancelled`: sender the `Entry`; `entry_id`, `actor_id`, `reason`.
+
+The listeners are `app.notifications.listeners` (one per signal, all writing through
+`outbox.emit`); README "Signals and who listens" lists the same.
+"""
 
 from blinker import Namespace
 
 deltacrown = Namespace()
 
-payment_verified = deltacrown.signal("payment-verified")
-payment_refunded = deltacrown.signal("payment-refunded")
-match_started = deltacrown.signal("match-started")
-match_completed = deltacrown.signal("match-completed")
-match_disputed = deltacrown.signal("match-disputed")
-tournament_completed = deltacrown.signal("tournament-completed")
-placement_overridden = deltacrown.signal("placement-overridden")
-leaderboard_updated = deltacrown.signal("leaderboard-updated")
-payment_submitted = deltacrown.signal("payment-submitted")
-payment_rejected = deltacrown.signal("payment-rejected")
-registration_confirmed = deltacrown.signal("registration-confirmed")
-registration_cancelled = deltacrown.signal("registration-cancelled")
+payment_verified = deltacrown.signal("payment.verified")
+payment_refunded = deltacrown.signal("payment.refunded")
+match_started = deltacrown.signal("match.started")
+match_completed = deltacrown.signal("match.completed")
+match_disputed = deltacrown.signal("match.disputed")
+tournament_completed = deltacrown.signal("tournament.completed")
+placement_overridden = deltacrown.signal("placement.overridden")
+leaderboard_updated = deltacrown.signal("leaderboard.updated")
+payment_submitted = deltacrown.signal("payment.submitted")
+payment_rejected = deltacrown.signal("payment.rejected")
+registration_confirmed = deltacrown.signal("registration.confirmed")
+registration_cancelled = deltacrown.signal("registration.cancelled")

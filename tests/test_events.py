@@ -242,9 +242,11 @@ def test_completion_and_overrides(app, staff_user, rec):
     assert rec.take_signals() == ["tournament.completed", "placement.overridden", "placement.overridden"]
 
 
-def test_event_survives_a_crash_after_commit(app, staff_user, rec):
-    """The outbox row is committed with the change: a receiver that blows up after the commit
-    (as a crash there would) cannot lose the event or its webhook delivery."""
+def test_a_failing_receiver_rolls_back_the_change_with_its_event(app, staff_user, rec):
+    """Signals are sent inside the change's transaction: a receiver that raises (as a crash
+    there would) aborts the change, so there is never a change without its event or the reverse."""
+    from app.models import AuditEvent, Match
+
     t = f.br_tournament()
     m = f.lobby(t, [("A", 1, 0)], state="scheduled")
     db.session.commit()
@@ -255,8 +257,11 @@ def test_event_survives_a_crash_after_commit(app, staff_user, rec):
     with signals.match_started.connected_to(explode), pytest.raises(RuntimeError):
         states.change_match_state(t.id, m.id, "live", staff_user)
     db.session.rollback()
-    assert rec.new_types() == ["match.started"]
-    assert db.session.scalar(select(db.func.count(Delivery.id)).where(Delivery.channel == "webhook")) == 1
+    assert db.session.get(Match, m.id).state == "scheduled"
+    changes = select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "match.state_changed")
+    assert db.session.scalar(changes) == 0
+    assert rec.new_types() == []
+    assert db.session.scalar(select(db.func.count(Delivery.id))) == 0
 
 
 def test_rollback_drops_the_event_with_the_change(app, rec):

@@ -240,7 +240,7 @@ def test_an_unconfirmed_address_cannot_captain_while_email_is_on(world):
 
     app = world["app"]
     stranger = create_user(app, "new@example.com", "new password 12")
-    with app.app_context(), pytest.raises(PermissionDenied, match="confirm"):
+    with app.app_context(), pytest.raises(PermissionDenied, match="Confirm your email address"):
         entries.register(world["t"], stranger, "Fresh Team", None, now=NOW)
     with app.app_context():
         assert db.session.scalar(select(Entry).where(Entry.team_name == "Fresh Team")) is None

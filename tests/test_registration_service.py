@@ -521,14 +521,14 @@ def _expired_entry(ctx) -> int:
 
 
 def test_worker_runs_the_timed_steps(app):
-    from app.notifications.worker import Worker
-
-    # The worker runs on its own, outside any app context of ours (as in production).
+    # `flask worker` hands the timed steps to the worker (which imports no service), and runs
+    # outside any app context of ours, as in production.
     with app.app_context():
         tournament = br_tournament("reg-cup", status="registration", teams=())
         db.session.commit()
         entry_id = _expired_entry({"tid": tournament.id, "staff": _user("org@example.com", staff=True)})
-    Worker(app).run(until_idle=True)
+    result = app.test_cli_runner().invoke(args=["worker", "--until-idle"])
+    assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.get(Entry, entry_id).status == "cancelled"
 

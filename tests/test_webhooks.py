@@ -182,7 +182,8 @@ def test_redirects_are_not_followed(app, receiver):
 
 
 def test_410_disables_the_endpoint_and_stops(make_app, receiver):
-    app = hook_app(make_app, "")
+    # One in flight per endpoint: the second event is still waiting when the 410 comes back.
+    app = hook_app(make_app, "", WORKER_PER_ENDPOINT=1)
     receiver.behaviour.statuses = [410]
     with app.app_context():
         endpoint = WebhookEndpoint(url=receiver.url, secret=webhooks.new_secret(), event_types=[])

@@ -144,7 +144,7 @@ def test_email_deliveries_go_to_the_email_channel(app, monkeypatch):
     email = pytest.importorskip("app.notifications.email")
     seen = []
 
-    def fake_deliver(delivery):
+    def fake_deliver(delivery, send=None):
         seen.append(delivery.user_id)
         return Outcome.give_up("550 mailbox unavailable", status_code=550) if len(seen) == 1 else Outcome.delivered()
 
@@ -171,16 +171,16 @@ def test_email_deliveries_go_to_the_email_channel(app, monkeypatch):
 def test_a_channel_that_raises_is_retried_and_the_worker_goes_on(app, receiver, monkeypatch):
     from app.notifications import webhooks
 
-    real = webhooks.deliver
+    real = webhooks.send
     calls = []
 
-    def flaky(delivery):
-        calls.append(delivery.id)
+    def flaky(request, session):
+        calls.append(request.url)
         if len(calls) == 1:
             raise RuntimeError("boom")
-        return real(delivery)
+        return real(request, session)
 
-    monkeypatch.setattr(webhooks, "deliver", flaky)
+    monkeypatch.setattr(webhooks, "send", flaky)
     with app.app_context():
         ids = emit(2)
     Worker(app).run(until_idle=True)
@@ -207,7 +207,9 @@ def test_worker_process_killed_mid_delivery_loses_nothing(app, receiver):
             doomed.kill()
         doomed.communicate(timeout=10)
     with app.app_context():
-        assert statuses() == ["pending"] * 5  # nothing recorded as sent by the dead worker
+        # The hung delivery was never recorded as sent; the others, sent alongside it, may have been.
+        killed_with = statuses()
+        assert "pending" in killed_with and set(killed_with) <= {"pending", "delivered"}
     survivor = start_worker(app, receiver.url, "--until-idle", WEBHOOK_TIMEOUT=3)
     out, err = survivor.communicate(timeout=60)
     assert survivor.returncode == 0, err
@@ -287,41 +289,42 @@ def test_worker_survives_a_database_outage(app, receiver, monkeypatch):
     with app.app_context():
         ids = emit(2)
     worker = Worker(app)
-    real = worker.run_once
+    real = worker.fill
     failures = []
 
-    def flaky_run_once():
+    def flaky_fill():
         if len(failures) < 2:
             failures.append(1)
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
         return real()
 
-    monkeypatch.setattr(worker, "run_once", flaky_run_once)
+    monkeypatch.setattr(worker, "fill", flaky_fill)
     worker.run(until_idle=True)
     assert len(failures) == 2
     assert sorted(receiver.event_ids()) == sorted(ids)
 
 
-def test_stopping_mid_batch_hands_the_rest_back(app, receiver, monkeypatch):
-    """SIGTERM (stop) finishes the delivery in hand and releases the rest of the claim at once,
-    so another worker need not wait for the lease to run out."""
-    from app.notifications import webhooks
-
+def test_stopping_finishes_what_is_in_flight_and_hands_back_the_rest(make_app, receiver):
+    """SIGTERM (stop): no more claims; what is in flight finishes within the grace period and is
+    recorded; what cannot finish in time is handed back at once (lease released), so another
+    worker need not wait for the lease to run out."""
+    app = make_app(**SETTINGS, WEBHOOK_DELIVERY_URL=receiver.url, WORKER_PER_ENDPOINT=2, WORKER_SHUTDOWN_GRACE=0.5)
+    receiver.behaviour.stall_seconds = 2.0
+    receiver.behaviour.stall_count = 1  # the first request hangs past the grace period
     with app.app_context():
-        emit(3)
+        emit(2)
     worker = Worker(app, name="stopping")
-    real = webhooks.deliver
-
-    def deliver_then_stop(delivery):
-        worker.stop()
-        return real(delivery)
-
-    monkeypatch.setattr(webhooks, "deliver", deliver_then_stop)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    assert receiver.stalled.wait(10)
+    wait_for(lambda: len(receiver.received) >= 2)  # the second one, answered at once
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
     with app.app_context():
-        assert worker.run_once() == 3
         rows = db.session.execute(select(Delivery.status, Delivery.leased_by).order_by(Delivery.id)).all()
-    assert [tuple(r) for r in rows] == [("delivered", None), ("pending", None), ("pending", None)]
-    assert len(receiver.received) == 1
-    monkeypatch.setattr(webhooks, "deliver", real)
-    with app.app_context():
-        assert len(Worker(app, name="next").claim()[1]) == 2  # due for others straight away
+        statuses_ = sorted(tuple(r) for r in rows)
+        # One delivered and recorded, the hung one handed back (no lease left on it).
+        assert statuses_ == [("delivered", None), ("pending", None)]
+        assert worker.stats.delivered == 1
+        assert len(Worker(app, name="next").claim()[1]) == 1  # due for others straight away

@@ -44,6 +44,9 @@ class WebhookReceiver:
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self.stalled = threading.Event()  # set when a request starts stalling
+        # Requests being answered right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = port
@@ -72,6 +75,8 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body, time.time()))
                     behaviour = receiver.behaviour
                     status = behaviour.statuses.pop(0) if behaviour.statuses else behaviour.default_status
@@ -87,6 +92,8 @@ class WebhookReceiver:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(behaviour.answer)))
                 self.end_headers()
+                with receiver._lock:
+                    receiver.in_flight -= 1
                 self.wfile.write(behaviour.answer)
 
         self._server = _QuietServer(("127.0.0.1", self.port), Handler)

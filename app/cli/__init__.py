@@ -13,9 +13,11 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tournaments_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo.demo_command)
+    from app.cli.outbox_commands import outbox_cli
     from app.cli.worker_commands import worker_command
 
     app.cli.add_command(worker_command)
+    app.cli.add_command(outbox_cli)
     from app.cli.registration_commands import registrations_cli
 
     app.cli.add_command(registrations_cli)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.cli.groups import cli_errors
 from app.extensions import db
 from app.models import User
+from app.notifications import recipients
 from app.services.demo import ensure_demo_players, ensure_demo_registrations, load_demo
 
 DEMO_STAFF_EMAIL = "staff@deltacrown.local"
@@ -34,7 +35,7 @@ def demo_command() -> None:
         db.session.add(staff)
     staff.set_password(password)
     player_password = secrets.token_urlsafe(12)
-    players = ensure_demo_players(player_password)
+    players = ensure_demo_players(player_password, notify_live_match=recipients.add_live_match_notice)
     db.session.commit()
     captains = ensure_demo_registrations(staff.id, player_password)
     if loaded:

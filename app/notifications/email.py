@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import re
 import smtplib
-import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
-from types import TracebackType
 
 from flask import current_app, render_template
-from flask_mail import BadHeaderError, Connection, Message
+from flask_mail import BadHeaderError, Message
 
 from app.extensions import db
+from app.mailer import VerifiedConnection, send
 from app.models import User
 from app.notifications import preferences, wording
 from app.notifications.models import Delivery, OutboxEvent
@@ -82,6 +82,30 @@ def render_email(event: OutboxEvent, user: User) -> RenderedEmail:
     return RenderedEmail(view.title, text, html, category, unsubscribe_url, message_id(event, user))
 
 
+# Operational alerts to administrators (not player notifications: no category, no opt-out).
+ADMIN_ALERTS = frozenset({"webhook.endpoint_disabled"})
+
+
+def build_admin_message(event: OutboxEvent, user: User) -> Message:
+    data = event.data or {}
+    context = {
+        "name": user.display_name or user.email.split("@")[0],
+        "email": user.email,
+        "title": data.get("title", event.type),
+        "body": data.get("body", ""),
+        "link": wording.absolute_url(data["path"]) if data.get("path") else None,
+    }
+    msg = AlternativeMessage(
+        subject=context["title"],
+        recipients=[user.email],
+        body=render_template("email/admin_alert.txt", **context),
+        html=render_template("email/admin_alert.html", **context),
+        extra_headers={"X-DeltaCrown-Event-ID": event.event_id, "Auto-Submitted": "auto-generated"},
+    )
+    msg.msgId = message_id(event, user)
+    return msg
+
+
 class AlternativeMessage(Message):
     """Flask-Mail wraps text + HTML in multipart/mixed around multipart/alternative; without
     attachments the mixed layer only confuses clients, so the alternative part is the message."""
@@ -119,44 +143,49 @@ def build_message(event: OutboxEvent, user: User) -> AlternativeMessage:
     return msg
 
 
-class VerifiedConnection(Connection):
-    """Flask-Mail's connection with a timeout and a certificate-verifying TLS context."""
+class BatchSender:
+    """One SMTP connection reused for a batch of emails (the worker's email task): connecting,
+    TLS and log-in happen once per batch instead of once per message. A connection that breaks
+    is dropped, and the next message opens a fresh one."""
 
-    def configure_host(self) -> smtplib.SMTP:
-        config = current_app.config
-        timeout = float(config.get("MAIL_TIMEOUT") or 10)
-        context = ssl.create_default_context(cafile=config.get("MAIL_CA_FILE") or None)
-        host: smtplib.SMTP
-        if self.mail.use_ssl:
-            host = smtplib.SMTP_SSL(self.mail.server, self.mail.port, timeout=timeout, context=context)
-        else:
-            host = smtplib.SMTP(self.mail.server, self.mail.port, timeout=timeout)
+    def __init__(self) -> None:
+        self._connection: VerifiedConnection | None = None
+
+    def send(self, msg: Message) -> None:
+        if self._connection is None:
+            connection = VerifiedConnection(current_app.extensions["mail"])
+            connection.__enter__()
+            self._connection = connection
         try:
-            host.set_debuglevel(int(self.mail.debug))
-            if self.mail.use_tls:
-                host.starttls(context=context)
-            if self.mail.username and self.mail.password:
-                host.login(self.mail.username, self.mail.password)
-        except BaseException:
-            host.close()
+            msg.send(self._connection)
+        except smtplib.SMTPResponseException as exc:
+            if isinstance(exc, smtplib.SMTPRecipientsRefused) or 500 <= exc.smtp_code < 600 or exc.smtp_code == 421:
+                # After a refusal of this message the session is still usable, but reset it so the
+                # next message starts clean; 421 means the server is closing the connection.
+                self._reset(drop=exc.smtp_code == 421)
             raise
-        return host
+        except (smtplib.SMTPException, OSError):
+            self.close()
+            raise
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc_value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        # A QUIT on a connection that just failed must not replace the error that matters.
-        if self.host is not None:
-            try:
-                self.host.quit()
-            except (smtplib.SMTPException, OSError):
-                self.host.close()
+    def deliver(self, delivery: Delivery) -> Outcome:
+        return deliver(delivery, send=self.send)
 
+    def _reset(self, drop: bool) -> None:
+        if self._connection is None or self._connection.host is None:
+            return
+        if drop:
+            self.close()
+            return
+        try:
+            self._connection.host.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
 
-def send(msg: Message) -> None:
-    """Send through Flask-Mail's machinery (so MAIL_SUPPRESS_SEND and record_messages work)."""
-    with VerifiedConnection(current_app.extensions["mail"]) as connection:
-        msg.send(connection)
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.__exit__(None, None, None)
 
 
 def _smtp_outcome(code: int, detail: str) -> Outcome:
@@ -170,7 +199,7 @@ def _text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
-def deliver(delivery: Delivery) -> Outcome:
+def deliver(delivery: Delivery, send: Callable[[Message], None] = send) -> Outcome:
     """Send one email delivery; the worker applies the retry schedule to the answer."""
     if not current_app.config.get("NOTIFICATIONS_EMAIL_ENABLED"):
         return Outcome.give_up("email notifications are off (NOTIFICATIONS_EMAIL_ENABLED)")
@@ -178,6 +207,10 @@ def deliver(delivery: Delivery) -> Outcome:
     if user is None or not user.is_active:
         return Outcome.give_up("the recipient's account is gone or deactivated")
     event = delivery.event
+    if event.type in ADMIN_ALERTS:
+        if not user.is_admin:
+            return Outcome.give_up("the recipient is no longer an administrator")
+        return _send_outcome(build_admin_message(event, user), send)
     category = preferences.category_of(event.type)
     if event.type not in preferences.EMAIL_EVENTS or category is None:
         return Outcome.give_up(f"{event.type} is not sent by email")
@@ -187,6 +220,10 @@ def deliver(delivery: Delivery) -> Outcome:
         msg = build_message(event, user)
     except BadHeaderError:
         return Outcome.give_up("the message has a header with a line break")
+    return _send_outcome(msg, send)
+
+
+def _send_outcome(msg: Message, send: Callable[[Message], None]) -> Outcome:
     try:
         send(msg)
     except BadHeaderError:  # raised while sending: a line break in a subject or address

@@ -12,25 +12,34 @@ Rules:
 - "Redeliver" sends an event again with the same event id (receivers dedupe on it); "send test
   event" sends a `webhook.test` event to that one endpoint. Both go through the worker, like
   every other delivery. Every change is in the audit log.
+- "Retry failed since T" puts every delivery to the endpoint that FAILED (ran out of retries or
+  was given up) and was created at or after T back in the queue, due at once, with a fresh
+  retry budget: after an outage, everything that was missed goes out again, in one step. It
+  needs the endpoint enabled, and clears its circuit (the admin says it works again).
+- Deleting an endpoint removes it with its deliveries and their log (pending ones are never
+  sent); the audit log keeps who deleted which URL. The secret goes with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from app import auditing as audit
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import is_db_id, utcnow
 from app.notifications import webhooks
+from app.notifications.clock import db_now
 from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
 from app.notifications.outbox import EVENT_TYPES, TEST_EVENT_TYPE
-from app.services import audit
-from app.services.text import storable
+from app.text import storable
+from app.timestamps import iso_z
 
 MAX_DESCRIPTION = 200
 LOG_PAGE = 50
@@ -121,6 +130,8 @@ def set_enabled(endpoint_id: int, enabled: bool, actor_id: int | None) -> Webhoo
     before = {"enabled": endpoint.enabled, "disabled_reason": endpoint.disabled_reason}
     endpoint.enabled = enabled
     endpoint.disabled_reason = None if enabled else "disabled by an admin"
+    if enabled:  # a fresh start: the old failures are not held against it
+        endpoint.consecutive_failures, endpoint.failing_since, endpoint.circuit_open_until = 0, None, None
     _audit(
         "webhook.endpoint_enabled" if enabled else "webhook.endpoint_disabled",
         endpoint,
@@ -143,6 +154,78 @@ def rotate(endpoint_id: int, actor_id: int | None) -> tuple[WebhookEndpoint, str
     )
     db.session.commit()
     return endpoint, secret
+
+
+def delete_endpoint(endpoint_id: int, actor_id: int | None) -> None:
+    endpoint = get_endpoint(endpoint_id)
+    counts = {
+        status: n
+        for status, n in db.session.execute(
+            select(Delivery.status, func.count(Delivery.id))
+            .where(Delivery.endpoint_id == endpoint.id)
+            .group_by(Delivery.status)
+        )
+    }
+    _audit("webhook.endpoint_deleted", endpoint, actor_id, before={**_snapshot(endpoint), "deliveries": counts})
+    db.session.delete(endpoint)
+    db.session.commit()
+
+
+def parse_since(value: Any) -> datetime:
+    """An ISO 8601 time (`2026-11-28T09:00:00Z`, a date alone means its midnight UTC)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError("since: give a date and time such as 2026-11-28T09:00:00Z")
+    try:
+        when = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"since: {text[:40]!r} is not a date and time such as 2026-11-28T09:00:00Z") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def retry_failed(endpoint_id: int | None, since: Any, actor_id: int | None) -> int:
+    """Queue again every failed delivery to the endpoint created at or after `since` (see the
+    module's rules); returns how many. Recorded in the audit log when there were any."""
+    when = since if isinstance(since, datetime) else parse_since(since)
+    if endpoint_id is not None:
+        endpoint = get_endpoint(endpoint_id)
+        if not endpoint.enabled:
+            raise Conflict("the endpoint is disabled; enable it before retrying")
+    elif not current_app.config.get("WEBHOOK_DELIVERY_URL"):
+        raise Conflict("WEBHOOK_DELIVERY_URL is not set; there is nowhere to retry to")
+    where = Delivery.endpoint_id.is_(None) if endpoint_id is None else Delivery.endpoint_id == endpoint_id
+    now = db_now()
+    count = db.session.execute(
+        update(Delivery)
+        .where(
+            where,
+            Delivery.channel == Channel.WEBHOOK.value,
+            Delivery.status == DeliveryStatus.FAILED.value,
+            Delivery.created_at >= when,
+        )
+        .values(
+            status=DeliveryStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            leased_by=None,
+        ),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if endpoint_id is not None:
+        endpoint.consecutive_failures, endpoint.failing_since, endpoint.circuit_open_until = 0, None, None
+    if count:
+        audit.record(
+            "webhook.failed_retried",
+            target_type="webhook_endpoint",
+            target_id=endpoint_id or 0,  # 0: the endpoint of WEBHOOK_DELIVERY_URL
+            actor_id=actor_id,
+            after={"since": iso_z(when), "deliveries": count, "endpoint_id": endpoint_id},
+        )
+    db.session.commit()
+    return count
 
 
 def deliveries(endpoint_id: int | None, limit: int = LOG_PAGE) -> list[Delivery]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models import UTCDateTime, utcnow
+from app.notifications.sealed import SealedText
 
 
 def _values(enum_cls: type[StrEnum]) -> str:
@@ -43,7 +44,11 @@ class OutboxEvent(db.Model):
     """One domain event, exactly as webhook receivers get it (`data` is the PII-free body)."""
 
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_type_created", "type", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbox_events_type_created", "type", "created_at"),
+        # Pruning walks events by age.
+        Index("ix_outbox_events_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The id receivers dedupe on: the same on every retry and redelivery of this event.
@@ -63,9 +68,13 @@ class OutboxEvent(db.Model):
 class WebhookEndpoint(db.Model):
     """A receiver an admin added in the staff portal (the one in `WEBHOOK_DELIVERY_URL` has no row).
 
-    The secret is kept in clear because every delivery is signed with it; the portal shows it
-    once, when it is created or rotated. After a rotation the previous secret keeps signing
-    (a second signature) until `previous_secret_expires_at`, so receivers can switch over.
+    The secret is stored encrypted (`sealed`: Fernet under WEBHOOK_SECRET_KEYS) and read back in
+    clear, because every delivery is signed with it; the portal shows it once, when it is created
+    or rotated. After a rotation the previous secret keeps signing (a second signature) until
+    `previous_secret_expires_at`, so receivers can switch over.
+
+    Health (see `health`): `consecutive_failures` since the last success, `failing_since` when
+    that run of failures began, `circuit_open_until` while the circuit is open (nothing is sent).
     """
 
     __tablename__ = "webhook_endpoints"
@@ -75,12 +84,15 @@ class WebhookEndpoint(db.Model):
     description: Mapped[str] = mapped_column(String(200), default="")
     # Event types this endpoint wants; empty means all of them.
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    secret: Mapped[str] = mapped_column(String(200))
-    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(SealedText())
+    previous_secret: Mapped[str | None] = mapped_column(SealedText())
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Why it was switched off, e.g. "the receiver answered 410 Gone".
     disabled_reason: Mapped[str | None] = mapped_column(String(300))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    circuit_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -262,11 +262,12 @@ class GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = _POOLS[self._allow_private]
 
 
-def webhook_session(*, allow_private: bool) -> requests.Session:
-    """A session whose every connection goes through the guard; proxies from the environment off."""
+def webhook_session(*, allow_private: bool, pool_size: int = 4) -> requests.Session:
+    """A session whose every connection goes through the guard; proxies from the environment off.
+    `pool_size` keep-alive connections per host are kept (more may open, and are then closed)."""
     session = requests.Session()
     session.trust_env = False
-    adapter = GuardedAdapter(allow_private=allow_private, pool_connections=4, pool_maxsize=4)
+    adapter = GuardedAdapter(allow_private=allow_private, pool_connections=4, pool_maxsize=max(1, pool_size))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

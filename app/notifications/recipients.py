@@ -42,6 +42,7 @@ from app.models import (
 )
 from app.notifications import preferences, wording
 from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent
+from app.notifications.payloads import match_data
 
 
 def _users_of_participants(participant_ids: set[int]) -> list[User]:
@@ -119,6 +120,22 @@ def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -
             users.setdefault(captain.id, captain)
         return [users[uid] for uid in sorted(users)]
     return []
+
+
+def add_live_match_notice(user: User, tournament: Tournament, match: Match) -> Notification:
+    """An inbox item telling `user` their match is live, worded like `match.started` (the demo's
+    players get one; no event is sent). No commit."""
+    view = wording.describe("match.started", match_data(tournament, match), user.id)
+    notice = Notification(
+        user_id=user.id,
+        event="match.started",
+        title=view.title[:200],
+        body=view.body,
+        url=view.path,
+        tournament_id=tournament.id,
+    )
+    db.session.add(notice)
+    return notice
 
 
 def fan_out(event: OutboxEvent, subject: Any = None) -> tuple[list[Notification], list[Delivery]]:

@@ -11,7 +11,7 @@ Rules:
 - During the 24 hours after a rotation both secrets sign: each header carries two
   signatures, space-separated, the new one first.
 - Success is a 2xx within the timeouts. Redirects are not followed (a 3xx is a failure, retried).
-  410 Gone disables an admin-managed endpoint and stops retrying. Addresses the SSRF guard
+  410 Gone disables an admin-managed endpoint and stops retrying (the worker applies that). Addresses the SSRF guard
   refuses (see `net`) are not retried either.
 """
 
@@ -23,9 +23,11 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +38,7 @@ from app.models import utcnow
 from app.notifications import net
 from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
 from app.notifications.outcome import Outcome
-from app.services.timestamps import iso_z
+from app.timestamps import iso_z
 
 ROTATION_OVERLAP = timedelta(hours=24)
 RESPONSE_EXCERPT_CHARS = 500
@@ -140,40 +142,62 @@ def check_url(url: str) -> str | None:
 
 # ----------------------------------------------------------------------------- sending
 
-_local = threading.local()
+
+@dataclass(frozen=True)
+class Request:
+    """One attempt, ready to go: everything the sending thread needs, with no database access."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout: tuple[float, float]
 
 
-def _session(allow_private: bool) -> requests.Session:
-    """One keep-alive session per thread and guard setting (requests sessions are not thread-safe)."""
-    sessions = getattr(_local, "sessions", None)
-    if sessions is None:
-        sessions = _local.sessions = {}
-    if allow_private not in sessions:
-        sessions[allow_private] = net.webhook_session(allow_private=allow_private)
-    return sessions[allow_private]
+def prepare(delivery: Delivery, now: datetime | None = None) -> Request | Outcome:
+    """The signed request for one attempt at `delivery`, or the Outcome that makes sending moot.
 
-
-def deliver(delivery: Delivery) -> Outcome:
-    """Make one attempt at a webhook delivery. May disable the endpoint (410); never commits."""
+    The signatures are made here, just before the request is handed to a free sender, so
+    `webhook-timestamp` is the attempt's time."""
     config = current_app.config
     url = destination_url(delivery)
     if url is None:
         return Outcome.give_up("no destination: the endpoint is gone or WEBHOOK_DELIVERY_URL is empty")
+    keys = active_secrets(delivery.endpoint, now)
+    if not all(keys):
+        return Outcome.retry("the endpoint's secret cannot be decrypted with WEBHOOK_SECRET_KEYS (a key was removed?)")
     event = delivery.event
     body = body_bytes(event)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        **signature_headers(active_secrets(delivery.endpoint), event.event_id, int(time.time()), body),
+        **signature_headers(keys, event.event_id, int(time.time()), body),
     }
     timeout = (float(config["WEBHOOK_CONNECT_TIMEOUT"]), float(config["WEBHOOK_TIMEOUT"]))
+    return Request(url, body, headers, timeout)
+
+
+def session_for(allow_private: bool, pool_size: int) -> requests.Session:
+    """A keep-alive session for one endpoint, shared by the sender threads (its connection pool
+    is thread-safe; cookies are refused, so nothing in it changes while they share it)."""
+    session = net.webhook_session(allow_private=allow_private, pool_size=pool_size)
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+def send(request: Request, session: requests.Session) -> Outcome:
+    """Make the attempt. Runs in a sender thread: no app context, no database."""
     started = time.monotonic()
     try:
-        response = _session(bool(config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS"))).post(
-            url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+        response = session.post(
+            request.url,
+            data=request.body,
+            headers=request.headers,
+            timeout=request.timeout,
+            allow_redirects=False,
+            stream=True,
         )
         try:
-            excerpt = _read_excerpt(response, started + timeout[1])
+            excerpt = _read_excerpt(response, started + request.timeout[1])
         finally:
             response.close()
     except requests.RequestException as exc:
@@ -188,14 +212,23 @@ def deliver(delivery: Delivery) -> Outcome:
     if 200 <= status < 300:
         return Outcome.delivered(f"HTTP {status}", **extra)
     if status == 410:
-        if delivery.endpoint is not None:
-            delivery.endpoint.enabled = False
-            delivery.endpoint.disabled_reason = f"the receiver answered 410 Gone on {iso_z(utcnow())}"
+        # The worker disables an admin endpoint on this answer (`health.record`).
         return Outcome.give_up("HTTP 410 Gone: the receiver asked us to stop; endpoint disabled", **extra)
     if 300 <= status < 400:
         where = response.headers.get("Location", "")[:200]
         return Outcome.retry(f"HTTP {status} redirect to {where!r} (redirects are not followed)", **extra)
     return Outcome.retry(f"HTTP {status}", **extra)
+
+
+def deliver(delivery: Delivery) -> Outcome:
+    """One attempt at `delivery`, prepared and sent in the caller's thread (the worker splits the
+    two, to send many at once). Never commits."""
+    prepared = prepare(delivery)
+    if isinstance(prepared, Outcome):
+        return prepared
+    allow_private = bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS"))
+    with closing(session_for(allow_private, 1)) as session:
+        return send(prepared, session)
 
 
 def _read_excerpt(response: requests.Response, deadline: float) -> str:

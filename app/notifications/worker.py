@@ -1,57 +1,77 @@
-"""The delivery worker: sends what the outbox owes, off the request path.
+"""The delivery worker: sends what the outbox owes, off the request path, many at once.
 
 Rules:
-- A worker claims due pending deliveries (either channel) with a lease: `lease_until` and a
-  claim token in `leased_by`. On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`,
-  so concurrent workers take different rows without waiting for each other; on SQLite it is a
-  single compare-and-set UPDATE (SQLite runs one writer at a time, so two workers can never
-  both match a row). A claimed row is not due for anyone else until its lease runs out, so
-  several workers never send the same delivery twice in normal operation.
-- A worker killed mid-delivery loses nothing: its lease expires and another worker (or the
-  same one, restarted) sends the delivery again. Receivers dedupe on the event id, which is the
-  same on every attempt. The lease is renewed before an attempt that might outlast it.
+- One worker process has up to WORKER_CONCURRENCY deliveries in flight (sender threads), at
+  most WORKER_PER_ENDPOINT per webhook endpoint, so a slow or dead endpoint holds only its own
+  slots: a claim skips every endpoint that is full, has its circuit open, or (half-open) has its
+  one probe out (`health`). Each endpoint has its own keep-alive HTTP session, and every
+  connection still goes through the SSRF guard (`net`). Emails go out as one task at a time per
+  process, through one SMTP connection for the whole batch.
+- A claim is a lease: `lease_until` and this worker's name in `leased_by`, set by one
+  compare-and-set UPDATE that only matches rows still due, so two workers can never both take a
+  row. The per-endpoint cap counts every worker's live leases, and claims are serialised (an
+  advisory lock on PostgreSQL, the write lock on SQLite), so workers cannot together overshoot it.
+- Leases and due times are read from the DATABASE's clock (`clock.db_now`), never the host's:
+  hosts with skewed clocks cannot take over each other's live leases. A new delivery is due at
+  once whatever its timestamp says. Leases are renewed while their deliveries are in flight.
+- A worker killed mid-delivery loses nothing: its lease runs out and another worker sends the
+  delivery again; receivers dedupe on the event id, the same on every attempt. SIGTERM stops
+  claiming, lets what is in flight finish for up to WORKER_SHUTDOWN_GRACE seconds, records it,
+  and hands back (releases) whatever is still unfinished, so others need not wait for the lease.
 - Every attempt is recorded (outcome, HTTP status, latency, a truncated response). A failure is
   retried after WEBHOOK_RETRY_DELAYS[n] seconds (the last delay repeats), at most
   WEBHOOK_MAX_RETRIES times after the first attempt, for both channels; a channel's GIVE_UP
   (410 Gone, a refused address, a permanent SMTP rejection) fails the delivery at once.
 - A webhook delivery whose endpoint was disabled or removed meanwhile is cancelled, not sent.
+- Every WORKER_PRUNE_INTERVAL seconds the worker prunes old delivered rows (`prune`) and
+  switches off endpoints that have failed for the whole WEBHOOK_DISABLE_AFTER_SECONDS.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
+import queue
 import signal
 import socket
 import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
 from flask import Flask, current_app
-from sqlalchemy import case, event, func, or_, select, update
+from sqlalchemy import bindparam, case, event, func, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import utcnow
-from app.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
+from app.notifications import email, health, prune, webhooks
+from app.notifications.clock import db_now
+from app.notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
 from app.notifications.outcome import Outcome, OutcomeKind
 
 _DELIVERIES = Delivery.__table__
 _ATTEMPTS = DeliveryAttempt.__table__
-# Extra time a lease must have left, beyond the channel's own timeouts, before an attempt starts.
-_LEASE_MARGIN = 2.0
+# Seconds between two claims while outcomes keep coming in: each claim is several statements,
+# so outcomes that arrive within this window share one.
+CLAIM_INTERVAL = 0.01
+# Any constant will do: every worker must use the same one for its claims.
+_CLAIM_LOCK = 0x0DE17AC0
+# A key per destination: ("webhook", endpoint id or None for WEBHOOK_DELIVERY_URL), ("email", None).
+Key = tuple[str, int | None]
+EMAIL_KEY: Key = (Channel.EMAIL.value, None)
 
 
 def _due(now: datetime) -> Any:
     return (
         (Delivery.status == DeliveryStatus.PENDING.value)
-        & (Delivery.next_attempt_at <= now)
+        & ((Delivery.attempts == 0) | (Delivery.next_attempt_at <= now))
         & or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
     )
 
@@ -74,16 +94,46 @@ class Stats:
     cancelled: int = 0
 
 
+@dataclass
+class Flight:
+    """One delivery this worker holds: where it goes and which attempt this is."""
+
+    key: Key
+    attempt: int
+    started_at: datetime
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Result:
+    delivery_id: int
+    # None: not attempted, hand it back (the worker is stopping).
+    outcome: Outcome | None
+    started_at: datetime | None = None
+
+
 class Worker:
-    def __init__(self, app: Flask, name: str | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        name: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        timed_steps: Sequence[Callable[[], Any]] = (),
+    ) -> None:
         self.app = app
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.timed_steps = list(timed_steps)
+        self._next_timed_steps = 0.0
+        self.name = (name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")[:100]
+        self.clock = clock or db_now
         self.stats = Stats()
         self._stop = threading.Event()
-        self._claims = 0
-        # When the current claim's lease runs out, as far as this worker knows.
-        self._lease_expiry: datetime | None = None
-        self._next_registration_tick = 0.0
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._results: queue.Queue[Result] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._flights: dict[int, Flight] = {}
+        self._sessions: dict[Key, requests.Session] = {}
+        self._renew_at = 0.0
+        self._housekeeping_at = 0.0
 
     def stop(self) -> None:
         self._stop.set()
@@ -95,65 +145,107 @@ class Worker:
             wal = _tune_connections()
             poll = float(current_app.config["WORKER_POLL_INTERVAL"])
             outage = 0
-            while not self._stop.is_set():
-                try:
-                    self.registration_tick()
-                    if self.run_once():
+            try:
+                last_claim, freed = -1e9, True
+                while not self._stop.is_set():
+                    try:
+                        self._housekeeping()
+                        self.timed_steps_tick()
+                        # Claim when slots were freed (at most every CLAIM_INTERVAL: a claim costs
+                        # more than recording a few outcomes), when nothing is in flight, or once
+                        # per poll interval for new events while every slot stays busy.
+                        since = time.monotonic() - last_claim
+                        taken = 0
+                        if not self._flights or since >= (CLAIM_INTERVAL if freed else poll):
+                            taken = self.fill()
+                            last_claim, freed = time.monotonic(), False
+                        if self._flights:
+                            since = time.monotonic() - last_claim
+                            timeout = (CLAIM_INTERVAL if freed else poll) - since
+                            if self.collect(timeout=max(0.001, timeout)):
+                                freed = True
+                            outage = 0
+                            continue
+                        if taken:
+                            continue
+                        if not wal:
+                            wal = switch_sqlite_to_wal(db.engine.url.database)
+                        wait = self._idle_wait(poll)
                         outage = 0
-                        continue
-                    if not wal:
-                        wal = switch_sqlite_to_wal(db.engine.url.database)
-                    wait = self._idle_wait(poll)
-                    outage = 0
-                except OperationalError as exc:
-                    # The database is away (restart, failover, network): keep the process and
-                    # try again, backing off; nothing is lost, the rows wait in the outbox.
-                    outage += 1
-                    db.session.rollback()
-                    wait = min(30.0, poll * 2**outage)
-                    current_app.logger.warning(
-                        "worker %s: database unavailable (%s); retry in %.1f s", self.name, exc.orig, wait
-                    )
-                if wait is None:
-                    if until_idle:
-                        break
-                    wait = poll
-                self._stop.wait(wait)
-            db.session.remove()
+                    except OperationalError as exc:
+                        # The database is away (restart, failover, network): keep the process and
+                        # try again, backing off; nothing is lost, the rows wait in the outbox.
+                        outage += 1
+                        db.session.rollback()
+                        wait = min(30.0, poll * 2**outage)
+                        current_app.logger.warning(
+                            "worker %s: database unavailable (%s); retry in %.1f s", self.name, exc.orig, wait
+                        )
+                    if wait is None:
+                        if until_idle:
+                            break
+                        wait = poll
+                    self._stop.wait(wait)
+            finally:
+                self._wind_down()
+                db.session.remove()
         return self.stats
 
     def run_once(self) -> int:
-        """Claim one batch and work through it; the number of deliveries handled."""
-        claim, ids = self.claim()
-        for position, delivery_id in enumerate(ids):
+        """Claim what this worker has room for, send it all, and record every outcome; the number
+        of deliveries handled. (The loop in `run` does not wait for a whole round.)"""
+        handled = self.fill()
+        while self._flights:
             if self._stop.is_set():
-                # Hand the rest back at once rather than making others wait for the lease.
-                self._release(claim, ids[position:])
+                self._wind_down()
                 break
-            self.process(claim, delivery_id, ids[position:])
-        return len(ids)
+            self.collect(timeout=1.0)
+        return handled
 
-    def registration_tick(self) -> None:
-        """Registration's timed steps (app/services/entries.py), at most every
-        REGISTRATION_TICK_SECONDS: the worker is the one process that always runs. A step that
-        fails is logged and tried again next time; it must not stop deliveries."""
-        if time.monotonic() < self._next_registration_tick:
+    def _wind_down(self) -> None:
+        """Let what is in flight finish (up to the grace period), record it, hand back the rest."""
+        grace = float(current_app.config["WORKER_SHUTDOWN_GRACE"])
+        deadline = time.monotonic() + grace
+        while self._flights and time.monotonic() < deadline:
+            try:
+                self.collect(timeout=min(0.5, max(0.01, deadline - time.monotonic())))
+            except OperationalError:
+                db.session.rollback()
+                break
+        if self._flights:
+            try:
+                self._release(list(self._flights))
+            except OperationalError:
+                db.session.rollback()  # the leases run out by themselves
+            self._flights.clear()
+        for _ in self._threads:
+            self._jobs.put(None)
+        self._threads = []
+        for session in self._sessions.values():
+            session.close()
+        self._sessions.clear()
+
+    def timed_steps_tick(self) -> None:
+        """The timed steps handed in (registration's deadlines, waiting list and no-shows), at
+        most every REGISTRATION_TICK_SECONDS: the worker is the one process that always runs.
+        They are passed in by whoever starts the worker (`flask worker`), because this package
+        imports no service. A step that fails is logged and tried again next time; it must not
+        stop deliveries."""
+        if not self.timed_steps or time.monotonic() < self._next_timed_steps:
             return
-        self._next_registration_tick = time.monotonic() + float(current_app.config["REGISTRATION_TICK_SECONDS"])
-        # Imported here: the services import the outbox, which lives in this package.
-        from app.services import entries
-
-        try:
-            entries.run_timed_steps()
-        except OperationalError:
-            raise
-        except Exception:
-            db.session.rollback()
-            current_app.logger.exception("worker %s: registration timed steps failed", self.name)
+        self._next_timed_steps = time.monotonic() + float(current_app.config["REGISTRATION_TICK_SECONDS"])
+        for step in self.timed_steps:
+            try:
+                step()
+            except OperationalError:
+                raise
+            except Exception:
+                db.session.rollback()
+                current_app.logger.exception("worker %s: timed step %s failed", self.name, step.__name__)
 
     def _idle_wait(self, poll: float) -> float | None:
         """None when nothing is pending at all; else how long until something may be due."""
-        now = utcnow()
+        now = self.clock()
         # A row is due at its next attempt time, or when its current lease runs out if later.
         due_at = case(
             (Delivery.lease_until > Delivery.next_attempt_at, Delivery.lease_until), else_=Delivery.next_attempt_at
@@ -168,120 +260,310 @@ class Worker:
             return poll
         if isinstance(soonest_at, str):  # SQLite hands back the text of a CASE over timestamps
             soonest_at = datetime.fromisoformat(soonest_at).replace(tzinfo=UTC)
-        return max(0.01, min(poll, (soonest_at - now).total_seconds()))
+        wait = (soonest_at - now).total_seconds()
+        # Due already, yet not claimed: held by others, or its endpoint is full or its circuit open.
+        return poll if wait <= 0 else max(0.01, min(poll, wait))
+
+    def _housekeeping(self) -> None:
+        config = current_app.config
+        mono = time.monotonic()
+        if self._flights and mono >= self._renew_at:
+            self._renew()
+        if mono >= self._housekeeping_at:
+            self._housekeeping_at = mono + float(config["WORKER_PRUNE_INTERVAL"])
+            now = self.clock()
+            health.disable_dead_endpoints(config, now)
+            db.session.commit()
+            # A few batches per round, so a large backlog never holds up sending for long.
+            prune.prune(config, now, max_batches=20)
 
     # ------------------------------------------------------------------------- claiming
 
-    def claim(self) -> tuple[str, list[int]]:
+    def _room(self, now: datetime) -> dict[Key, int]:
+        """How many more deliveries each destination may have in flight, for destinations that
+        are limited below the usual cap (full, half-open, circuit open); others: the usual cap."""
         config = current_app.config
-        self._claims += 1
-        token = f"{self.name}#{self._claims}"[:100]
-        now = utcnow()
-        until = now + timedelta(seconds=float(config["WORKER_LEASE_SECONDS"]))
-        limit = int(config["WORKER_BATCH_SIZE"])
+        per_endpoint = max(1, int(config["WORKER_PER_ENDPOINT"]))
+        threshold = int(config["WEBHOOK_CIRCUIT_THRESHOLD"])
+        caps: dict[Key, int] = {EMAIL_KEY: 0 if self._email_busy() else max(1, int(config["WORKER_BATCH_SIZE"]))}
+        for endpoint_id, failures, open_until in db.session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.consecutive_failures, WebhookEndpoint.circuit_open_until).where(
+                WebhookEndpoint.enabled.is_(True),
+                (WebhookEndpoint.consecutive_failures > 0) | WebhookEndpoint.circuit_open_until.is_not(None),
+            )
+        ):
+            if open_until is not None and open_until > now:
+                caps[(Channel.WEBHOOK.value, endpoint_id)] = 0
+            elif threshold > 0 and (failures or 0) >= threshold:
+                caps[(Channel.WEBHOOK.value, endpoint_id)] = 1  # half-open: one probe
+        leased = Counter(
+            {
+                (channel, endpoint_id): n
+                for channel, endpoint_id, n in db.session.execute(
+                    select(Delivery.channel, Delivery.endpoint_id, func.count(Delivery.id))
+                    .where(Delivery.status == DeliveryStatus.PENDING.value, Delivery.lease_until >= now)
+                    .group_by(Delivery.channel, Delivery.endpoint_id)
+                )
+            }
+        )
+        room: dict[Key, int] = {}
+        for key in set(caps) | set(leased):
+            cap = caps.get(key, per_endpoint)
+            if key != EMAIL_KEY:
+                cap = min(cap, per_endpoint)
+            room[key] = cap - leased.get(key, 0)
+        return room
+
+    def claim(self, limit: int | None = None) -> tuple[str, list[int]]:
+        """Lease up to `limit` due deliveries (default: this worker's free slots), respecting the
+        per-endpoint caps; returns (lease token, ids). Commits."""
+        config = current_app.config
+        per_endpoint = max(1, int(config["WORKER_PER_ENDPOINT"]))
+        if limit is None:
+            limit = self._free_slots()
+        if limit <= 0:
+            return self.name, []
+        # Claims are serialised across workers, so the in-flight counts read below are still
+        # true when the leases are written: PostgreSQL by an advisory lock held to the commit,
+        # SQLite by taking the write lock first (a write statement, even one matching nothing).
         if db.engine.dialect.name == "postgresql":
-            ids = list(
-                db.session.scalars(
-                    select(Delivery.id)
-                    .where(_due(now))
-                    .order_by(Delivery.next_attempt_at, Delivery.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
+        elif db.engine.dialect.name == "sqlite":
+            db.session.execute(text("UPDATE deliveries SET leased_by = leased_by WHERE id = -1"))
+        now = self.clock()
+        room = self._room(now)
+        blocked = [key for key, n in room.items() if n <= 0]
+        where = _due(now)
+        for channel, endpoint_id in blocked:
+            if channel == Channel.EMAIL.value:
+                where &= Delivery.channel != channel
+            elif endpoint_id is None:
+                where &= ~((Delivery.channel == channel) & Delivery.endpoint_id.is_(None))
+            else:
+                where &= ~((Delivery.channel == channel) & (Delivery.endpoint_id == endpoint_id))
+        widest = max(per_endpoint, int(config["WORKER_BATCH_SIZE"]))
+        position = (
+            func.row_number()
+            .over(
+                partition_by=(Delivery.channel, Delivery.endpoint_id),
+                order_by=(Delivery.next_attempt_at, Delivery.id),
             )
-            if ids:
-                db.session.execute(
-                    update(Delivery).where(Delivery.id.in_(ids)).values(lease_until=until, leased_by=token),
-                    execution_options={"synchronize_session": False},
-                )
-        else:
-            candidates = (
-                select(Delivery.id).where(_due(now)).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
-            )
+            .label("position")
+        )
+        ranked = select(Delivery.id, Delivery.channel, Delivery.endpoint_id, Delivery.next_attempt_at, position).where(
+            where
+        )
+        ranked = ranked.subquery()
+        candidates = db.session.execute(
+            select(ranked.c.id, ranked.c.channel, ranked.c.endpoint_id)
+            .where(ranked.c.position <= widest)
+            .order_by(ranked.c.next_attempt_at, ranked.c.id)
+            .limit(limit * 2 + widest)
+        ).all()
+        chosen: list[int] = []
+        webhooks_taken = 0
+        for delivery_id, channel, endpoint_id in candidates:
+            key = (channel, endpoint_id)
+            left = room.get(key, per_endpoint)
+            if left <= 0:
+                continue
+            if channel != Channel.EMAIL.value:
+                if webhooks_taken >= limit:
+                    continue
+                webhooks_taken += 1
+            room[key] = left - 1
+            chosen.append(delivery_id)
+        ids: list[int] = []
+        if chosen:
+            until = now + timedelta(seconds=float(config["WORKER_LEASE_SECONDS"]))
+            # Compare-and-set: only rows still due are taken, whoever else is claiming.
             ids = list(
                 db.session.scalars(
                     update(Delivery)
-                    .where(Delivery.id.in_(candidates.scalar_subquery()), _due(now))
-                    .values(lease_until=until, leased_by=token)
+                    .where(Delivery.id.in_(chosen), _due(now))
+                    .values(lease_until=until, leased_by=self.name)
                     .returning(Delivery.id),
                     execution_options={"synchronize_session": False},
                 )
             )
         db.session.commit()
-        self._lease_expiry = until
         ids.sort()
         self.stats.claimed += len(ids)
-        return token, ids
+        return self.name, ids
 
-    def _renew(self, token: str, ids: list[int], needed: float) -> None:
-        """Make sure the claim on `ids` lasts at least `needed` more seconds (a no-op, without a
-        database round trip, while the lease taken at claim time is long enough)."""
-        now = utcnow()
-        if self._lease_expiry is not None and self._lease_expiry - now >= timedelta(seconds=needed):
-            return
-        until = now + timedelta(seconds=max(needed, float(current_app.config["WORKER_LEASE_SECONDS"])))
+    def _free_slots(self) -> int:
+        concurrency = max(1, int(current_app.config["WORKER_CONCURRENCY"]))
+        webhooks_out = sum(1 for f in self._flights.values() if f.key != EMAIL_KEY)
+        return concurrency - webhooks_out - (1 if self._email_busy() else 0)
+
+    def _email_busy(self) -> bool:
+        return any(f.key == EMAIL_KEY for f in self._flights.values())
+
+    def _renew(self) -> None:
+        """Extend the leases of everything in flight (one statement for all of them)."""
+        lease = float(current_app.config["WORKER_LEASE_SECONDS"])
+        until = self.clock() + timedelta(seconds=lease)
         db.session.execute(
-            update(Delivery).where(Delivery.id.in_(ids), Delivery.leased_by == token).values(lease_until=until),
+            update(Delivery)
+            .where(Delivery.id.in_(list(self._flights)), Delivery.leased_by == self.name)
+            .values(lease_until=until),
             execution_options={"synchronize_session": False},
         )
         db.session.commit()
-        self._lease_expiry = until
+        self._renew_at = time.monotonic() + lease / 3
 
-    def _release(self, token: str, ids: list[int]) -> None:
+    def _release(self, ids: list[int]) -> None:
         db.session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.leased_by == token)
+            .where(Delivery.id.in_(ids), Delivery.leased_by == self.name)
             .values(lease_until=None, leased_by=None),
             execution_options={"synchronize_session": False},
         )
         db.session.commit()
 
-    # ------------------------------------------------------------------------- one delivery
+    # ------------------------------------------------------------------------- sending
 
-    def process(self, token: str, delivery_id: int, remaining: list[int] | None = None) -> None:
-        delivery = db.session.get(Delivery, delivery_id, populate_existing=True, options=[joinedload(Delivery.event)])
-        if delivery is None or delivery.leased_by != token or delivery.status != DeliveryStatus.PENDING.value:
-            db.session.rollback()
-            return  # no longer ours (lease lost) or already settled
-        self._renew(token, remaining or [delivery_id], self._longest_attempt(delivery.channel))
-        if delivery.leased_by != token:  # re-read if the renewal committed: taken over meanwhile
-            db.session.rollback()
-            return
-        cancel_reason = self._cancel_reason(delivery)
-        if cancel_reason is not None:
-            self._settle(token, delivery_id, DeliveryStatus.CANCELLED, cancel_reason)
+    def fill(self) -> int:
+        """Claim what there is room for and hand it to the sender threads; how many were taken."""
+        if self._stop.is_set():
+            return 0
+        _token, ids = self.claim()
+        if not ids:
+            return 0
+        config = current_app.config
+        if not self._flights:
+            self._renew_at = time.monotonic() + float(config["WORKER_LEASE_SECONDS"]) / 3
+        started_at = self.clock()
+        deliveries = db.session.scalars(
+            select(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.leased_by == self.name)
+            .options(joinedload(Delivery.event), joinedload(Delivery.endpoint))
+            .order_by(Delivery.id)
+            .execution_options(populate_existing=True)
+        ).all()
+        settled: list[Result] = []
+        cancelled: list[tuple[int, str]] = []
+        emails: list[int] = []
+        for delivery in deliveries:
+            key: Key = (delivery.channel, delivery.endpoint_id)
+            if delivery.channel == Channel.EMAIL.value:
+                emails.append(delivery.id)
+                self._flights[delivery.id] = Flight(EMAIL_KEY, delivery.attempts + 1, started_at)
+                continue
+            reason = self._cancel_reason(delivery)
+            if reason is not None:
+                cancelled.append((delivery.id, reason))
+                continue
+            self._flights[delivery.id] = Flight(key, delivery.attempts + 1, started_at)
+            if delivery.channel != Channel.WEBHOOK.value:
+                settled.append(Result(delivery.id, Outcome.give_up(f"unknown channel {delivery.channel!r}")))
+                continue
+            try:
+                prepared = webhooks.prepare(delivery)
+            except Exception as exc:  # a bug must not stop the worker or lose the delivery
+                current_app.logger.exception("delivery %s: preparing it raised", delivery.id)
+                prepared = Outcome.retry(f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+            if isinstance(prepared, Outcome):
+                settled.append(Result(delivery.id, prepared, started_at))
+                continue
+            self._submit(self._webhook_job(delivery.id, key, prepared, started_at))
+        db.session.rollback()  # end the read; the objects are not used past this point
+        for delivery_id, reason in cancelled:
+            self._settle(delivery_id, DeliveryStatus.CANCELLED, reason)
             self.stats.cancelled += 1
-            return
-        attempt_number = delivery.attempts + 1
-        started_at = utcnow()
-        started = time.monotonic()
-        try:
-            outcome = self._dispatch(delivery)
-        except Exception as exc:  # a bug in one channel must not stop the worker or lose the delivery
-            current_app.logger.exception("delivery %s: its channel raised", delivery_id)
-            outcome = Outcome.retry(f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
-        if outcome.latency_ms is None:
-            outcome = Outcome(
-                outcome.kind,
-                outcome.detail,
-                outcome.status_code,
-                int((time.monotonic() - started) * 1000),
-                outcome.response_excerpt,
+        if emails:
+            self._submit(self._email_job(emails, started_at))
+        if settled:
+            self._record(settled)
+        return len(ids)
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        concurrency = max(1, int(current_app.config["WORKER_CONCURRENCY"]))
+        while len(self._threads) < concurrency:
+            thread = threading.Thread(target=self._sender, name=f"sender-{len(self._threads)}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._jobs.put(job)
+
+    def _sender(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job()
+
+    def _session(self, key: Key) -> requests.Session:
+        session = self._sessions.get(key)
+        if session is None:
+            config = current_app.config
+            session = self._sessions[key] = webhooks.session_for(
+                bool(config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS")), int(config["WORKER_PER_ENDPOINT"])
             )
-        self._record(token, delivery_id, attempt_number, outcome, started_at)
+        return session
+
+    def _webhook_job(self, delivery_id: int, key: Key, request: webhooks.Request, started_at: datetime):
+        session = self._session(key)
+        results = self._results
+
+        def job() -> None:
+            try:
+                outcome = webhooks.send(request, session)
+            except Exception as exc:  # a bug in the channel must not kill the thread or lose the delivery
+                outcome = Outcome.retry(f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+            results.put(Result(delivery_id, outcome, started_at))
+
+        return job
+
+    def _email_job(self, ids: list[int], started_at: datetime):
+        app, results, stop = self.app, self._results, self._stop
+
+        def job() -> None:
+            with app.app_context():
+                sender = email.BatchSender()
+                began = time.monotonic()
+                try:
+                    for position, delivery_id in enumerate(ids):
+                        if stop.is_set():
+                            for rest in ids[position:]:
+                                results.put(Result(rest, None))
+                            return
+                        at = started_at + timedelta(seconds=time.monotonic() - began)
+                        delivery = db.session.get(Delivery, delivery_id)
+                        try:
+                            outcome = email.deliver(delivery, send=sender.send)
+                        except Exception as exc:
+                            app.logger.exception("delivery %s: the email channel raised", delivery_id)
+                            outcome = Outcome.retry(f"internal error: {type(exc).__name__}: {str(exc)[:300]}")
+                        db.session.rollback()
+                        results.put(Result(delivery_id, outcome, at))
+                finally:
+                    sender.close()
+                    db.session.remove()
+
+        return job
+
+    def collect(self, timeout: float) -> int:
+        """Wait up to `timeout` for finished attempts, then record all that are in (one commit)."""
+        try:
+            first = self._results.get(timeout=timeout)
+        except queue.Empty:
+            return 0
+        done = [first]
+        while True:
+            try:
+                done.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        handed_back = [r.delivery_id for r in done if r.outcome is None]
+        if handed_back:
+            self._release(handed_back)
+            for delivery_id in handed_back:
+                self._flights.pop(delivery_id, None)
+        self._record([r for r in done if r.outcome is not None])
+        return len(done)
 
     @staticmethod
-    def _longest_attempt(channel: str) -> float:
-        """Seconds one attempt on `channel` can take, with a margin: the lease must outlast it."""
-        config = current_app.config
-        if channel == Channel.EMAIL.value:
-            # Connecting and then each SMTP command may each take up to MAIL_TIMEOUT.
-            return float(config["MAIL_TIMEOUT"]) * 3 + _LEASE_MARGIN
-        return float(config["WEBHOOK_CONNECT_TIMEOUT"]) + float(config["WEBHOOK_TIMEOUT"]) + _LEASE_MARGIN
-
-    def _cancel_reason(self, delivery: Delivery) -> str | None:
-        if delivery.channel != Channel.WEBHOOK.value:
-            return None
+    def _cancel_reason(delivery: Delivery) -> str | None:
         if delivery.endpoint_id is None:
             return None if current_app.config.get("WEBHOOK_DELIVERY_URL") else "WEBHOOK_DELIVERY_URL is no longer set"
         if delivery.endpoint is None:
@@ -290,57 +572,19 @@ class Worker:
             return "the endpoint is disabled"
         return None
 
-    def _dispatch(self, delivery: Delivery) -> Outcome:
-        if delivery.channel == Channel.WEBHOOK.value:
-            from app.notifications import webhooks
+    # ------------------------------------------------------------------------- recording
 
-            return webhooks.deliver(delivery)
-        if delivery.channel == Channel.EMAIL.value:
-            try:
-                email = importlib.import_module("app.notifications.email")
-            except ModuleNotFoundError as exc:
-                if exc.name != "app.notifications.email":
-                    raise
-                return Outcome.retry("the email channel (app.notifications.email) is not installed")
-            return email.deliver(delivery)
-        return Outcome.give_up(f"unknown channel {delivery.channel!r}")
-
-    def _record(self, token: str, delivery_id: int, attempts: int, outcome: Outcome, started_at: datetime) -> None:
-        """Write the attempt and its consequence. `attempts` counts this one; nobody else
-        changes the row while we hold its lease, so it is read from the row we loaded."""
-        # Keep what the channel changed (an endpoint disabled by a 410), on top of the attempt.
-        try:
-            db.session.flush()
-        except Exception:
-            db.session.rollback()
-        now = utcnow()
-        values: dict[str, Any] = {"attempts": attempts, "lease_until": None, "leased_by": None}
-        if outcome.kind == OutcomeKind.DELIVERED:
-            values.update(status=DeliveryStatus.DELIVERED.value, delivered_at=now, last_error=None)
-            self.stats.delivered += 1
-        else:
-            delay = retry_delay(current_app.config, attempts) if outcome.kind == OutcomeKind.RETRY else None
-            values["last_error"] = outcome.detail[:1000]
-            if delay is None:
-                values["status"] = DeliveryStatus.FAILED.value
-                self.stats.failed += 1
-            else:
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-                self.stats.retried += 1
-        attempt = dict(
-            delivery_id=delivery_id,
-            number=attempts,
-            outcome=outcome.kind.value,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            detail=outcome.detail[:1000],
-            response_excerpt=(outcome.response_excerpt or "")[:500],
-            worker=self.name[:100],
-            started_at=started_at,
-        )
+    def _record(self, results: list[Result]) -> None:
+        """Write the attempts and their consequences, with the endpoints' health, in one commit.
+        Nobody else changes a row while we hold its lease; a lost lease only loses the status."""
+        if not results:
+            return
+        config = current_app.config
         for tries_left in range(2, -1, -1):
             try:
-                moved = self._write_outcome(token, delivery_id, attempt, values)
+                now = self.clock()
+                counts, moved = self._write_all(config, results, now)
+                db.session.commit()
                 break
             except OperationalError:
                 # A busy database must not drop an outcome: that would send the delivery again.
@@ -348,27 +592,79 @@ class Worker:
                 if not tries_left:
                     raise
                 time.sleep(0.5)
-        if moved != 1:
-            # Our lease ran out and another worker took the delivery over; the attempt is still
+        for result in results:
+            self._flights.pop(result.delivery_id, None)
+        for name in ("delivered", "retried", "failed"):
+            setattr(self.stats, name, getattr(self.stats, name) + getattr(counts, name))
+        if moved != len(results):
+            # A lease ran out and another worker took the delivery over; the attempt is still
             # logged, the status is theirs to set.
-            current_app.logger.warning("delivery %s: lease lost before the outcome was recorded", delivery_id)
+            lost = len(results) - moved
+            current_app.logger.warning("%d deliveries: lease lost before the outcome was recorded", lost)
 
-    @staticmethod
-    def _write_outcome(token: str, delivery_id: int, attempt: dict[str, Any], values: dict[str, Any]) -> int:
-        # Plain table statements: the ORM's bulk-update bookkeeping cost more than the SQL itself.
-        db.session.execute(_ATTEMPTS.insert().values(**attempt))
-        moved = db.session.execute(
-            _DELIVERIES.update()
-            .where(_DELIVERIES.c.id == delivery_id, _DELIVERIES.c.leased_by == token)
-            .values(**values)
-        ).rowcount
-        db.session.commit()
-        return moved
+    def _write_all(self, config: Any, results: list[Result], now: datetime) -> tuple[Stats, int]:
+        """The statements for a batch of outcomes: one multi-row INSERT of the attempts and one
+        executemany UPDATE per kind of consequence (building a statement per row cost more
+        than running it)."""
+        counts = Stats()
+        attempts: list[dict[str, Any]] = []
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        by_endpoint: dict[int, list[Outcome]] = {}
+        for result in results:
+            flight = self._flights.get(result.delivery_id)
+            outcome = result.outcome
+            assert outcome is not None
+            number = flight.attempt if flight is not None else 1
+            latency = outcome.latency_ms
+            if latency is None and flight is not None:
+                latency = int((time.monotonic() - flight.started) * 1000)
+            values: dict[str, Any] = {"attempts": number, "lease_until": None, "leased_by": None}
+            if outcome.kind == OutcomeKind.DELIVERED:
+                values.update(status=DeliveryStatus.DELIVERED.value, delivered_at=now, last_error=None)
+                counts.delivered += 1
+            else:
+                delay = retry_delay(config, number) if outcome.kind == OutcomeKind.RETRY else None
+                values["last_error"] = outcome.detail[:1000]
+                if delay is None:
+                    values["status"] = DeliveryStatus.FAILED.value
+                    counts.failed += 1
+                else:
+                    values["next_attempt_at"] = now + timedelta(seconds=delay)
+                    counts.retried += 1
+            shape = tuple(sorted(values))
+            by_shape.setdefault(shape, []).append({**values, "b_id": result.delivery_id})
+            attempts.append(
+                {
+                    "delivery_id": result.delivery_id,
+                    "number": number,
+                    "outcome": outcome.kind.value,
+                    "status_code": outcome.status_code,
+                    "latency_ms": latency,
+                    "detail": outcome.detail[:1000],
+                    "response_excerpt": (outcome.response_excerpt or "")[:500],
+                    "worker": self.name,
+                    "started_at": result.started_at or (flight.started_at if flight else now),
+                }
+            )
+            if flight is not None and flight.key[0] == Channel.WEBHOOK.value and flight.key[1] is not None:
+                by_endpoint.setdefault(flight.key[1], []).append(outcome)
+        db.session.execute(_ATTEMPTS.insert(), attempts)
+        moved = 0
+        for shape, rows in by_shape.items():
+            statement = (
+                _DELIVERIES.update()
+                .where(_DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.leased_by == self.name)
+                .values({name: bindparam(name) for name in shape})
+            )
+            moved += db.session.execute(statement, rows).rowcount
+        for endpoint_id, outcomes in by_endpoint.items():
+            health.record_many(config, endpoint_id, outcomes, now)
+        return counts, moved
 
-    def _settle(self, token: str, delivery_id: int, status: DeliveryStatus, reason: str) -> None:
+    def _settle(self, delivery_id: int, status: DeliveryStatus, reason: str) -> None:
         db.session.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.leased_by == token)
+            .where(Delivery.id == delivery_id, Delivery.leased_by == self.name)
             .values(status=status.value, last_error=reason, lease_until=None, leased_by=None),
             execution_options={"synchronize_session": False},
         )
@@ -430,7 +726,8 @@ def _sqlite_synchronous_normal(dbapi_connection: Any, _record: Any) -> None:
 
 
 def install_signal_handlers(worker: Worker) -> None:
-    """SIGTERM / SIGINT finish the delivery in hand, then stop (the rest of the claim is released)."""
+    """SIGTERM / SIGINT: stop claiming, finish what is in flight (up to the grace period), hand
+    back the rest."""
 
     def handler(signum: int, _frame: Any) -> None:
         worker.stop()

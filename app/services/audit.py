@@ -4,7 +4,9 @@ without the other), whether it came from the portal, the API or the CLI (actor N
 
 Reading it: `parse_filter` turns query arguments into an `AuditFilter` (tournament, actor,
 action, date range, inclusive, in UTC), `page_of` pages it newest first, and `csv_lines`
-exports it with every cell made safe to open in a spreadsheet (`csv_safe`).
+exports it with every cell made safe to open in a spreadsheet (`csv_safe`). Writing is
+`record`, which lives in `app.auditing` (the notification layer records changes too) and is
+re-exported here.
 """
 
 from __future__ import annotations
@@ -20,37 +22,13 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from app.auditing import record as record  # re-exported: services record through here
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Tournament, User
 from app.services.numbers import parse_whole
 from app.services.spreadsheet import safe_cell
 from app.services.text import storable
-
-
-def record(
-    action: str,
-    *,
-    target_type: str,
-    target_id: int,
-    actor_id: int | None,
-    tournament_id: int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str | None = None,
-) -> AuditEvent:
-    event = AuditEvent(
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        actor_id=actor_id,
-        tournament_id=tournament_id,
-        before=before,
-        after=after,
-        reason=reason,
-    )
-    db.session.add(event)
-    return event
 
 
 def history(tournament_id: int, action: str | None = None) -> list[AuditEvent]:

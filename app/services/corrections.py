@@ -20,7 +20,8 @@ Rules:
   lobby's state is one that counts (completed). Refused after completion.
 
 Every correction takes the tournament's lock (bumping its results version) and is one
-transaction with its audit event and outbox event.
+transaction with its audit event and its `leaderboard_updated` signal (sent before the commit,
+so the event is written in the same transaction).
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from app.models import (
     is_db_id,
     utcnow,
 )
-from app.notifications import outbox
 from app.services import audit
 from app.services.entries import ALIVE as ALIVE_ENTRY_STATUSES
 from app.services.leaderboard import get_tournament
@@ -79,12 +79,8 @@ def _reason(value: Any, *, required: bool = True, minimum: int = 1) -> str | Non
 
 
 def _announce(tournament: Tournament) -> None:
-    outbox.emit(
-        "leaderboard.updated",
-        tournament_id=tournament.id,
-        data=outbox.leaderboard_data(tournament),
-        subject=tournament,
-    )
+    """The standings changed: the signal goes out inside this transaction, before the commit."""
+    signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
 
 
 def participant_by_key(tournament: Tournament, key: Any) -> Participant:
@@ -147,7 +143,6 @@ def rename_participant(ref: int | str, key: Any, name: Any, tag: Any, actor_id: 
     )
     _announce(tournament)
     db.session.commit()
-    signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return participant
 
 
@@ -245,8 +240,6 @@ def remove_participant(ref: int | str, key: Any, actor_id: int | None) -> dict[s
         # consumer that summed it would now be wrong: tell them.
         _announce(tournament)
     db.session.commit()
-    if counted_adjustment:
-        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return snapshot
 
 
@@ -305,8 +298,6 @@ def edit_adjustment(
     if before["points"] != points:
         _announce(tournament)
     db.session.commit()
-    if before["points"] != points:
-        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return adjustment
 
 
@@ -329,7 +320,6 @@ def delete_adjustment(ref: int | str, adjustment_id: Any, reason: Any, actor_id:
     db.session.delete(adjustment)
     _announce(tournament)
     db.session.commit()
-    signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return before
 
 
@@ -396,6 +386,4 @@ def _finish_void(
     if counts:
         _announce(tournament)
     db.session.commit()
-    if counts:
-        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return match

@@ -250,14 +250,15 @@ DEMO_PLAYERS = (
 )
 
 
-def ensure_demo_players(password: str) -> list[str]:
-    """Create the demo players once (on their team, with a pending entry fee to verify and a
-    notification about their live match); every run sets `password` on all of them. Does not commit."""
+def ensure_demo_players(password: str, notify_live_match: Callable[[Any, Any, Any], None] | None = None) -> list[str]:
+    """Create the demo players once (on their team, with a pending entry fee to verify); every run
+    sets `password` on all of them. A new player's live match is handed to `notify_live_match`
+    (user, tournament, match), which the caller makes into an inbox item: services do not write
+    notifications. Does not commit."""
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Match, Notification, Participant, Payment, Registration, Tournament, User
-    from app.notifications import outbox, wording
+    from app.models import Match, Participant, Payment, Registration, Tournament, User
 
     emails = []
     for email, name, slug, team_key in DEMO_PLAYERS:
@@ -282,17 +283,8 @@ def ensure_demo_players(password: str) -> list[str]:
             )
             for match in live:
                 if match.series is None or team.id in (match.series.participant_a_id, match.series.participant_b_id):
-                    view = wording.describe("match.started", outbox.match_data(tournament, match), user.id)
-                    db.session.add(
-                        Notification(
-                            user_id=user.id,
-                            event="match.started",
-                            title=view.title,
-                            body=view.body,
-                            url=view.path,
-                            tournament_id=tournament.id,
-                        )
-                    )
+                    if notify_live_match is not None:
+                        notify_live_match(user, tournament, match)
                     break
         user.set_password(password)
         emails.append(email)

@@ -22,8 +22,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
+from app.mailer import send
 from app.models import User, utcnow
-from app.notifications.email import send
 
 _SALT = "deltacrown-verify-email"
 

@@ -45,10 +45,11 @@ The rule:
 - A refund is for a verified fee on an entry that ended; decisions on several entries at once
   (`decide_many`) are taken one by one, each in its own transaction.
 - Every step is an audit event (target_type "entry"), and each outcome owed to the outside is
-  emitted in the same transaction: `payment.submitted`, `payment.rejected`,
-  `registration.confirmed`, `registration.cancelled` (data from `outbox.entry_data`, with
-  `reason` "deadline" | "withdrawn" | "no_show" | "rejected"), plus the existing
-  `payment.verified`/`payment.refunded`; the blinker signals go out after the commit.
+  announced as its signal (app/signals.py) inside the same transaction, before the commit:
+  `payment_submitted`, `payment_rejected` (with `proof_id`), `registration_confirmed`,
+  `registration_cancelled` (with `reason` "deadline" | "withdrawn" | "no_show" | "rejected"),
+  plus the existing `payment_verified`/`payment_refunded`; the notification layer writes the
+  events in that transaction.
 
 Teammates: the team's `Participant` is made at registration (a confirmed registration *is*
 the tournament's participant, and the existing join codes work on it at once), but a
@@ -95,7 +96,6 @@ from app.models import (
     is_db_id,
     utcnow,
 )
-from app.notifications import outbox
 from app.players.models import TeamJoinCode
 from app.players.service import CODE_ALPHABET
 from app.services import audit, email_verification, payments
@@ -220,20 +220,6 @@ def _roster_ok(entry: Entry, settings: RegistrationSettings) -> bool:
     return settings.roster_min <= _roster_size(entry) <= settings.roster_max
 
 
-class _Pending:
-    """What a step owes after its commit: blinker signals (receivers must only see committed rows)."""
-
-    def __init__(self) -> None:
-        self.signals: list[tuple[Any, Any, dict[str, Any]]] = []
-
-    def add(self, signal: Any, sender: Any, **kwargs: Any) -> None:
-        self.signals.append((signal, sender, kwargs))
-
-    def send(self) -> None:
-        for signal, sender, kwargs in self.signals:
-            signal.send(sender, **kwargs)
-
-
 def _audit(
     entry: Entry, action: str, actor_id: int | None, before: dict | None, after: dict | None, reason: str | None = None
 ) -> None:
@@ -253,18 +239,15 @@ def _state(entry: Entry) -> dict[str, Any]:
     return {"status": entry.status, "payment_status": entry.payment_status}
 
 
-def _confirm(entry: Entry, now: datetime, actor_id: int | None, pending: _Pending) -> None:
+def _confirm(entry: Entry, now: datetime, actor_id: int | None) -> None:
     entry.status = EntryStatus.CONFIRMED.value
     entry.confirmed_at = now
     entry.payment_deadline = None
     db.session.flush()
-    outbox.emit(
-        "registration.confirmed", tournament_id=entry.tournament_id, data=outbox.entry_data(entry), subject=entry
-    )
-    pending.add(signals.registration_confirmed, entry, entry_id=entry.id, actor_id=actor_id)
+    signals.registration_confirmed.send(entry, entry_id=entry.id, actor_id=actor_id)
 
 
-def _end(entry: Entry, status: str, reason: str, actor_id: int | None, pending: _Pending) -> None:
+def _end(entry: Entry, status: str, reason: str, actor_id: int | None) -> None:
     """Move an entry to an end state: roster released (a registration carrying a payment is
     kept for its refund), join code dropped, `registration.cancelled` owed."""
     entry.status = status
@@ -279,18 +262,10 @@ def _end(entry: Entry, status: str, reason: str, actor_id: int | None, pending: 
             )
         )
     db.session.flush()
-    outbox.emit(
-        "registration.cancelled",
-        tournament_id=entry.tournament_id,
-        data=outbox.entry_data(entry, reason=reason),
-        subject=entry,
-    )
-    pending.add(signals.registration_cancelled, entry, entry_id=entry.id, actor_id=actor_id, reason=reason)
+    signals.registration_cancelled.send(entry, entry_id=entry.id, actor_id=actor_id, reason=reason)
 
 
-def _start_unconfirmed(
-    entry: Entry, settings: RegistrationSettings, now: datetime, actor_id: int | None, pending: _Pending
-) -> None:
+def _start_unconfirmed(entry: Entry, settings: RegistrationSettings, now: datetime, actor_id: int | None) -> None:
     """A team that just got a slot (new or offered from the waiting list)."""
     if settings.fee_cents > 0:
         entry.status = EntryStatus.PENDING_PAYMENT.value
@@ -299,14 +274,14 @@ def _start_unconfirmed(
     entry.status = EntryStatus.AWAITING_APPROVAL.value
     if settings.auto_confirm_free:
         if _roster_ok(entry, settings):
-            _confirm(entry, now, actor_id, pending)
+            _confirm(entry, now, actor_id)
         else:
             entry.payment_deadline = now + timedelta(hours=settings.payment_deadline_hours)
     else:
         entry.payment_deadline = None
 
 
-def _fill_slots(settings: RegistrationSettings, now: datetime, pending: _Pending) -> int:
+def _fill_slots(settings: RegistrationSettings, now: datetime) -> int:
     """Offer free slots to the waiting list, first come first served. Caller holds the lock."""
     tournament = db.session.get(Tournament, settings.tournament_id)
     if tournament.status == TournamentStatus.COMPLETED.value:
@@ -323,7 +298,7 @@ def _fill_slots(settings: RegistrationSettings, now: datetime, pending: _Pending
         if entry is None:
             break
         before = _state(entry)
-        _start_unconfirmed(entry, settings, now, None, pending)
+        _start_unconfirmed(entry, settings, now, None)
         _audit(
             entry, "offered_slot", None, before, {**_state(entry), "payment_deadline": iso_z(entry.payment_deadline)}
         )
@@ -331,11 +306,6 @@ def _fill_slots(settings: RegistrationSettings, now: datetime, pending: _Pending
         free -= 1
         offered += 1
     return offered
-
-
-def _finish(pending: _Pending) -> None:
-    db.session.commit()
-    pending.send()
 
 
 # --------------------------------------------------------------------------- settings
@@ -496,7 +466,6 @@ def save_settings(
     tournament = _tournament(tournament_id)
     values = _parse_settings(payload)
     now = _now(now)
-    pending = _Pending()
     settings = settings_for(tournament.id)
     if settings is None:
         settings = RegistrationSettings(tournament_id=tournament.id, **values)
@@ -517,7 +486,7 @@ def save_settings(
         for name, value in values.items():
             setattr(settings, name, value)
         db.session.flush()
-        _fill_slots(settings, now, pending)
+        _fill_slots(settings, now)
     audit.record(
         "registration.settings_saved",
         target_type="tournament",
@@ -527,7 +496,7 @@ def save_settings(
         before=before,
         after=settings_to_json(settings),
     )
-    _finish(pending)
+    db.session.commit()
     return settings
 
 
@@ -732,9 +701,8 @@ def register(
     )
     db.session.add(entry)
     db.session.flush()
-    pending = _Pending()
     if _taken(tournament.id) < settings.capacity:
-        _start_unconfirmed(entry, settings, now, user.id, pending)
+        _start_unconfirmed(entry, settings, now, user.id)
     else:
         entry.waitlisted_at = now
     db.session.flush()
@@ -751,7 +719,7 @@ def register(
             "payment_deadline": iso_z(entry.payment_deadline),
         },
     )
-    _finish(pending)
+    db.session.commit()
     return entry
 
 
@@ -828,15 +796,8 @@ def submit_proof(
     entry.payment_status = EntryPaymentStatus.SUBMITTED.value
     db.session.flush()
     _audit(entry, "proof_submitted", user.id, before, {**_state(entry), "proof_id": proof.id})
-    outbox.emit(
-        "payment.submitted",
-        tournament_id=entry.tournament_id,
-        data=outbox.entry_data(entry, proof_id=proof.id),
-        subject=entry,
-    )
-    pending = _Pending()
-    pending.add(signals.payment_submitted, entry, entry_id=entry.id, proof_id=proof.id, actor_id=user.id)
-    _finish(pending)
+    signals.payment_submitted.send(entry, entry_id=entry.id, proof_id=proof.id, actor_id=user.id)
+    db.session.commit()
     return entry
 
 
@@ -859,11 +820,10 @@ def withdraw(entry_id: int, user_id: int, now: datetime | None = None) -> Entry:
         db.session.rollback()
         raise Conflict("the tournament has started; ask the organisers")
     before = _state(entry)
-    pending = _Pending()
-    _end(entry, EntryStatus.WITHDRAWN.value, "withdrawn", user.id, pending)
+    _end(entry, EntryStatus.WITHDRAWN.value, "withdrawn", user.id)
     _audit(entry, "withdrawn", user.id, before, _state(entry))
-    _fill_slots(settings, now, pending)
-    _finish(pending)
+    _fill_slots(settings, now)
+    db.session.commit()
     return entry
 
 
@@ -890,7 +850,7 @@ def check_in(entry_id: int, user_id: int, now: datetime | None = None) -> Entry:
         raise Conflict(f"check-in is open from {iso_z(opens)} to {iso_z(closes)}")
     entry.checked_in_at = now
     _audit(entry, "checked_in", user.id, None, {"checked_in_at": iso_z(now)})
-    _finish(_Pending())
+    db.session.commit()
     return entry
 
 
@@ -951,7 +911,6 @@ def decide(
     settings = _lock(entry.tournament_id)
     entry = _reload(entry.id)
     before = _state(entry)
-    pending = _Pending()
     done = {"reject": "rejected", "waive": "waived", "approve": "approved", "refund": "refunded"}
     refuse = Conflict(
         f"registration {entry.code} is {entry.status} (payment {entry.payment_status}); it cannot be {done[decision]}"
@@ -982,14 +941,13 @@ def decide(
             db.session.add(payment)
             db.session.flush()
             entry.payment_id = payment.id
-            _confirm(entry, now, actor.id, pending)
+            _confirm(entry, now, actor.id)
             _audit(
                 entry, "verified", actor.id, before, {**_state(entry), "proof_id": proof.id, "payment_id": payment.id}
             )
             # The same rule as a Payments-tab verification: PaymentVerification, audit,
             # payment.verified and its signal; it commits this whole transaction.
             payments.verify_payment(payment.id, actor.id)
-            pending.send()
             return entry
         if decision == "refund":
             if entry.payment_status != EntryPaymentStatus.VERIFIED.value or entry.payment_id is None:
@@ -1019,19 +977,13 @@ def decide(
                     entry.payment_deadline = fresh
                 db.session.flush()
                 _audit(entry, "proof_rejected", actor.id, before, {**_state(entry), "proof_id": proof.id}, reason)
-                outbox.emit(
-                    "payment.rejected",
-                    tournament_id=entry.tournament_id,
-                    data=outbox.entry_data(entry, proof_id=proof.id),
-                    subject=entry,
-                )
-                pending.add(signals.payment_rejected, entry, entry_id=entry.id, proof_id=proof.id, actor_id=actor.id)
+                signals.payment_rejected.send(entry, entry_id=entry.id, proof_id=proof.id, actor_id=actor.id)
             elif entry.status in ALIVE - {EntryStatus.CONFIRMED.value}:
                 held = entry.status in SLOT_HOLDING
-                _end(entry, EntryStatus.REJECTED.value, "rejected", actor.id, pending)
+                _end(entry, EntryStatus.REJECTED.value, "rejected", actor.id)
                 _audit(entry, "rejected", actor.id, before, _state(entry), reason)
                 if held:
-                    _fill_slots(settings, now, pending)
+                    _fill_slots(settings, now)
             else:
                 raise refuse
         elif decision == "waive":
@@ -1039,18 +991,18 @@ def decide(
                 raise refuse
             _check_roster(entry, settings)
             entry.payment_status = EntryPaymentStatus.WAIVED.value
-            _confirm(entry, now, actor.id, pending)
+            _confirm(entry, now, actor.id)
             _audit(entry, "fee_waived", actor.id, before, _state(entry), reason)
         elif decision == "approve":
             if entry.status != EntryStatus.AWAITING_APPROVAL.value:
                 raise refuse
             _check_roster(entry, settings)
-            _confirm(entry, now, actor.id, pending)
+            _confirm(entry, now, actor.id)
             _audit(entry, "approved", actor.id, before, _state(entry), reason)
     except DomainError:
         db.session.rollback()
         raise
-    _finish(pending)
+    db.session.commit()
     return entry
 
 
@@ -1137,7 +1089,6 @@ def _due_tournaments(candidates: list[RegistrationSettings], now: datetime) -> s
 
 def _steps_for(tournament_id: int, now: datetime, counts: dict[str, int]) -> None:
     settings = _lock(tournament_id)
-    pending = _Pending()
     alive_unpaid = list(
         db.session.scalars(
             select(Entry)
@@ -1157,11 +1108,11 @@ def _steps_for(tournament_id: int, now: datetime, counts: dict[str, int]) -> Non
             and settings.auto_confirm_free
             and _roster_ok(entry, settings)
         ):
-            _confirm(entry, now, None, pending)
+            _confirm(entry, now, None)
             _audit(entry, "auto_confirmed", None, before, _state(entry))
             counts["confirmed"] += 1
         elif entry.payment_deadline is not None and now >= entry.payment_deadline:
-            _end(entry, EntryStatus.CANCELLED.value, "deadline", None, pending)
+            _end(entry, EntryStatus.CANCELLED.value, "deadline", None)
             _audit(entry, "deadline_passed", None, before, _state(entry))
             counts["cancelled"] += 1
     _, closes = check_in_window(settings)
@@ -1177,11 +1128,11 @@ def _steps_for(tournament_id: int, now: datetime, counts: dict[str, int]) -> Non
             .order_by(Entry.id)
         ).all():
             before = _state(entry)
-            _end(entry, EntryStatus.NO_SHOW.value, "no_show", None, pending)
+            _end(entry, EntryStatus.NO_SHOW.value, "no_show", None)
             _audit(entry, "no_show", None, before, _state(entry))
             counts["no_show"] += 1
-    counts["offered"] += _fill_slots(settings, now, pending)
-    _finish(pending)
+    counts["offered"] += _fill_slots(settings, now)
+    db.session.commit()
 
 
 def run_timed_steps(now: datetime | None = None) -> dict[str, int]:

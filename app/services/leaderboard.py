@@ -59,7 +59,6 @@ from app.models import (
     is_db_id,
     utcnow,
 )
-from app.notifications import outbox
 from app.services import audit
 from app.services.locks import lock_tournament
 from app.services.roster_visibility import hidden_set
@@ -415,10 +414,8 @@ class LeaderboardService:
             before={"status": TournamentStatus.LIVE.value},
             after={"status": TournamentStatus.COMPLETED.value},
         )
-        data = outbox.tournament_data(tournament)
-        outbox.emit("tournament.completed", tournament_id=tournament.id, data=data, subject=tournament)
-        db.session.commit()
         signals.tournament_completed.send(tournament, tournament_id=tournament.id, actor_id=actor_id)
+        db.session.commit()
         return tournament
 
     @staticmethod
@@ -490,12 +487,16 @@ class LeaderboardService:
             },
             reason=reason,
         )
-        data = outbox.placement_data(tournament, target.participant, old_rank, new_rank)
-        outbox.emit("placement.overridden", tournament_id=tournament.id, data=data, subject=target)
-        db.session.commit()
         signals.placement_overridden.send(
-            tournament, tournament_id=tournament.id, participant_id=participant_id, new_rank=new_rank, cleared=False
+            target,
+            tournament=tournament,
+            tournament_id=tournament.id,
+            participant_id=participant_id,
+            old_rank=old_rank,
+            new_rank=new_rank,
+            cleared=False,
         )
+        db.session.commit()
         return _override_response(target, participant_id, old_rank)
 
     @staticmethod
@@ -529,12 +530,16 @@ class LeaderboardService:
             after={"participant_id": participant_id, "rank": target.rank, "ranks": _rank_map(results)},
             reason=reason,
         )
-        data = outbox.placement_data(tournament, target.participant, old_rank, target.rank)
-        outbox.emit("placement.overridden", tournament_id=tournament.id, data=data, subject=target)
-        db.session.commit()
         signals.placement_overridden.send(
-            tournament, tournament_id=tournament.id, participant_id=participant_id, new_rank=target.rank, cleared=True
+            target,
+            tournament=tournament,
+            tournament_id=tournament.id,
+            participant_id=participant_id,
+            old_rank=old_rank,
+            new_rank=target.rank,
+            cleared=True,
         )
+        db.session.commit()
         return {
             "success": True,
             "result_id": target.id,

@@ -33,7 +33,6 @@ from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id
-from app.notifications import outbox
 from app.services import audit, states
 from app.services.leaderboard import get_tournament, tournament_ruleset
 from app.services.locks import lock_tournament
@@ -295,12 +294,9 @@ def correct_lobby(
     )
     counts = match.state == MatchState.COMPLETED.value and match.voided_at is None
     if counts:
-        data = outbox.leaderboard_data(tournament)
-        outbox.emit("leaderboard.updated", tournament_id=tournament.id, data=data, subject=tournament)
+        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     db.session.commit()
     db.session.expire(match, ["results"])
-    if counts:
-        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return match, check
 
 

@@ -4,8 +4,8 @@ A payment starts pending. Staff verify it (the money arrived) or reject it (it d
 reason); a verified payment can later be refunded (with a reason). Nothing else: a rejected or
 refunded payment is final, and a payment cannot be verified twice. Every decision is a
 `PaymentVerification` row (who, when, why) plus an audit event and, for a verification or a
-refund, its outbox event, in one transaction; the `payment_verified` / `payment_refunded`
-signals go out after the commit.
+refund, its `payment_verified` / `payment_refunded` signal, sent before the commit so the event
+is written in the same transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from app import signals
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Payment, PaymentStatus, PaymentVerification, Registration, User, is_db_id
-from app.notifications import outbox
 from app.services import audit
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -28,7 +27,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # Turning money away or giving it back needs a reason the team can be shown.
 REASON_REQUIRED = frozenset({PaymentStatus.REJECTED.value, PaymentStatus.REFUNDED.value})
 # A rejection is not an event: the payment never counted, so nobody outside needs telling.
-_EVENTS = {PaymentStatus.VERIFIED.value: "payment.verified", PaymentStatus.REFUNDED.value: "payment.refunded"}
+_SIGNALS = {
+    PaymentStatus.VERIFIED.value: signals.payment_verified,
+    PaymentStatus.REFUNDED.value: signals.payment_refunded,
+}
 
 
 def decide_payment(payment_id: int, new_status: str, actor_id: int, reason: str = "") -> Payment:
@@ -66,14 +68,10 @@ def decide_payment(payment_id: int, new_status: str, actor_id: int, reason: str 
         after={"status": new_status},
         reason=reason or None,
     )
-    if new_status in _EVENTS:
-        data = outbox.payment_data(payment)
-        outbox.emit(_EVENTS[new_status], tournament_id=registration.tournament_id, data=data, subject=payment)
+    signal = _SIGNALS.get(new_status)
+    if signal is not None:
+        signal.send(payment, tournament_id=registration.tournament_id, payment_id=payment.id, actor_id=actor.id)
     db.session.commit()
-    if new_status == PaymentStatus.VERIFIED.value:
-        signals.payment_verified.send(payment, payment_id=payment.id, actor_id=actor.id)
-    elif new_status == PaymentStatus.REFUNDED.value:
-        signals.payment_refunded.send(payment, payment_id=payment.id, actor_id=actor.id)
     return payment
 
 

@@ -24,7 +24,6 @@ from app import signals
 from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchState, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.notifications import outbox
 from app.services import audit, states
 from app.services.leaderboard import get_tournament, summarise_series
 from app.services.locks import lock_tournament
@@ -187,13 +186,11 @@ def record_game(
         )
         # Entered already played, like a lobby recorded with its result: a new row, not a state
         # change, so it announces new standings but no match.completed (the events' rule).
-        data = outbox.leaderboard_data(tournament)
-        outbox.emit("leaderboard.updated", tournament_id=tournament.id, data=data, subject=tournament)
+        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
         db.session.commit()
     except DomainError:
         db.session.rollback()
         raise
-    signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return game
 
 
@@ -223,10 +220,8 @@ def forfeit(ref: int | str, series_key: str, winner: Any, reason: Any, actor_id:
         after={"status": "forfeit", "winner": winner},
         reason=reason.strip(),
     )
-    data = outbox.leaderboard_data(tournament)
-    outbox.emit("leaderboard.updated", tournament_id=tournament.id, data=data, subject=tournament)
-    db.session.commit()
     signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
+    db.session.commit()
     return series
 
 

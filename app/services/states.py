@@ -12,10 +12,10 @@ A voided lobby (`services.corrections`) keeps its state and never counts; it can
 state until it is restored.
 
 Every change bumps the tournament's results version under its lock, writes an audit event and
-its outbox events (`match.*` on a state move; `leaderboard.updated` when a match enters or
-leaves the completed state, the only one that counts) in the same transaction, and sends the
-matching signals after the commit. Creating a match is not a state change: a new lobby only
-updates the leaderboard, and only if it is completed.
+sends its signals (`match.*` on a state move; `leaderboard.updated` when a match enters or
+leaves the completed state, the only one that counts) in the same transaction, before the
+commit, so the events are written with the change or not at all. Creating a match is not a
+state change: a new lobby only updates the leaderboard, and only if it is completed.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
-from app.notifications import outbox
 from app.services import audit, lobby_keys
 from app.services.leaderboard import get_tournament, iso_z, summarise_series
 from app.services.locks import lock_tournament
@@ -55,11 +54,6 @@ _MATCH_SIGNALS = {
     MatchState.LIVE.value: signals.match_started,
     MatchState.COMPLETED.value: signals.match_completed,
     MatchState.DISPUTED.value: signals.match_disputed,
-}
-_MATCH_EVENTS = {
-    MatchState.LIVE.value: "match.started",
-    MatchState.COMPLETED.value: "match.completed",
-    MatchState.DISPUTED.value: "match.disputed",
 }
 
 
@@ -141,9 +135,8 @@ def change_match_state(
         after={"state": new_state},
         reason=reason,
     )
-    standings_changed = _emit_match_events(tournament, match, before["state"])
+    _announce_match_change(tournament, match, before["state"])
     db.session.commit()
-    _send_match_signal(tournament, match, standings_changed)
     return match
 
 
@@ -227,12 +220,10 @@ def record_br_match(
         after={"key": key, "state": match.state, "results": len(clean["results"])},
     )
     # A new lobby is no state change (no match.* event); if it counts, the standings changed.
-    standings_changed = _emit_match_events(tournament, match, None)
+    _announce_match_change(tournament, match, None)
     if before_commit is not None:
         before_commit(match)
     db.session.commit()
-    if standings_changed:
-        signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return match
 
 
@@ -277,23 +268,14 @@ def _free_key(existing: set[str], start: int) -> str:
     return f"m{number}"
 
 
-def _emit_match_events(tournament: Tournament, match: Match, before_state: str | None) -> bool:
-    """Write the outbox events of a match change (a state move, or `before_state` None for a new
-    match) into the open transaction; return whether the standings changed, which is exactly
-    when a match enters or leaves the completed state, the only one that counts."""
-    event_type = _MATCH_EVENTS.get(match.state) if before_state is not None else None
-    if event_type is not None:
-        outbox.emit(event_type, tournament_id=tournament.id, data=outbox.match_data(tournament, match), subject=match)
+def _announce_match_change(tournament: Tournament, match: Match, before_state: str | None) -> bool:
+    """Send the signals of a match change (a state move, or `before_state` None for a new match)
+    inside the open transaction; return whether the standings changed, which is exactly when a
+    match enters or leaves the completed state, the only one that counts."""
+    signal = _MATCH_SIGNALS.get(match.state) if before_state is not None else None
+    if signal is not None:
+        signal.send(match, tournament=tournament, tournament_id=tournament.id, match_id=match.id, state=match.state)
     changed = MatchState.COMPLETED.value in (before_state, match.state)
     if changed:
-        data = outbox.leaderboard_data(tournament)
-        outbox.emit("leaderboard.updated", tournament_id=tournament.id, data=data, subject=tournament)
-    return changed
-
-
-def _send_match_signal(tournament: Tournament, match: Match, standings_changed: bool) -> None:
-    signal = _MATCH_SIGNALS.get(match.state)
-    if signal is not None:
-        signal.send(match, tournament_id=tournament.id, match_id=match.id, state=match.state)
-    if standings_changed:
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
+    return changed

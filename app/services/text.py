@@ -22,18 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import ValidationError
+from app.text import storable as storable  # re-exported
 
 MAX_JSON_DEPTH = 32
-
-
-def storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 _LINE_SEPARATORS = {"\u2028", "\u2029", "\u0085"}

@@ -33,7 +33,6 @@ from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
-from app.notifications import outbox
 from app.services import audit
 from app.services.leaderboard import get_tournament
 from app.services.locks import lock_tournament
@@ -205,11 +204,8 @@ def update_tournament(ref: int | str, fields: TournamentFields, actor_id: int | 
         after={k: after[k] for k in sorted(changed)},
     )
     if changed & set(scoring_keys):
-        data = outbox.leaderboard_data(tournament)
-        outbox.emit("leaderboard.updated", tournament_id=tournament.id, data=data, subject=tournament)
-    db.session.commit()
-    if changed & set(scoring_keys):
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
+    db.session.commit()
     return tournament
 
 
@@ -403,10 +399,8 @@ def add_adjustment(ref: int | str, participant_key: Any, points: Any, reason: An
         after={"participant_id": participant.key, "points": points},
         reason=adjustment.reason,
     )
-    data = outbox.leaderboard_data(tournament)
-    outbox.emit("leaderboard.updated", tournament_id=tournament.id, data=data, subject=tournament)
-    db.session.commit()
     signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
+    db.session.commit()
     return adjustment
 
 

@@ -1,5 +1,6 @@
 """Webhook endpoints in the staff portal (admins only): list, add, edit, rotate the secret,
-enable or disable, the delivery log with every attempt, redeliver, and send a test event.
+enable or disable, delete, the delivery log with every attempt, redeliver, retry everything
+that failed since a given time, and send a test event.
 The rules are `app.notifications.endpoints`; the worker does the sending.
 
 `/staff/webhooks/default/` is the endpoint configured in WEBHOOK_DELIVERY_URL: its log,
@@ -8,11 +9,13 @@ redelivery and test event, but no editing (it lives in the settings, not the dat
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectMultipleField, StringField, widgets
+from wtforms import BooleanField, SelectMultipleField, StringField, widgets
 from wtforms.validators import Length
 
 from app.errors import DomainError, NotFound
@@ -42,6 +45,14 @@ class ActionForm(FlaskForm):
     """Buttons that only need the CSRF token."""
 
 
+class RetryForm(FlaskForm):
+    since = StringField("Failed since (UTC)", validators=[Length(max=40)])
+
+
+class DeleteForm(FlaskForm):
+    confirm = BooleanField("Yes, delete this endpoint and its delivery log")
+
+
 def _load(endpoint_id: int):
     try:
         return service.get_endpoint(endpoint_id)
@@ -65,10 +76,18 @@ def _index(form: EndpointForm, status: int = 200):
     return page, status
 
 
-def _detail(endpoint_id: int | None, form: EndpointForm | None = None, status: int = 200, error: str | None = None):
+def _detail(
+    endpoint_id: int | None,
+    form: EndpointForm | None = None,
+    status: int = 200,
+    error: str | None = None,
+    retry_form: RetryForm | None = None,
+):
     endpoint = _load(endpoint_id) if endpoint_id is not None else None
     if endpoint is not None and form is None:
         form = EndpointForm(formdata=None, obj=endpoint)
+    if retry_form is None:
+        retry_form = RetryForm(formdata=None, since=(utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
     page = render_template(
         "staff/webhooks/endpoint.html",
         endpoint=endpoint,
@@ -78,6 +97,8 @@ def _detail(endpoint_id: int | None, form: EndpointForm | None = None, status: i
         default_url=current_app.config.get("WEBHOOK_DELIVERY_URL") or "",
         error=error,
         now_utc=utcnow(),
+        retry_form=retry_form,
+        delete_form=DeleteForm(formdata=None),
     )
     return page, status
 
@@ -222,3 +243,46 @@ def webhook_default_redeliver(delivery_id: int):
         lambda: service.redeliver(None, delivery_id, current_user.id),
         "Event queued again, with the same event id.",
     )
+
+
+def _retry(endpoint_id: int | None) -> Response | tuple[str, int]:
+    form = RetryForm()
+    if not form.validate_on_submit():
+        return _detail(endpoint_id, status=400, error="The form expired; reload the page and try again.")
+    try:
+        count = service.retry_failed(endpoint_id, form.since.data, current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        return _detail(endpoint_id, status=_status(exc), error=exc.message, retry_form=form)
+    flash(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again.", "success")
+    if endpoint_id is None:
+        return redirect(url_for("staff.webhook_default"))
+    return redirect(url_for("staff.webhook_endpoint", endpoint_id=endpoint_id))
+
+
+@bp.post(f"/webhooks/<{ID}:endpoint_id>/retry-failed")
+@admin_required
+def webhook_retry_failed(endpoint_id: int):
+    _load(endpoint_id)
+    return _retry(endpoint_id)
+
+
+@bp.post("/webhooks/default/retry-failed")
+@admin_required
+def webhook_default_retry_failed():
+    return _retry(None)
+
+
+@bp.post(f"/webhooks/<{ID}:endpoint_id>/delete")
+@admin_required
+def webhook_delete(endpoint_id: int):
+    endpoint = _load(endpoint_id)
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        return _detail(endpoint_id, status=400, error="The form expired; reload the page and try again.")
+    if not form.confirm.data:
+        return _detail(endpoint_id, status=400, error="Tick the box to confirm the deletion.")
+    url = endpoint.url
+    service.delete_endpoint(endpoint_id, current_user.id)
+    flash(f"Endpoint {url} deleted, with its delivery log.", "success")
+    return redirect(url_for("staff.webhooks"))

@@ -1,0 +1,88 @@
+"""The `data` of each event type: ids, states and public names only, because these dicts go to
+third-party receivers as they are. Never put a user's email or name, a phone number, or a
+payment's amount, method or reference here (tests/test_webhooks_payload.py checks every event
+type)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.models import Entry, Match, Participant, Payment, Tournament
+
+
+def payment_data(payment: Payment) -> dict[str, Any]:
+    registration = payment.registration
+    participant = registration.participant
+    tournament = participant.tournament
+    return {
+        "payment_id": payment.id,
+        "registration_id": registration.id,
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "participant_id": participant.key,
+        "participant_name": participant.name,
+        "status": payment.status,
+    }
+
+
+def entry_data(entry: Entry, **extra: Any) -> dict[str, Any]:
+    """A team's registration: ids, states, the team's public name and its registration code.
+    Never an amount, a method, a transaction id or a person (the payment details of
+    `payment.submitted`/`payment.rejected` stay in the portal); `extra` adds e.g. `reason`."""
+    tournament = entry.tournament
+    participant = entry.participant
+    data: dict[str, Any] = {
+        "registration_id": entry.id,
+        "registration_code": entry.code,
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "team_name": entry.team_name,
+        "participant_id": participant.key if participant is not None else None,
+        "status": entry.status,
+        "payment_status": entry.payment_status,
+    }
+    data.update(extra)
+    return data
+
+
+def match_data(tournament: Tournament, match: Match) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "match_id": match.id,
+        "match_key": match.key,
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "state": match.state,
+    }
+    if match.series is not None:
+        data["series_key"] = match.series.key
+    if match.stage:
+        data["stage"] = match.stage
+    return data
+
+
+def tournament_data(tournament: Tournament) -> dict[str, Any]:
+    return {
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "tournament_name": tournament.name,
+        "status": tournament.status,
+    }
+
+
+def placement_data(tournament: Tournament, participant: Participant, old_rank: int, new_rank: int) -> dict[str, Any]:
+    return {
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "participant_id": participant.key,
+        "participant_name": participant.name,
+        "old_rank": old_rank,
+        "new_rank": new_rank,
+    }
+
+
+def leaderboard_data(tournament: Tournament) -> dict[str, Any]:
+    return {
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "results_version": tournament.results_version,
+    }
