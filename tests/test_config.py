@@ -51,12 +51,6 @@ def test_environment_beats_defaults_and_test_dict_beats_environment(monkeypatch,
     assert app.config["WEBHOOK_DELIVERY_URL"] == "https://hooks.example.com/in"
 
 
-@pytest.fixture(autouse=True)
-def _no_dotenv(monkeypatch, tmp_path):
-    """Run where no .env file is, so a developer's own settings cannot leak in."""
-    monkeypatch.chdir(tmp_path)
-
-
 def test_production_refuses_default_secret_key(monkeypatch, database_config):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
@@ -77,6 +71,17 @@ def test_production_refuses_default_webhook_secret_when_webhooks_on(monkeypatch,
 
 def test_debug_mode_may_use_defaults(database_config):
     assert create_app({"DEBUG": True, **database_config}).config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+
+
+def test_developer_dotenv_and_environment_do_not_reach_tests(database_config):
+    # The hermetic fixture (tests/conftest.py) runs each test outside the checkout and without the
+    # developer's settings, so `make run` (which writes .env) followed by `make test` still passes.
+    import os
+
+    assert "SECRET_KEY" not in os.environ
+    assert not os.path.exists(".env")
+    app = create_app({"DEBUG": True, **database_config})
+    assert app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY
 
 
 def test_healthz_reports_database_failure(make_app):
