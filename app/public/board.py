@@ -31,7 +31,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, PointAdjustment, Tournament
-from app.services.leaderboard import LeaderboardService, compute_standings, tournament_ruleset
+from app.services import shown
+from app.services.leaderboard import compute_standings, tournament_ruleset
 from app.services.scoring import Ruleset
 
 LOBBIES_PER_PAGE = 20
@@ -100,7 +101,8 @@ def resolve_filters(tournament: Tournament, stage: str | None, match_keys: tuple
 
 
 def standings(tournament: Tournament, filters: Filters) -> list[dict[str, Any]]:
-    return LeaderboardService.calculate_br_standings(tournament.id, match_ids=filters.match_ids, stage=filters.stage)
+    """The rows the page shows now (app.services.shown), for the downloads."""
+    return shown.standings_now(tournament, match_ids=filters.match_ids, stage=filters.stage)
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,13 +381,22 @@ def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, A
     leaderboard service reads (tests hold the two equal); reading the rows once here serves the
     standings, the movement and the chart."""
     counted = _counted(tournament, filters)
-    rows = compute_standings(counted.rows, counted.names, counted.ruleset, counted.adjustments, counted.times)
-    moves = _movements(rows, counted)
+    engine_rows = compute_standings(counted.rows, counted.names, counted.ruleset, counted.adjustments, counted.times)
+    rows = shown.arrange(tournament, engine_rows, filtered=filters.active)
+    final = shown.is_final(tournament, filtered=filters.active)
+    moves = _movements(engine_rows, counted) if shown.shows_movement(tournament) else {}
     advancing = tournament.advancing if not filters.active else None
     line_after = advancing if advancing and len(rows) > advancing else None
     decorated = []
     for i, row in enumerate(rows):
         above = rows[i - 1] if i else None
+        # A tie note explains the engine's order; a staff pin replaced it for the rows it touches.
+        explained = (
+            above is not None
+            and row["matches_played"] > 0
+            and above["matches_played"] > 0
+            and not (row["is_override"] or above["is_override"])
+        )
         to_line = None
         if line_after is not None:
             if i < line_after:
@@ -398,7 +409,7 @@ def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, A
                 "movement": moves.get(row["participant_id"], 0) if moves else 0,
                 "is_new": bool(moves) and moves.get(row["participant_id"], 0) is None,
                 "gap": None if above is None else above["total_points"] - row["total_points"],
-                "tie_note": tie_note(row, above, counted, tournament.game),
+                "tie_note": tie_note(row, above, counted, tournament.game) if explained else None,
                 "qualifies": line_after is not None and i < line_after,
                 "to_line": to_line,
                 "line_below": line_after is not None and i == line_after - 1,
@@ -406,9 +417,10 @@ def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, A
         )
     return {
         "standings": decorated,
+        "final": final,
         "advancing": advancing,
         "line_after": line_after,
         "show_adjustments": any(row["adjustment_points"] for row in rows),
-        "chart": _chart(rows, counted),
+        "chart": _chart([row for row in rows if row["matches_played"]], counted),
         "counted_matches": len(counted.match_order),
     }
