@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run serve install browser test test-postgres lint format bench clean
+.PHONY: run serve install browser test test-postgres lint format bench screenshots clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -49,6 +49,13 @@ test: install browser
 
 test-postgres: install browser
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+# Every page (every role, 1280 and 390 px) as PNGs in screenshots/, from the browser check that
+# tests/browser/test_every_page.py runs anyway; it still reports what it finds wrong.
+screenshots: install browser
+	rm -rf screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(BIN)/pytest tests/browser/test_every_page.py
+	@echo "Screenshots in screenshots/ ($$(ls screenshots | wc -l) files)"
 
 lint: install
 	$(BIN)/ruff check .
