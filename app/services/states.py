@@ -11,8 +11,10 @@ a completed tournament are frozen: its matches no longer change.
 Every change bumps the tournament's results version under its lock, writes an audit event and
 its outbox events (`match.*` on a state move; `leaderboard.updated` when a match enters or
 leaves the completed state, the only one that counts) in the same transaction, and sends the
-matching signals after the commit. Creating a match is not a state change: a new lobby only
-updates the leaderboard, and only if it is completed.
+matching signals after the commit. A new lobby saved already completed (how staff enter a lobby
+that just ended) is announced like a lobby that moved to completed: one `match.completed` (each
+player hears how their team placed) and `leaderboard.updated`; a new lobby in any other state
+announces nothing, as it changes no standings.
 """
 
 from __future__ import annotations
@@ -196,10 +198,13 @@ def record_br_match(tournament_ref: int | str, entry: Any, actor_id: int | None)
         actor_id=actor_id,
         after={"key": key, "state": match.state, "results": len(clean["results"])},
     )
-    # A new lobby is no state change (no match.* event); if it counts, the standings changed.
-    standings_changed = _emit_match_events(tournament, match, None)
+    # Saved completed: announced once, as if it had just moved to completed (see the docstring).
+    completed = match.state == MatchState.COMPLETED.value
+    standings_changed = _emit_match_events(tournament, match, MatchState.LIVE.value if completed else None)
     db.session.commit()
-    if standings_changed:
+    if completed:
+        _send_match_signal(tournament, match, standings_changed)
+    elif standings_changed:
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return match
 
