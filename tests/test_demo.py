@@ -35,3 +35,13 @@ def test_demo_covers_every_series_state_and_completed_results(app, runner):
         assert len(LS.results("ff-winter-qualifier")) == 8
         standings = LS.calculate_br_standings("pmcs-group-b")
         assert all(row["matches_played"] == 5 for row in standings)  # the disputed lobby does not count
+
+
+def test_a_demo_group_shows_its_advancement_line(app, client):
+    with app.app_context():
+        from app.services.demo import load_demo
+
+        load_demo()
+        db.session.commit()
+    html = client.get("/tournaments/pmcs-group-b/").get_data(as_text=True)
+    assert "Advancement line: the top 8 qualify" in html

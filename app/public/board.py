@@ -38,12 +38,14 @@ from app.services.scoring import Ruleset
 LOBBIES_PER_PAGE = 20
 CHART_TEAMS = 10
 CHART_SAMPLES = 120
+CHART_X_LABELS = 12  # match labels under the chart at most (6 on a phone)
+CHART_X_LABELS_PHONE = 6
 MAX_MATCH_KEYS = 500
 
 # Chart geometry (SVG user units); the SVG scales to its container.
 CHART_WIDTH = 720
 CHART_HEIGHT = 320
-CHART_PAD = {"left": 48, "right": 16, "top": 16, "bottom": 36}
+CHART_PAD = {"left": 56, "right": 24, "top": 16, "bottom": 36}
 
 
 class FilterError(Exception):
@@ -267,6 +269,25 @@ def _movements(current: list[dict[str, Any]], counted: _Counted) -> dict[str, in
 # --------------------------------------------------------------------------------------------
 
 
+def _nice_range(low: int, high: int, ticks: int = 4) -> tuple[int, int, int]:
+    """Axis bounds and a round step (1, 2 or 5 x 10^k) covering low..high in about `ticks` steps."""
+    raw = max(1, (high - low) / ticks)
+    magnitude = 10 ** (len(str(int(raw))) - 1)
+    for m in (1, 2, 5, 10, 20):
+        step = m * magnitude
+        if -(-high // step) - (low // step) <= ticks + 1:
+            break
+    return (low // step) * step, -(-high // step) * step, step
+
+
+def _spread(indexes: list[int], most: int) -> list[int]:
+    """At most `most` of `indexes`, evenly spread, always the first and the last."""
+    if len(indexes) <= most:
+        return list(indexes)
+    stride = (len(indexes) - 1) / (most - 1)
+    return sorted({indexes[round(i * stride)] for i in range(most)})
+
+
 def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | None:
     if not rows or not counted.match_order:
         return None
@@ -304,8 +325,9 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
     else:
         picks = list(range(count))
 
-    low = min(0, *(min(v) for v in cumulative.values()))
-    high = max(1, *(max(v) for v in cumulative.values()))
+    low, high, step = _nice_range(
+        min(0, *(min(v) for v in cumulative.values())), max(1, *(max(v) for v in cumulative.values()))
+    )
     left, right, top, bottom = CHART_PAD["left"], CHART_PAD["right"], CHART_PAD["top"], CHART_PAD["bottom"]
     inner_w = CHART_WIDTH - left - right
     inner_h = CHART_HEIGHT - top - bottom
@@ -330,10 +352,12 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
                 "end_y": f"{y(values[-1]):.1f}",
             }
         )
-    ticks = []
-    for i in range(5):
-        value = low + (high - low) * i / 4
-        ticks.append({"label": f"{value:.0f}", "y": f"{y(value):.1f}"})
+    ticks = [{"label": str(value), "y": f"{y(value):.1f}"} for value in range(low, high + 1, step)]
+    # Each match is labelled under its point (thinned so labels never collide); "major" labels
+    # are the ones a phone keeps.
+    names = ["start", *labels, *(["adj."] if adjusted else [])]
+    phone = set(_spread(picks, CHART_X_LABELS_PHONE))
+    x_labels = [{"x": f"{x(i):.1f}", "label": names[i], "major": i in phone} for i in _spread(picks, CHART_X_LABELS)]
     return {
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
@@ -343,6 +367,7 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
         "bottom": CHART_HEIGHT - bottom,
         "lines": lines,
         "ticks": ticks,
+        "x_labels": x_labels,
         "matches": len(counted.match_order),
         "adjusted": adjusted,
         "sampled": count > CHART_SAMPLES,

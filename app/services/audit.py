@@ -180,17 +180,28 @@ def _shown_value(value: Any) -> str:
     return text if len(text) <= DIFF_VALUE_CHARS else text[: DIFF_VALUE_CHARS - 1] + "…"
 
 
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted fields ("ranks.team-7"), so a change inside one shows alone."""
+    flat: dict[str, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
 def field_changes(before: Any, after: Any) -> list[dict[str, str]]:
     """What an event changed, one line per field: `{"field", "before", "after"}`, in the order the
-    fields were recorded (before's keys, then keys only after has). Only fields whose value differs
-    are listed, so a reader sees the change, not the record; a side that is not an object (or is
-    missing) is compared as a whole under the field name "value"."""
+    fields were recorded (before's keys, then keys only after has; nested objects as dotted
+    fields). Only fields whose value differs are listed, so a reader sees the change, not the
+    record; a side that is not an object (or is missing) is compared as a whole as "value"."""
     if not isinstance(before, dict) and not isinstance(after, dict):
         if before == after:
             return []
         return [{"field": "value", "before": _shown_value(before), "after": _shown_value(after)}]
-    old = before if isinstance(before, dict) else {}
-    new = after if isinstance(after, dict) else {}
+    old = _flat(before) if isinstance(before, dict) else {}
+    new = _flat(after) if isinstance(after, dict) else {}
     names = list(dict.fromkeys([*old, *new]))
     return [
         {"field": name, "before": _shown_value(old.get(name)), "after": _shown_value(new.get(name))}

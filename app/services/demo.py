@@ -146,6 +146,8 @@ def demo_documents() -> list[dict[str, Any]]:
                 "slug": "pmcs-group-b",
                 "game": "pubgm",
                 "status": "live",
+                # The top 8 of the group go through: the page draws the advancement line.
+                "advancing": 8,
                 "scoring": {"preset": "pmgc"},
             },
             "participants": pubg,

@@ -114,10 +114,17 @@ def seed(app) -> Data:
 
         data = Data()
         tournaments = list(db.session.scalars(select(Tournament).order_by(Tournament.id)))
-        kinds: dict[tuple[bool, str], str] = {}
-        for tournament in tournaments:  # one tournament per (kind, status)
-            kinds.setdefault((tournament.is_battle_royale, tournament.status), tournament.slug)
-        data.slugs = list(kinds.values())
+        # One tournament per (kind, status), plus any that has a match state not seen yet (a
+        # disputed lobby...), so every variant of every page is shown once.
+        kinds: set[tuple[bool, str]] = set()
+        states: set[str] = set()
+        for tournament in tournaments:
+            mine = set(db.session.scalars(select(Match.state).where(Match.tournament_id == tournament.id)))
+            kind = (tournament.is_battle_royale, tournament.status)
+            if kind not in kinds or not mine <= states:
+                data.slugs.append(tournament.slug)
+                kinds.add(kind)
+                states |= mine
         for tournament in tournaments:
             if tournament.slug not in data.slugs:
                 continue
