@@ -18,6 +18,7 @@ Rules, as the page states them:
 - Chart: cumulative points of the top teams (at most CHART_TEAMS, in standings order) after each
   counted match; point adjustments, when counted, are one last step so the lines end at the
   totals. With many matches the points are sampled (at most CHART_SAMPLES, the last always).
+- Point adjustments are listed under the full standings with their reasons ("−3: late check-in").
 - Lobby list: newest first, LOBBIES_PER_PAGE per page (`?lobbies=N`), so a tournament with
   tens of thousands of lobbies keeps a small page and fragment.
 """
@@ -380,6 +381,17 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
 # --------------------------------------------------------------------------------------------
 
 
+def adjustment_notes(tournament: Tournament) -> list[dict[str, Any]]:
+    """Each penalty or bonus with its reason, oldest first: viewers see why a total moved."""
+    rows = db.session.execute(
+        select(Participant.name, PointAdjustment.points, PointAdjustment.reason)
+        .join(Participant, Participant.id == PointAdjustment.participant_id)
+        .where(PointAdjustment.tournament_id == tournament.id)
+        .order_by(PointAdjustment.id)
+    ).all()
+    return [{"team": name, "points": points, "reason": reason} for name, points, reason in rows]
+
+
 def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str, Any]:
     where = [Match.tournament_id == tournament.id, Match.series_id.is_(None)]
     if stage is not None:
@@ -446,6 +458,7 @@ def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, A
         "advancing": advancing,
         "line_after": line_after,
         "show_adjustments": any(row["adjustment_points"] for row in rows),
+        "adjustments": [] if filters.active else adjustment_notes(tournament),
         "chart": _chart([row for row in rows if row["matches_played"]], counted),
         "counted_matches": len(counted.match_order),
     }

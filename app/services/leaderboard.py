@@ -746,6 +746,7 @@ def preview_override(tournament_id: int | str, participant_id: str, new_rank: An
     return {
         "version": version,
         "participant_id": participant_id,
+        "participant_name": target.participant.name,
         "old_rank": target.rank,
         "new_rank": new_rank,
         "reason": reason,

@@ -134,6 +134,29 @@
     }
   }
 
+  // A slug box with data-slug-from="ID" follows that name box while staff type the name, until
+  // they type in the slug box themselves (the server makes the same slug when it is left empty).
+  function slugOf(text) {
+    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 80).replace(/-+$/, "");
+  }
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target.hasAttribute && target.hasAttribute("data-slug-from")) {
+      if (target.value) {
+        target.setAttribute("data-slug-edited", "");
+      } else {
+        target.removeAttribute("data-slug-edited");  // emptied: follow the name again
+      }
+      return;
+    }
+    if (!target.id) { return; }
+    var slugs = document.querySelectorAll('[data-slug-from="' + target.id + '"]');
+    for (var i = 0; i < slugs.length; i++) {
+      if (!slugs[i].hasAttribute("data-slug-edited")) { slugs[i].value = slugOf(target.value); }
+    }
+  });
+
   var pending = false;
   function markSoon() {
     if (!pending) {
