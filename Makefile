@@ -29,7 +29,7 @@ run: install .env
 	$(FLASK) db upgrade
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) demo
 	@echo "DeltaCrown Leaderboards: http://$(HOST):$(PORT)/  (make run PORT=8000 for another port; Ctrl+C stops)"
-	@echo "A delivery worker (webhooks, email) runs alongside; webhooks may reach local receivers here."
+	@echo "A delivery worker runs alongside and sends what the Notifications line above says is on."
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
 	  sh -c '$(FLASK) worker & worker=$$!; trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
 	         $(FLASK) run --host $(HOST) --port $(PORT)'

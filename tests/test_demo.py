@@ -13,13 +13,22 @@ def test_demo_loads_once_and_prints_a_working_login(app, runner, client, auth):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert "Demo loaded" in first.stdout
+    assert "Notifications: in-app inbox on; webhooks off (NOTIFICATIONS_WEBHOOK_ENABLED=true" in first.stdout
     email, password = re.search(r"Staff login: (\S+) / (\S+)", first.stdout).groups()
+    assert auth.login(email, password).status_code == 302
+    # Running it again (every `make run`) keeps the logins and the open session.
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "already loaded" in second.stdout
-    new_password = re.search(r"Staff login: \S+ / (\S+)", second.stdout).group(1)
-    assert new_password != password
+    assert "password printed before (unchanged" in second.stdout and "Player login" not in second.stdout
+    assert client.get("/staff/").status_code == 200
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Tournament.id))) == 5
+    # Asked for, fresh passwords replace the old ones.
+    third = runner.invoke(args=["demo", "--new-passwords"])
+    new_password = re.search(r"Staff login: \S+ / (\S+)", third.stdout).group(1)
+    assert new_password != password and third.stdout.count("Player login") == 3
+    auth.logout()
+    assert auth.login(email, password).status_code != 302
     assert auth.login(email, new_password).status_code == 302
     assert client.get("/staff/").status_code == 200
 

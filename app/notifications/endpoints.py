@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from app.errors import Conflict, NotFound, ValidationError
@@ -128,6 +128,34 @@ def set_enabled(endpoint_id: int, enabled: bool, actor_id: int | None) -> Webhoo
         before=before,
         after={"enabled": enabled, "disabled_reason": endpoint.disabled_reason},
     )
+    db.session.commit()
+    return endpoint
+
+
+def waiting_count(endpoint_id: int) -> int:
+    """Deliveries to this endpoint not sent yet (pending or waiting for a retry)."""
+    return (
+        db.session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.endpoint_id == endpoint_id, Delivery.status == DeliveryStatus.PENDING.value
+            )
+        )
+        or 0
+    )
+
+
+def delete_endpoint(endpoint_id: int, actor_id: int | None) -> WebhookEndpoint:
+    """Remove an endpoint for good, with its delivery log: deliveries still waiting for it are
+    dropped with it (nothing more is sent there). The audit keeps what it was (never its secret)."""
+    endpoint = get_endpoint(endpoint_id)
+    _audit(
+        "webhook.endpoint_deleted",
+        endpoint,
+        actor_id,
+        before={**_snapshot(endpoint), "enabled": endpoint.enabled},
+    )
+    db.session.execute(delete(Delivery).where(Delivery.endpoint_id == endpoint.id))
+    db.session.delete(endpoint)
     db.session.commit()
     return endpoint
 

@@ -231,9 +231,11 @@ DEMO_PLAYERS = (
 )
 
 
-def ensure_demo_players(password: str) -> list[str]:
+def ensure_demo_players(password: str, *, reset: bool = False) -> list[str]:
     """Create the demo players once (on their team, with a pending entry fee to verify and a
-    notification about their live match); every run sets `password` on all of them. Does not commit."""
+    notification about their live match), with `password`. Returns the emails given `password`:
+    the new ones, or all of them with `reset`. A player who already exists keeps their password
+    (and their sessions) otherwise. Does not commit."""
     from sqlalchemy import select
 
     from app.extensions import db
@@ -246,6 +248,7 @@ def ensure_demo_players(password: str) -> list[str]:
         if tournament is None:
             continue
         user = db.session.scalar(select(User).where(User.email == email))
+        created = user is None
         if user is None:
             user = User(email=email, display_name=name)
             db.session.add(user)
@@ -275,6 +278,7 @@ def ensure_demo_players(password: str) -> list[str]:
                         )
                     )
                     break
-        user.set_password(password)
-        emails.append(email)
+        if created or reset:
+            user.set_password(password)
+            emails.append(email)
     return emails

@@ -154,6 +154,32 @@ def _action(endpoint_id: int | None, run, done: str) -> Response | tuple[str, in
     return redirect(url_for("staff.webhook_endpoint", endpoint_id=endpoint_id))
 
 
+@bp.route(f"/webhooks/<{ID}:endpoint_id>/delete", methods=["GET", "POST"])
+@admin_required
+def webhook_delete(endpoint_id: int):
+    """A confirm page (GET), then the deletion (POST): it cannot be undone."""
+    endpoint = _load(endpoint_id)
+    form = ActionForm()
+    if form.is_submitted():
+        if not form.validate():
+            error = "The form expired; reload the page and try again."
+            return _delete_page(endpoint, form, error), 400
+        service.delete_endpoint(endpoint_id, current_user.id)
+        flash(f"Deleted the endpoint {endpoint.url}.", "success")
+        return redirect(url_for("staff.webhooks"))
+    return _delete_page(endpoint, form)
+
+
+def _delete_page(endpoint, form: ActionForm, error: str | None = None) -> str:
+    return render_template(
+        "staff/webhooks/delete.html",
+        endpoint=endpoint,
+        action=form,
+        error=error,
+        waiting=service.waiting_count(endpoint.id),
+    )
+
+
 @bp.post(f"/webhooks/<{ID}:endpoint_id>/enable")
 @admin_required
 def webhook_enable(endpoint_id: int):

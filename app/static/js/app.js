@@ -51,14 +51,25 @@
       button.textContent = label;
       window.setTimeout(function () { button.textContent = original; }, 1500);
     };
+    // A text box selects itself; any other element (a <code> secret) is selected as a range.
+    var selectTarget = function () {
+      if (typeof target.select === "function") {
+        target.select();
+      } else {
+        var range = document.createRange();
+        range.selectNodeContents(target);
+        window.getSelection().removeAllRanges();
+        window.getSelection().addRange(range);
+      }
+    };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () {
-        target.select();
+        selectTarget();
         document.execCommand("copy");
         done();
       });
     } else {
-      target.select();
+      selectTarget();
       document.execCommand("copy");
       done();
     }
