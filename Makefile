@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run serve install browser test test-postgres lint format bench clean
+.PHONY: run serve install browser test test-postgres lint format bench screenshots clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -29,7 +29,7 @@ run: install .env
 	$(FLASK) db upgrade
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) demo
 	@echo "DeltaCrown Leaderboards: http://$(HOST):$(PORT)/  (make run PORT=8000 for another port; Ctrl+C stops)"
-	@echo "A delivery worker (webhooks, email) runs alongside; webhooks may reach local receivers here."
+	@echo "A delivery worker runs alongside and sends what the Notifications line above says is on."
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
 	  sh -c '$(FLASK) worker & worker=$$!; trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
 	         $(FLASK) run --host $(HOST) --port $(PORT)'
@@ -50,6 +50,13 @@ test: install browser
 test-postgres: install browser
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
 
+# Every page (every role, 1280 and 390 px) as PNGs in screenshots/, from the browser check that
+# tests/browser/test_every_page.py runs anyway; it still reports what it finds wrong.
+screenshots: install browser
+	rm -rf screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(BIN)/pytest tests/browser/test_every_page.py
+	@echo "Screenshots in screenshots/ ($$(ls screenshots | wc -l) files)"
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,9 +65,13 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark, in about a minute and a half on a 2-core machine (standings ~25 s, webhooks
+# ~30 s, HTTP ~40 s with these rounds); each script's own defaults measure longer (bench/README.md).
+BENCH_HTTP_ARGS ?= --rounds 2 --duration 4
 bench: install
 	$(BIN)/python bench/standings.py
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/http_load.py $(BENCH_HTTP_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -159,14 +159,16 @@ def check_production_config(config: dict[str, Any] | Any) -> None:
             "SECRET_KEY is not set: set the SECRET_KEY environment variable (or put it in .env) "
             "to a long random value before running in production (FLASK_DEBUG is off)."
         )
-    if config.get("NOTIFICATIONS_WEBHOOK_ENABLED") and config.get("WEBHOOK_SECRET_KEY") in (
-        None,
-        "",
-        DEFAULT_WEBHOOK_SECRET_KEY,
+    # Endpoints added in the portal each sign with their own secret; only the one configured
+    # receiver (WEBHOOK_DELIVERY_URL) signs with WEBHOOK_SECRET_KEY, so only it needs a real one.
+    if (
+        config.get("NOTIFICATIONS_WEBHOOK_ENABLED")
+        and config.get("WEBHOOK_DELIVERY_URL")
+        and config.get("WEBHOOK_SECRET_KEY") in (None, "", DEFAULT_WEBHOOK_SECRET_KEY)
     ):
         raise ConfigError(
-            "WEBHOOK_SECRET_KEY is not set while NOTIFICATIONS_WEBHOOK_ENABLED is on: set "
-            "WEBHOOK_SECRET_KEY to the secret your webhook receivers verify signatures with."
+            "WEBHOOK_SECRET_KEY is not set while WEBHOOK_DELIVERY_URL receives webhooks: set "
+            "WEBHOOK_SECRET_KEY to the secret that receiver verifies signatures with."
         )
     base_url = str(config.get("PUBLIC_BASE_URL") or "")
     # RFC 8058: a one-click unsubscribe link must be https.

@@ -604,6 +604,8 @@ class PaymentProof(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     entry: Mapped[Entry] = relationship(back_populates="proofs")
+
+
 class LobbyKeyReservation(db.Model):
     """A lobby key (`m8`) held for one staff member's open entry grid until it expires, so two
     staff entering lobbies at once get different keys and a lobby is never saved twice under

@@ -35,11 +35,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Python puts this script's folder first on sys.path; a sibling module there (bench/http.py)
-# would shadow the standard library's `http`. Look in the project root instead.
-_HERE = Path(__file__).resolve().parent
-ROOT = _HERE.parent
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import os  # noqa: E402

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from app.config import DEFAULTS
 from app.extensions import db
 from app.models import User
 
@@ -27,9 +28,33 @@ PLAYER_PASSWORD = "player password 123"
 EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "examples")
 
 
+# Read once, before the hermetic fixture below clears DATABASE_URL for each test.
+_TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+
+# Environment variables that change what an app built by a test sees: every setting
+# (app/config.py) and Flask's own switches.
+_APP_ENVIRONMENT = (*DEFAULTS, "FLASK_DEBUG", "FLASK_ENV", "FLASK_APP")
+
+
 def _database_url() -> str | None:
-    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    url = _TEST_DATABASE_URL
     return url if url and url.startswith("postgresql") else None
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch, tmp_path):
+    """Tests see only the settings they set: a developer's exported variables and their `.env`
+    (which `make run` writes, and which a production-mode app loads into os.environ) must not
+    leak into a test or from one test into the next."""
+    saved = dict(os.environ)
+    for name in _APP_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    # A production-mode app looks for .env from the working directory upwards: start where none is.
+    monkeypatch.chdir(tmp_path)
+    yield
+    # load_dotenv writes straight into os.environ, behind monkeypatch's back.
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def test_api_and_cli_changes_appear_in_the_log(app, client, auth, staff_user, ru
     auth.login()
     html = client.get("/staff/audit").get_data(as_text=True)
     assert "<code>match.recorded</code>" in html and STAFF_EMAIL in html
-    assert "<code>token.created</code>" in html and "<td>cli</td>" in html
+    assert "<code>token.created</code>" in html and '<td data-label="Actor" class="audit-actor">cli</td>' in html
     per_tournament = client.get("/staff/audit?tournament=audit-cup").get_data(as_text=True)
     assert "<code>match.recorded</code>" in per_tournament and "<code>token.created</code>" not in per_tournament
 
@@ -193,3 +193,36 @@ def test_events_are_in_the_change_transaction(app, staff_user):
         audit.record("x.y", target_type="t", target_id=1, actor_id=staff_user)
         db.session.rollback()
         assert db.session.scalar(db.select(db.func.count(AuditEvent.id))) == 0
+
+
+def test_page_shows_each_changed_field_the_reason_and_expandable_details(app, client, auth, staff_user):
+    with app.app_context():
+        audit.record(
+            "placement.override",
+            target_type="tournament_result",
+            target_id=7,
+            actor_id=staff_user,
+            before={"rank": 4, "is_override": False, "points": 20},
+            after={"rank": 1, "is_override": True, "points": 20},
+            reason="Opponent used an unregistered player",
+        )
+        db.session.commit()
+    auth.login()
+    html = client.get("/staff/audit").get_data(as_text=True)
+    assert '<span class="diff__field">rank</span>: <del>4</del>' in html and "<ins>1</ins>" in html
+    assert '<span class="diff__field">is_override</span>: <del>false</del>' in html
+    assert '<span class="diff__field">points</span>' not in html  # unchanged fields stay out of the summary
+    assert '<td data-label="Reason" class="audit-reason">Opponent used an unregistered player</td>' in html
+    assert '<details class="audit-details">' in html and "&#34;points&#34;: 20" in html
+    assert "css/staff.css" in html  # the portal's styles on every staff page, from base.html
+
+
+def test_field_changes_lists_only_what_differs_in_recorded_order():
+    assert audit.field_changes({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": None}) == [
+        {"field": "b", "before": "2", "after": "3"},
+        {"field": "c", "before": "—", "after": "—"},
+    ]
+    assert audit.field_changes(None, {"name": "Cup"}) == [{"field": "name", "before": "—", "after": "Cup"}]
+    assert audit.field_changes({"x": 1}, {"x": 1}) == []
+    long = audit.field_changes({"n": "x" * 200}, {})[0]["before"]
+    assert len(long) == audit.DIFF_VALUE_CHARS and long.endswith("…")

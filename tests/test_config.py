@@ -51,12 +51,6 @@ def test_environment_beats_defaults_and_test_dict_beats_environment(monkeypatch,
     assert app.config["WEBHOOK_DELIVERY_URL"] == "https://hooks.example.com/in"
 
 
-@pytest.fixture(autouse=True)
-def _no_dotenv(monkeypatch, tmp_path):
-    """Run where no .env file is, so a developer's own settings cannot leak in."""
-    monkeypatch.chdir(tmp_path)
-
-
 def test_production_refuses_default_secret_key(monkeypatch, database_config):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
@@ -70,13 +64,44 @@ def test_production_refuses_default_webhook_secret_when_webhooks_on(monkeypatch,
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     config = {"SECRET_KEY": "a-real-secret-value", **database_config}
     assert create_app(config)  # webhooks off: the webhook secret is not needed
+    # Portal endpoints sign with their own secrets: turning webhooks on needs no WEBHOOK_SECRET_KEY.
+    assert create_app({**config, "NOTIFICATIONS_WEBHOOK_ENABLED": True})
+    receiver = {**config, "NOTIFICATIONS_WEBHOOK_ENABLED": True, "WEBHOOK_DELIVERY_URL": "https://hooks.example/in"}
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET_KEY"):
-        create_app({**config, "NOTIFICATIONS_WEBHOOK_ENABLED": True})
-    assert create_app({**config, "NOTIFICATIONS_WEBHOOK_ENABLED": True, "WEBHOOK_SECRET_KEY": "whsec_c2VjcmV0"})
+        create_app(receiver)
+    assert create_app({**receiver, "WEBHOOK_SECRET_KEY": "whsec_c2VjcmV0"})
+
+
+def test_a_config_error_is_one_line_without_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FLASK_DEBUG")}
+    env.update(NOTIFICATIONS_WEBHOOK_ENABLED="maybe", DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    env["PYTHONPATH"] = root
+    result = subprocess.run([flask, "--app", "wsgi", "routes"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: NOTIFICATIONS_WEBHOOK_ENABLED: expected true/false, got 'maybe'"
+    ]
 
 
 def test_debug_mode_may_use_defaults(database_config):
     assert create_app({"DEBUG": True, **database_config}).config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+
+
+def test_developer_dotenv_and_environment_do_not_reach_tests(database_config):
+    # The hermetic fixture (tests/conftest.py) runs each test outside the checkout and without the
+    # developer's settings, so `make run` (which writes .env) followed by `make test` still passes.
+    import os
+
+    assert "SECRET_KEY" not in os.environ
+    assert not os.path.exists(".env")
+    app = create_app({"DEBUG": True, **database_config})
+    assert app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY
 
 
 def test_healthz_reports_database_failure(make_app):

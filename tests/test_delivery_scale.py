@@ -386,12 +386,13 @@ def test_admin_retries_failed_and_deletes_an_endpoint_in_the_portal(make_app, re
     with app.app_context():
         assert statuses() == ["pending", "pending"]
 
-    unconfirmed = client.post(f"/staff/webhooks/{endpoint_id}/delete", data={"csrf_token": token})
-    assert unconfirmed.status_code == 400
-    deleted = client.post(
-        f"/staff/webhooks/{endpoint_id}/delete", data={"csrf_token": token, "confirm": "y"}, follow_redirects=True
-    )
-    assert deleted.status_code == 200 and f"Endpoint {r.url} deleted" in deleted.text
+    # The button opens a confirm page first; only its own form deletes.
+    confirm = client.get(f"/staff/webhooks/{endpoint_id}/delete")
+    assert confirm.status_code == 200 and r.url in confirm.text
+    with app.app_context():
+        assert db.session.get(WebhookEndpoint, endpoint_id) is not None
+    deleted = client.post(f"/staff/webhooks/{endpoint_id}/delete", data={"csrf_token": token}, follow_redirects=True)
+    assert deleted.status_code == 200 and f"Deleted the endpoint {r.url}." in deleted.text
     with app.app_context():
         assert db.session.get(WebhookEndpoint, endpoint_id) is None
         assert statuses() == []  # its deliveries went with it; nothing will be sent

@@ -14,13 +14,22 @@ def test_demo_loads_once_and_prints_a_working_login(app, runner, client, auth):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert "Demo loaded" in first.stdout
+    assert "Notifications: in-app inbox on; webhooks off (NOTIFICATIONS_WEBHOOK_ENABLED=true" in first.stdout
     email, password = re.search(r"Staff login: (\S+) / (\S+)", first.stdout).groups()
+    assert auth.login(email, password).status_code == 302
+    # Running it again (every `make run`) keeps the logins and the open session.
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0 and "already loaded" in second.stdout
-    new_password = re.search(r"Staff login: \S+ / (\S+)", second.stdout).group(1)
-    assert new_password != password
+    assert "password printed before (unchanged" in second.stdout and "Player login" not in second.stdout
+    assert client.get("/staff/").status_code == 200
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Tournament.id))) == 6
+    # Asked for, fresh passwords replace the old ones.
+    third = runner.invoke(args=["demo", "--new-passwords"])
+    new_password = re.search(r"Staff login: \S+ / (\S+)", third.stdout).group(1)
+    assert new_password != password and third.stdout.count("Player login") == 3
+    auth.logout()
+    assert auth.login(email, password).status_code != 302
     assert auth.login(email, new_password).status_code == 302
     assert client.get("/staff/").status_code == 200
 
@@ -59,8 +68,7 @@ def test_demo_registration_queue(app, runner, client):
         ]
         view = entries.public_state(tournament)
         assert (view.state, view.taken, view.slots_left, view.waitlisted) == ("waitlist", 5, 0, 1)
-    second = runner.invoke(args=["demo"])
-    email, password = re.search(r"Captain login: (captain2@\S+) / (\S+)", second.stdout).groups()
+    email, password = "captain2@deltacrown.local", logins["captain2@deltacrown.local"]
     page = client.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
     token = (
@@ -71,3 +79,13 @@ def test_demo_registration_queue(app, runner, client):
     assert client.post("/login", data={"email": email, "password": password, "csrf_token": token}).status_code == 302
     rows = client.get(f"/api/tournaments/{tournament.id}/registrations/").get_json()
     assert [r["team_name"] for r in rows] == ["Rain Runners"]
+
+
+def test_a_demo_group_shows_its_advancement_line(app, client):
+    with app.app_context():
+        from app.services.demo import load_demo
+
+        load_demo()
+        db.session.commit()
+    html = client.get("/tournaments/pmcs-group-b/").get_data(as_text=True)
+    assert "Advancement line: the top 8 qualify" in html

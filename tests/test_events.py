@@ -142,13 +142,16 @@ def test_refused_moves_emit_nothing(app, staff_user, rec):
     assert db.session.scalar(select(db.func.count(Delivery.id))) == 0
 
 
-def test_recording_a_lobby_is_not_a_state_change(app, staff_user, rec):
+def test_a_lobby_saved_completed_is_announced_once_like_a_completion(app, staff_user, rec):
     t = f.br_tournament()
     db.session.commit()
     entry = {"stage": "Day 1", "results": [{"participant": "A", "placement": 1, "kills": 2}]}
     states.record_br_match(t.id, entry, staff_user)
-    assert rec.new_types() == ["leaderboard.updated"]  # the standings changed; no match.completed
-    assert rec.take_signals() == ["leaderboard.updated"]
+    assert rec.new_types() == ["match.completed", "leaderboard.updated"]
+    assert rec.take_signals() == ["match.completed", "leaderboard.updated"]
+    states.record_br_match(t.id, {**entry, "state": "live"}, staff_user)
+    assert rec.new_types() == []  # a live lobby changes no standings and is announced when it completes
+    assert rec.take_signals() == []
     states.record_br_match(t.id, {**entry, "state": "scheduled", "results": []}, staff_user)
     assert rec.new_types() == []
     assert rec.take_signals() == []

@@ -8,10 +8,10 @@ import pytest
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, TournamentResult
+from app.scoring import Ruleset
 from app.services import audit
 from app.services.leaderboard import LeaderboardService as LS
 from app.services.leaderboard import compute_standings
-from app.services.scoring import Ruleset
 from tests import factories as f
 from tests.conftest import create_user
 from tests.factories import T0

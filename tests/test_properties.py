@@ -10,7 +10,7 @@ standings are checked against:
 2. shared ranks only between rows equal on total points and every tiebreaker of the ruleset;
 3. import -> export -> import (under another slug) giving identical standings;
 4. a small brute-force oracle written here from the contract text alone (it does not use
-   `app.services.scoring`), with and without stage / match filters.
+   `app.scoring`), with and without stage / match filters.
 
 The `app` fixture is function-scoped while hypothesis runs many examples per test, so every
 example works in its own app context on a tournament with a fresh slug.
@@ -29,13 +29,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.scoring import TIEBREAKER_KEYS
 from app.services import tournament_file as tf
 from app.services.leaderboard import LeaderboardService as LS
-from app.services.scoring import TIEBREAKER_KEYS
 
 # ------------------------------------------------------------------------------ the contract, retyped
 
-# Contract §1, copied from the table by hand (not imported from app.services.scoring), so that a
+# Contract §1, copied from the table by hand (not imported from app.scoring), so that a
 # mistake in the app's table is caught here.
 CONTRACT_PRESETS: dict[str, tuple[list[int], int, list[str]]] = {
     "ffws": ([12, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0], 1, ["wins", "total_kills", "last_match_placement"]),

@@ -326,7 +326,7 @@ def test_completed_tournament_shows_qualified_badges(app, client, cup, staff_use
         LS.complete_tournament("br-cup")
         LS.override_placement("br-cup", "C", 1, "Opponent used an unregistered player", staff_user)
     _, html = page(client, "/tournaments/br-cup/")
-    results = html[html.index('id="results-heading"') : html.index('id="standings-heading"')]
+    results = html[html.index('id="standings-heading"') :]
     assert results.count("badge--qualified") == 2
     assert "badge--override" in results and "Opponent used an unregistered player" in results
 
@@ -487,3 +487,24 @@ def test_absolute_links_follow_the_host_asked_for(client, cup):
     assert "https://two.example/embed.js" in two
     widget = client.get("/embed/br-cup", base_url="https://two.example").get_data(as_text=True)
     assert "https://two.example/tournaments/br-cup/" in widget
+
+
+def test_chart_labels_each_match_and_uses_round_ticks(app, client):
+    from app.public import board
+
+    assert board._nice_range(0, 82) == (0, 100, 20)  # not 0/20/41/62/82
+    assert board._nice_range(0, 1) == (0, 1, 1)
+    assert board._nice_range(0, 4321) == (0, 5000, 1000)
+    low, high, step = board._nice_range(-3, 41)
+    assert low <= -3 and high >= 41 and str(step)[0] in "125" and low % step == 0 and (high - low) // step <= 5
+    with app.app_context():
+        t = f.br_tournament("chart-cup", preset="ffws")
+        for n in range(3):
+            f.lobby(t, [("A", 1, 5 + n), ("B", 2, 3), ("C", 3, 1), ("D", 4, 0)], key=f"g{n + 1}")
+        db.session.commit()
+    html = client.get("/tournaments/chart-cup/").get_data(as_text=True)
+    chart = html[html.index('<svg class="chart__svg"') : html.index("</svg>")]
+    labels = re.findall(r'class="chart__tick chart__xlabel[^"]*"[^>]*>([^<]+)</text>', chart)
+    assert labels == ["start", "g1", "g2", "g3"]
+    ticks = [int(v) for v in re.findall(r'dominant-baseline="middle">(-?\d+)</text>', chart)]
+    assert ticks == list(range(0, ticks[-1] + 1, ticks[1] - ticks[0])) and ticks[1] - ticks[0] in (10, 20, 50)

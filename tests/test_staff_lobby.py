@@ -344,3 +344,40 @@ def test_match_states_start_complete_dispute_resolve_cancel(app, staff, cup):
         assert events[2].reason == "Team B reports a teleport hack"
     page = text(staff.get(f"{URL}/lobbies/"))
     assert "Edit results" in page
+
+
+def test_fill_the_grid_keeps_the_stage_and_state_typed_in_the_grid(app, staff):
+    # "Fill the grid" submits the grid's own form (form="lobby-form"), so its stage comes along.
+    page = text(staff.get(f"{URL}/lobbies/new"))
+    assert re.search(r'<textarea[^>]*form="lobby-form"', page)
+    assert re.search(r'<button[^>]*form="lobby-form"[^>]*formaction="/staff/tournaments/ff-cup/lobbies/paste"', page)
+    fields = {**grid({}), "stage": "Day 3", "state": "live", "paste": "Team C,1,7\nB,2,0\n"}
+    html = text(staff.post(f"{URL}/lobbies/paste", fields))
+    assert 'name="stage" type="text" value="Day 3"' in html
+    assert re.search(r'<option selected value="live">|<option value="live" selected>', html)
+    assert re.findall(r'name="rows-\d+-placement" value="([^"]*)"', html) == ["1", "2", "", ""]
+    # A stage written in a pasted JSON lobby still wins over the grid's.
+    lobby = {"stage": "Day 4", "results": [{"participant": "D", "placement": 1, "kills": 2}]}
+    html = text(staff.post(f"{URL}/lobbies/paste", {**fields, "paste": json.dumps(lobby)}))
+    assert 'name="stage" type="text" value="Day 4"' in html
+
+
+def test_a_lobby_saved_completed_tells_each_player_how_their_team_placed_once(app, staff):
+    from app.models import Notification, Participant, Registration
+    from app.notifications.models import OutboxEvent
+
+    player_id = create_user(app, "c-player@example.com", STAFF_PASSWORD)
+    with app.app_context():
+        team = db.session.scalar(db.select(Participant).filter_by(key="C"))
+        db.session.add(Registration(tournament_id=team.tournament_id, participant_id=team.id, user_id=player_id))
+        db.session.commit()
+    rows = {"A": ("1", "2"), "B": ("2", "0"), "C": ("3", "9"), "D": ("4", "0")}
+    assert staff.post(f"{URL}/lobbies/new", grid(rows)).status_code == 302
+    with app.app_context():
+        events = db.session.scalars(db.select(OutboxEvent.type).order_by(OutboxEvent.id)).all()
+        assert events.count("match.completed") == 1
+        notes = db.session.scalars(db.select(Notification).filter_by(user_id=player_id)).all()
+        assert len(notes) == 1
+        # ffws: 3rd place = 8 placement points, 9 kills = 9 points.
+        assert notes[0].title == "Finished 3rd in Match m1 (Day 1): 9 kills, 17 pts"
+        assert "Team C finished 3rd: 9 kills, 17 pts." in notes[0].body

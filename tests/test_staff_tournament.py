@@ -350,7 +350,7 @@ def test_pasted_participants_are_all_or_nothing(app, staff):
         "/staff/tournaments/reg-cup/participants/paste", {"participants": "One\nTwo,two\nThree,two\nFour"}
     )
     assert response.status_code == 400
-    assert "line 3: key: &#39;two&#39; is already used" in text(response)
+    assert "line 3: key: &#39;two&#39; is listed twice (also on line 2)" in text(response)
     assert "One\nTwo,two\nThree,two\nFour" in text(response)  # the textarea keeps the paste
     too_wide = staff.post("/staff/tournaments/reg-cup/participants/paste", {"participants": "a,b,c,d"})
     assert too_wide.status_code == 400 and "at most 3 values" in text(too_wide)

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from app import scoring
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import (
@@ -31,7 +32,6 @@ from app.models import (
     Series,
     Tournament,
 )
-from app.services import scoring
 from app.services import tournament_file as tf
 
 EXAMPLES = ("ff-weekly-cup", "pmcs-group-a", "val-campus-playoffs")

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from app import auditing as audit
@@ -143,6 +143,42 @@ def set_enabled(endpoint_id: int, enabled: bool, actor_id: int | None) -> Webhoo
     return endpoint
 
 
+def waiting_count(endpoint_id: int) -> int:
+    """Deliveries to this endpoint not sent yet (pending or waiting for a retry)."""
+    return (
+        db.session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.endpoint_id == endpoint_id, Delivery.status == DeliveryStatus.PENDING.value
+            )
+        )
+        or 0
+    )
+
+
+def delete_endpoint(endpoint_id: int, actor_id: int | None) -> WebhookEndpoint:
+    """Remove an endpoint for good, with its delivery log: deliveries still waiting for it are
+    dropped with it (nothing more is sent there). The audit keeps what it was (never its secret)."""
+    endpoint = get_endpoint(endpoint_id)
+    counts = {
+        status: n
+        for status, n in db.session.execute(
+            select(Delivery.status, func.count(Delivery.id))
+            .where(Delivery.endpoint_id == endpoint.id)
+            .group_by(Delivery.status)
+        )
+    }
+    _audit(
+        "webhook.endpoint_deleted",
+        endpoint,
+        actor_id,
+        before={**_snapshot(endpoint), "enabled": endpoint.enabled, "deliveries": counts},
+    )
+    db.session.execute(delete(Delivery).where(Delivery.endpoint_id == endpoint.id))
+    db.session.delete(endpoint)
+    db.session.commit()
+    return endpoint
+
+
 def rotate(endpoint_id: int, actor_id: int | None) -> tuple[WebhookEndpoint, str]:
     endpoint = get_endpoint(endpoint_id)
     secret = webhooks.rotate_secret(endpoint)
@@ -154,21 +190,6 @@ def rotate(endpoint_id: int, actor_id: int | None) -> tuple[WebhookEndpoint, str
     )
     db.session.commit()
     return endpoint, secret
-
-
-def delete_endpoint(endpoint_id: int, actor_id: int | None) -> None:
-    endpoint = get_endpoint(endpoint_id)
-    counts = {
-        status: n
-        for status, n in db.session.execute(
-            select(Delivery.status, func.count(Delivery.id))
-            .where(Delivery.endpoint_id == endpoint.id)
-            .group_by(Delivery.status)
-        )
-    }
-    _audit("webhook.endpoint_deleted", endpoint, actor_id, before={**_snapshot(endpoint), "deliveries": counts})
-    db.session.delete(endpoint)
-    db.session.commit()
 
 
 def parse_since(value: Any) -> datetime:

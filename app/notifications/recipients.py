@@ -145,8 +145,10 @@ def fan_out(event: OutboxEvent, subject: Any = None) -> tuple[list[Notification]
         return [], []
     now = utcnow()
     notifications = []
-    # Only the completion wording is personal (the reader's own final place); word the rest once.
-    shared = None if event.type == "tournament.completed" else wording.describe(event.type, event.data or {})
+    # Completions are worded per reader (their own final place, their team's lobby result); the
+    # rest is worded once.
+    personal = event.type in ("tournament.completed", "match.completed")
+    shared = None if personal else wording.describe(event.type, event.data or {})
     for user in users:
         view = shared or wording.describe(event.type, event.data or {}, user.id)
         notifications.append(

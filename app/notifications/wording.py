@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import (
     Entry,
     Match,
+    MatchResult,
     Participant,
     Payment,
     PaymentProof,
@@ -30,6 +31,7 @@ from app.models import (
     TournamentResult,
     is_db_id,
 )
+from app.scoring import ruleset_for
 
 
 @dataclass
@@ -93,6 +95,33 @@ def _recipient_teams(user_id: int | None, tournament_id: int | None) -> list[Par
     )
 
 
+def _lobby_lines(tournament: Tournament | None, match: Match, user_id: int | None) -> list[tuple[str, str, str]]:
+    """(team name, placement, "9 kills, 21 pts") for each of the reader's teams in a lobby, best first."""
+    if tournament is None or user_id is None:
+        return []
+    teams = {team.id: team for team in _recipient_teams(user_id, tournament.id)}
+    if not teams:
+        return []
+    ruleset = ruleset_for(
+        tournament.game,
+        tournament.scoring_preset,
+        tournament.placement_points,
+        tournament.kill_points,
+        tournament.tiebreakers,
+    )
+    rows = db.session.scalars(
+        select(MatchResult)
+        .where(MatchResult.match_id == match.id, MatchResult.participant_id.in_(teams))
+        .order_by(MatchResult.placement)
+    )
+    lines = []
+    for row in rows:
+        points = ruleset.placement_score(row.placement) + row.kills * ruleset.kill_points
+        kills = f"{row.kills} kill" + ("" if row.kills == 1 else "s")
+        lines.append((teams[row.participant_id].name, f"{_ordinal(row.placement)}", f"{kills}, {points} pts"))
+    return lines
+
+
 def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) -> EventView:
     """The wording of one event, for `user_id` when given (their team, their rank)."""
     tournament = _get(Tournament, data.get("tournament_id"))
@@ -138,6 +167,13 @@ def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) 
                 details.update(winner=match.winner.name, score=score.strip(" ()"))
             elif match is not None and match.series is None:
                 result = " The standings now include it."
+                # Personal: how the reader's own team did (fan_out words this event per recipient).
+                mine = _lobby_lines(tournament, match, user_id)
+                if mine:
+                    _team, place, figures = mine[0]
+                    title = f"Finished {place} in {label}: {figures}"
+                    result += "".join(f" {team} finished {p}: {f}." for team, p, f in mine)
+                    details.update(placement=place, figures=figures)
             body = f"{label} in {tournament_name} is complete.{result}"
         else:
             title = f"Under review: {label}"

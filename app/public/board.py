@@ -18,6 +18,7 @@ Rules, as the page states them:
 - Chart: cumulative points of the top teams (at most CHART_TEAMS, in standings order) after each
   counted match; point adjustments, when counted, are one last step so the lines end at the
   totals. With many matches the points are sampled (at most CHART_SAMPLES, the last always).
+- Point adjustments are listed under the full standings with their reasons ("−3: late check-in").
 - Lobby list: newest first, LOBBIES_PER_PAGE per page (`?lobbies=N`), so a tournament with
   tens of thousands of lobbies keeps a small page and fragment.
 """
@@ -31,18 +32,21 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, PointAdjustment, Tournament
-from app.services.leaderboard import LeaderboardService, compute_standings, tournament_ruleset
-from app.services.scoring import Ruleset
+from app.scoring import Ruleset
+from app.services import shown
+from app.services.leaderboard import compute_standings, tournament_ruleset
 
 LOBBIES_PER_PAGE = 20
 CHART_TEAMS = 10
 CHART_SAMPLES = 120
+CHART_X_LABELS = 12  # match labels under the chart at most (6 on a phone)
+CHART_X_LABELS_PHONE = 6
 MAX_MATCH_KEYS = 500
 
 # Chart geometry (SVG user units); the SVG scales to its container.
 CHART_WIDTH = 720
 CHART_HEIGHT = 320
-CHART_PAD = {"left": 48, "right": 16, "top": 16, "bottom": 36}
+CHART_PAD = {"left": 56, "right": 24, "top": 16, "bottom": 36}
 
 
 class FilterError(Exception):
@@ -105,7 +109,8 @@ def resolve_filters(tournament: Tournament, stage: str | None, match_keys: tuple
 
 
 def standings(tournament: Tournament, filters: Filters) -> list[dict[str, Any]]:
-    return LeaderboardService.calculate_br_standings(tournament.id, match_ids=filters.match_ids, stage=filters.stage)
+    """The rows the page shows now (app.services.shown), for the downloads."""
+    return shown.standings_now(tournament, match_ids=filters.match_ids, stage=filters.stage)
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,6 +276,25 @@ def _movements(current: list[dict[str, Any]], counted: _Counted) -> dict[str, in
 # --------------------------------------------------------------------------------------------
 
 
+def _nice_range(low: int, high: int, ticks: int = 4) -> tuple[int, int, int]:
+    """Axis bounds and a round step (1, 2 or 5 x 10^k) covering low..high in about `ticks` steps."""
+    raw = max(1, (high - low) / ticks)
+    magnitude = 10 ** (len(str(int(raw))) - 1)
+    for m in (1, 2, 5, 10, 20):
+        step = m * magnitude
+        if -(-high // step) - (low // step) <= ticks + 1:
+            break
+    return (low // step) * step, -(-high // step) * step, step
+
+
+def _spread(indexes: list[int], most: int) -> list[int]:
+    """At most `most` of `indexes`, evenly spread, always the first and the last."""
+    if len(indexes) <= most:
+        return list(indexes)
+    stride = (len(indexes) - 1) / (most - 1)
+    return sorted({indexes[round(i * stride)] for i in range(most)})
+
+
 def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | None:
     if not rows or not counted.match_order:
         return None
@@ -308,8 +332,9 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
     else:
         picks = list(range(count))
 
-    low = min(0, *(min(v) for v in cumulative.values()))
-    high = max(1, *(max(v) for v in cumulative.values()))
+    low, high, step = _nice_range(
+        min(0, *(min(v) for v in cumulative.values())), max(1, *(max(v) for v in cumulative.values()))
+    )
     left, right, top, bottom = CHART_PAD["left"], CHART_PAD["right"], CHART_PAD["top"], CHART_PAD["bottom"]
     inner_w = CHART_WIDTH - left - right
     inner_h = CHART_HEIGHT - top - bottom
@@ -334,10 +359,12 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
                 "end_y": f"{y(values[-1]):.1f}",
             }
         )
-    ticks = []
-    for i in range(5):
-        value = low + (high - low) * i / 4
-        ticks.append({"label": f"{value:.0f}", "y": f"{y(value):.1f}"})
+    ticks = [{"label": str(value), "y": f"{y(value):.1f}"} for value in range(low, high + 1, step)]
+    # Each match is labelled under its point (thinned so labels never collide); "major" labels
+    # are the ones a phone keeps.
+    names = ["start", *labels, *(["adj."] if adjusted else [])]
+    phone = set(_spread(picks, CHART_X_LABELS_PHONE))
+    x_labels = [{"x": f"{x(i):.1f}", "label": names[i], "major": i in phone} for i in _spread(picks, CHART_X_LABELS)]
     return {
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
@@ -347,6 +374,7 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
         "bottom": CHART_HEIGHT - bottom,
         "lines": lines,
         "ticks": ticks,
+        "x_labels": x_labels,
         "matches": len(counted.match_order),
         "adjusted": adjusted,
         "sampled": count > CHART_SAMPLES,
@@ -357,6 +385,17 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def adjustment_notes(tournament: Tournament) -> list[dict[str, Any]]:
+    """Each penalty or bonus with its reason, oldest first: viewers see why a total moved."""
+    rows = db.session.execute(
+        select(Participant.name, PointAdjustment.points, PointAdjustment.reason)
+        .join(Participant, Participant.id == PointAdjustment.participant_id)
+        .where(PointAdjustment.tournament_id == tournament.id)
+        .order_by(PointAdjustment.id)
+    ).all()
+    return [{"team": name, "points": points, "reason": reason} for name, points, reason in rows]
 
 
 def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str, Any]:
@@ -386,13 +425,22 @@ def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, A
     leaderboard service reads (tests hold the two equal); reading the rows once here serves the
     standings, the movement and the chart."""
     counted = _counted(tournament, filters)
-    rows = compute_standings(counted.rows, counted.names, counted.ruleset, counted.adjustments, counted.times)
-    moves = _movements(rows, counted)
+    engine_rows = compute_standings(counted.rows, counted.names, counted.ruleset, counted.adjustments, counted.times)
+    rows = shown.arrange(tournament, engine_rows, filtered=filters.active)
+    final = shown.is_final(tournament, filtered=filters.active)
+    moves = _movements(engine_rows, counted) if shown.shows_movement(tournament) else {}
     advancing = tournament.advancing if not filters.active else None
     line_after = advancing if advancing and len(rows) > advancing else None
     decorated = []
     for i, row in enumerate(rows):
         above = rows[i - 1] if i else None
+        # A tie note explains the engine's order; a staff pin replaced it for the rows it touches.
+        explained = (
+            above is not None
+            and row["matches_played"] > 0
+            and above["matches_played"] > 0
+            and not (row["is_override"] or above["is_override"])
+        )
         to_line = None
         if line_after is not None:
             if i < line_after:
@@ -405,7 +453,7 @@ def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, A
                 "movement": moves.get(row["participant_id"], 0) if moves else 0,
                 "is_new": bool(moves) and moves.get(row["participant_id"], 0) is None,
                 "gap": None if above is None else above["total_points"] - row["total_points"],
-                "tie_note": tie_note(row, above, counted, tournament.game),
+                "tie_note": tie_note(row, above, counted, tournament.game) if explained else None,
                 "qualifies": line_after is not None and i < line_after,
                 "to_line": to_line,
                 "line_below": line_after is not None and i == line_after - 1,
@@ -413,9 +461,11 @@ def battle_royale_board(tournament: Tournament, filters: Filters) -> dict[str, A
         )
     return {
         "standings": decorated,
+        "final": final,
         "advancing": advancing,
         "line_after": line_after,
         "show_adjustments": any(row["adjustment_points"] for row in rows),
-        "chart": _chart(rows, counted),
+        "adjustments": [] if filters.active else adjustment_notes(tournament),
+        "chart": _chart([row for row in rows if row["matches_played"]], counted),
         "counted_matches": len(counted.match_order),
     }

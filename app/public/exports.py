@@ -1,4 +1,5 @@
-"""Standings downloads: the same rows as the API and CLI (`--json`), as CSV or JSON.
+"""Standings downloads: the rows the page shows now (app.services.shown: the live standings, or
+the final results with overrides once completed), as CSV or JSON, in the API's standings fields.
 
 Rule: a spreadsheet must never run a cell (app.services.spreadsheet says how cells are made safe;
 numbers stay numbers, so a negative adjustment stays `-3`).
@@ -27,8 +28,15 @@ def standings_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+# A final-results row also says whether staff placed it, and why.
+_FINAL_FIELDS = ("is_override", "override_reason")
+
+
 def standings_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    shaped = [
+        {name: row.get(name) for name in (*CSV_COLUMNS, *(_FINAL_FIELDS if row.get("final") else ()))} for row in rows
+    ]
+    return json.dumps(shaped, ensure_ascii=False, indent=2) + "\n"
 
 
 def download_name(slug: str, stage: str | None, match_keys: tuple[str, ...], extension: str) -> str:

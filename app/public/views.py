@@ -232,7 +232,8 @@ def tournament(slug: str):
         tournament = _tournament(version)
         common = {
             "tournament": tournament,
-            "results": _final_results(tournament),
+            # A battle-royale page shows its final results in the standings block (app.services.shown).
+            "results": None if tournament.is_battle_royale else _final_results(tournament),
             "poll_seconds": POLL_SECONDS,
             "now": utcnow(),
             "embed": _embed_urls(tournament),

@@ -149,6 +149,52 @@ def actor_label(event: AuditEvent) -> str:
     return "cli" if event.actor_id is None else f"user {event.actor_id}"
 
 
+# A changed value longer than this is cut in the summary line (the details show it whole).
+DIFF_VALUE_CHARS = 80
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= DIFF_VALUE_CHARS else text[: DIFF_VALUE_CHARS - 1] + "…"
+
+
+def _flat(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted fields ("ranks.team-7"), so a change inside one shows alone."""
+    flat: dict[str, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def field_changes(before: Any, after: Any) -> list[dict[str, str]]:
+    """What an event changed, one line per field: `{"field", "before", "after"}`, in the order the
+    fields were recorded (before's keys, then keys only after has; nested objects as dotted
+    fields). Only fields whose value differs are listed, so a reader sees the change, not the
+    record; a side that is not an object (or is missing) is compared as a whole as "value"."""
+    if not isinstance(before, dict) and not isinstance(after, dict):
+        if before == after:
+            return []
+        return [{"field": "value", "before": _shown_value(before), "after": _shown_value(after)}]
+    old = _flat(before) if isinstance(before, dict) else {}
+    new = _flat(after) if isinstance(after, dict) else {}
+    names = list(dict.fromkeys([*old, *new]))
+    return [
+        {"field": name, "before": _shown_value(old.get(name)), "after": _shown_value(new.get(name))}
+        for name in names
+        if old.get(name) != new.get(name) or (name in old) != (name in new)
+    ]
+
+
+def pretty_json(value: Any) -> str:
+    """The whole recorded object, indented, for the expandable details."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False)
+
+
 def csv_safe(value: object) -> str:
     """Every audit cell is text (ids included), made safe to open in a spreadsheet."""
     return safe_cell("" if value is None else str(value))

@@ -154,6 +154,8 @@ def demo_documents() -> list[dict[str, Any]]:
                 "slug": "pmcs-group-b",
                 "game": "pubgm",
                 "status": "live",
+                # The top 8 of the group go through: the page draws the advancement line.
+                "advancing": 8,
                 "scoring": {"preset": "pmgc"},
             },
             "participants": pubg,
@@ -250,11 +252,14 @@ DEMO_PLAYERS = (
 )
 
 
-def ensure_demo_players(password: str, notify_live_match: Callable[[Any, Any, Any], None] | None = None) -> list[str]:
-    """Create the demo players once (on their team, with a pending entry fee to verify); every run
-    sets `password` on all of them. A new player's live match is handed to `notify_live_match`
-    (user, tournament, match), which the caller makes into an inbox item: services do not write
-    notifications. Does not commit."""
+def ensure_demo_players(
+    password: str, notify_live_match: Callable[[Any, Any, Any], None] | None = None, *, reset: bool = False
+) -> list[str]:
+    """Create the demo players once (on their team, with a pending entry fee to verify), with
+    `password`. Returns the emails given `password`: the new ones, or all of them with `reset`. A
+    player who already exists keeps their password (and their sessions) otherwise. A new player's
+    live match is handed to `notify_live_match` (user, tournament, match), which the caller makes
+    into an inbox item: services do not write notifications. Does not commit."""
     from sqlalchemy import select
 
     from app.extensions import db
@@ -266,6 +271,7 @@ def ensure_demo_players(password: str, notify_live_match: Callable[[Any, Any, An
         if tournament is None:
             continue
         user = db.session.scalar(select(User).where(User.email == email))
+        created = user is None
         if user is None:
             user = User(email=email, display_name=name)
             db.session.add(user)
@@ -286,8 +292,9 @@ def ensure_demo_players(password: str, notify_live_match: Callable[[Any, Any, An
                     if notify_live_match is not None:
                         notify_live_match(user, tournament, match)
                     break
-        user.set_password(password)
-        emails.append(email)
+        if created or reset:
+            user.set_password(password)
+            emails.append(email)
     return emails
 
 
@@ -303,10 +310,11 @@ DEMO_CAPTAINS = (
 )
 
 
-def ensure_demo_registrations(staff_id: int, password: str) -> list[str]:
+def ensure_demo_registrations(staff_id: int, password: str, *, reset: bool = False) -> list[str]:
     """Open registration on the demo's registration tournament (once) with the DEMO_CAPTAINS'
-    entries, through the entries service like real captains and staff; every run sets
-    `password` on the captains. Commits (the service commits each step)."""
+    entries, through the entries service like real captains and staff. Returns the captains
+    given `password`: the new ones, or all of them with `reset` (existing captains keep their
+    password and sessions, as the players do). Commits (the service commits each step)."""
     from sqlalchemy import select
 
     from app.extensions import db
@@ -317,16 +325,19 @@ def ensure_demo_registrations(staff_id: int, password: str) -> list[str]:
     if tournament is None:
         return []
     captains = {}
+    given = []
     for email, _team, _step in DEMO_CAPTAINS:
         user = db.session.scalar(select(User).where(User.email == email))
-        if user is None:
-            user = User(email=email, display_name=email.split("@")[0].title())
-            db.session.add(user)
-        user.set_password(password)
+        if user is None or reset:
+            if user is None:
+                user = User(email=email, display_name=email.split("@")[0].title())
+                db.session.add(user)
+            user.set_password(password)
+            given.append(email)
         captains[email] = user
     db.session.commit()
     if entries.settings_for(tournament.id) is not None:
-        return [email for email, _team, _step in DEMO_CAPTAINS]
+        return given
     now = utcnow().replace(microsecond=0)
     settings = {
         "opens_at": _ts(now - timedelta(days=2)),
@@ -360,4 +371,4 @@ def ensure_demo_registrations(staff_id: int, password: str) -> list[str]:
             entries.decide(entry.id, "verify", staff_id)
         elif step == "rejected":
             entries.decide(entry.id, "reject", staff_id, reason="Transaction ID not found in our bKash statement")
-    return [email for email, _team, _step in DEMO_CAPTAINS]
+    return given

@@ -59,10 +59,10 @@ from app.models import (
     is_db_id,
     utcnow,
 )
+from app.scoring import Ruleset, ruleset_for
 from app.services import audit
 from app.services.locks import lock_tournament
 from app.services.roster_visibility import hidden_set
-from app.services.scoring import Ruleset, ruleset_for
 from app.services.text import storable
 from app.services.timestamps import iso_z
 
@@ -764,6 +764,7 @@ def preview_override(tournament_id: int | str, participant_id: str, new_rank: An
     return {
         "version": version,
         "participant_id": participant_id,
+        "participant_name": target.participant.name,
         "old_rank": target.rank,
         "new_rank": new_rank,
         "reason": reason,

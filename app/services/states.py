@@ -14,8 +14,11 @@ state until it is restored.
 Every change bumps the tournament's results version under its lock, writes an audit event and
 sends its signals (`match.*` on a state move; `leaderboard.updated` when a match enters or
 leaves the completed state, the only one that counts) in the same transaction, before the
-commit, so the events are written with the change or not at all. Creating a match is not a
-state change: a new lobby only updates the leaderboard, and only if it is completed.
+commit, so the events are written with the change or not at all. A new lobby saved already
+completed (how staff enter a lobby that just ended) is announced like a lobby that moved to
+completed: one `match.completed` (each player hears how their team placed) and
+`leaderboard.updated`; a new lobby in any other state announces nothing, as it changes no
+standings.
 """
 
 from __future__ import annotations
@@ -219,8 +222,9 @@ def record_br_match(
         actor_id=actor_id,
         after={"key": key, "state": match.state, "results": len(clean["results"])},
     )
-    # A new lobby is no state change (no match.* event); if it counts, the standings changed.
-    _announce_match_change(tournament, match, None)
+    # Saved completed: announced once, as if it had just moved to completed (see the docstring).
+    completed = match.state == MatchState.COMPLETED.value
+    _announce_match_change(tournament, match, MatchState.LIVE.value if completed else None)
     if before_commit is not None:
         before_commit(match)
     db.session.commit()

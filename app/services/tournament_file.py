@@ -22,6 +22,7 @@ from flask import has_app_context
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from app import scoring
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import (
@@ -36,7 +37,7 @@ from app.models import (
     Tournament,
     TournamentStatus,
 )
-from app.services import audit, scoring
+from app.services import audit
 from app.services.numbers import json_int
 from app.services.roster_visibility import is_visible
 from app.services.text import check_name, storable

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.models import Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
+from app.models import GAME_NAMES, Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
 from app.services import audit
 from app.services.leaderboard import get_tournament
 from app.services.locks import lock_tournament
@@ -144,6 +144,44 @@ def _slug_free(slug: str, tournament_id: int | None = None) -> None:
         query = query.where(Tournament.id != tournament_id)
     if db.session.scalar(query) is not None:
         raise ValidationError(f"slug: {slug!r} is already used by another tournament")
+
+
+def slug_from_name(name: str) -> str:
+    """The address a name suggests: `Spring Cup 2025!` -> `spring-cup-2025` (empty if nothing is left)."""
+    ascii_name = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:80].strip("-")
+
+
+# The form's fields checked one group at a time, the others standing in with valid values, so
+# every problem is reported in one round (create_tournament itself stops at the first).
+_FIELD_GROUPS = (
+    ("name",),
+    ("slug",),
+    ("game", "scoring_preset", "placement_points", "kill_points", "tiebreakers"),
+    ("stages",),
+    ("advancing",),
+)
+
+
+def tournament_problems(fields: TournamentFields, tournament_id: int | None = None) -> list[str]:
+    """Every problem of a create/edit form at once, each message starting with its field's name,
+    by the same rules as `create_tournament` (the file's tournament rules, a free slug)."""
+    game = fields.game if fields.game in GAME_NAMES else "freefire"
+    problems: list[str] = []
+    for group in _FIELD_GROUPS:
+        probe = TournamentFields(name="Placeholder", slug="placeholder", game=game)
+        for name in group:
+            setattr(probe, name, getattr(fields, name))
+        try:
+            _checked(probe)
+        except ValidationError as exc:
+            problems.append(exc.message)
+    if not any(p.startswith("slug:") for p in problems):
+        try:
+            _slug_free(fields.slug, tournament_id)
+        except ValidationError as exc:
+            problems.append(exc.message)
+    return problems
 
 
 def create_tournament(fields: TournamentFields, actor_id: int | None) -> Tournament:
@@ -336,10 +374,23 @@ def register_participants_csv(ref: int | str, text: Any, actor_id: int | None) -
     _open_for_registration(tournament)
     keys, names = _taken(tournament)
     rows = []
+    # A name or id given twice in the paste is a typo in the list, not a team already registered.
+    seen_names: dict[str, int] = {}
+    seen_keys: dict[str, int] = {}
     try:
         for number, cells in lines:
             cells = cells + [""] * (3 - len(cells))
+            name, key = cells[0].strip().casefold(), cells[1].strip()
+            if name and name in seen_names:
+                raise ValidationError(
+                    f"line {number}: name: {cells[0].strip()!r} is listed twice (also on line {seen_names[name]})"
+                )
+            if key and key in seen_keys:
+                raise ValidationError(f"line {number}: key: {key!r} is listed twice (also on line {seen_keys[key]})")
             rows.append(_check_participant(cells[0], cells[1], cells[2], keys, names, f"line {number}:"))
+            seen_names.setdefault(name, number)
+            if key:
+                seen_keys.setdefault(key, number)
     except ValidationError as exc:
         db.session.rollback()
         raise ValidationError(f"participants: {exc.message}") from None
@@ -380,6 +431,8 @@ def add_adjustment(ref: int | str, participant_key: Any, points: Any, reason: An
         select(Participant).where(Participant.tournament_id == tournament.id, Participant.key == participant_key)
     )
     if participant is None:
+        if not participant_key:
+            raise ValidationError("participant: choose a team")
         raise ValidationError(f"participant: no participant {participant_key!r} in {tournament.slug}")
     adjustment = PointAdjustment(
         tournament_id=tournament.id,

@@ -45,6 +45,8 @@ def _page(args, result, error, status, flt=None):
             actions=audit.actions(),
             actors=actors,
             actor_label=audit.actor_label,
+            field_changes=audit.field_changes,
+            pretty_json=audit.pretty_json,
             csv_url=url_for("staff.audit_csv", **args),
             page_url=lambda n: url_for("staff.audit_log", **args, page=n),
         ),

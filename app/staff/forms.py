@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.errors import DomainError, ValidationError
 from app.models import GAME_NAMES, MatchState
+from app.scoring import PRESET_NAMES, TIEBREAKER_KEYS
 from app.services.numbers import parse_whole, too_long
-from app.services.scoring import PRESET_NAMES, TIEBREAKER_KEYS
 from app.services.text import storable
 from app.services.tournament_file import BEST_OF_CHOICES
 
@@ -68,7 +68,7 @@ class TournamentForm(FlaskForm):
     slug = StringField(
         "Address (slug)",
         validators=[DataRequired(), Length(max=80)],
-        description="Lowercase words and digits joined by dashes, e.g. spring-cup-2025",
+        description="Lowercase words and digits joined by dashes, e.g. spring-cup-2025; made from the name if empty",
     )
     game = SelectField("Game", choices=dict(GAME_NAMES))
     scoring_preset = SelectField(
@@ -117,6 +117,7 @@ class ActionForm(FlaskForm):
 
 
 class AdjustmentForm(FlaskForm):
+    # Starts on "Choose a team" (the view adds it): a default team would get the points by mistake.
     participant = SelectField("Team", choices={}, validate_choice=False)
     points = StringField("Points", validators=[DataRequired(), Length(max=20)], description="-5 penalty, 3 bonus")
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
@@ -187,14 +188,18 @@ class OverrideForm(FlaskForm):
     participant = HiddenField(validators=[InputRequired()])
     new_rank = StringField("New rank", validators=[DataRequired(), Length(max=20)])
     reason = StringField(
-        "Reason", validators=[DataRequired(), Length(max=500)], description="At least 10 characters; shown publicly"
+        "Reason for the override",
+        validators=[DataRequired(), Length(max=500)],
+        description="At least 10 characters; shown publicly",
     )
     version = HiddenField()
 
 
 class ClearOverrideForm(FlaskForm):
     participant = HiddenField(validators=[InputRequired()])
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)], description="At least 10 characters")
+    reason = StringField(
+        "Reason for clearing it", validators=[DataRequired(), Length(max=500)], description="At least 10 characters"
+    )
     version = HiddenField()
 
 

@@ -194,6 +194,10 @@ def lobby_paste(slug: str):
     _refuse_if_not_br(tournament)
     paste_form = PasteForm()
     form = LobbyForm(formdata=None)
+    # The paste travels with the grid's own fields: keep the stage and state staff chose there.
+    form.stage.data = (request.form.get("stage") or "")[:80]
+    if request.form.get("state") in dict(form.state.choices):
+        form.state.data = request.form["state"]
     if paste_form.validate_on_submit() and storable_form(paste_form):
         try:
             filled, stage = lobbies.parse_paste(tournament, paste_form.paste.data)

@@ -106,8 +106,14 @@ def results_override(slug: str):
         db.session.rollback()
         attach_error(form, exc)
         return results_page(load(slug), status_for(exc), error=_unplaced(form), override_form=form)
-    flash(f"{outcome['participant_id']} pinned at rank {outcome['new_rank']} (was {outcome['old_rank']}).", "success")
+    name = _team_name(tournament, outcome["participant_id"])
+    flash(f"{name} pinned at rank {outcome['new_rank']} (was {outcome['old_rank']}).", "success")
     return redirect(url_for("staff.results", slug=slug))
+
+
+def _team_name(tournament, key: str) -> str:
+    """Staff read team names, not ids."""
+    return next((p.name for p in tournament.participants if p.key == key), key)
 
 
 @bp.post("/tournaments/<slug>/results/clear")
@@ -124,5 +130,6 @@ def results_clear(slug: str):
         db.session.rollback()
         attach_error(form, exc)
         return results_page(load(slug), status_for(exc), error=_unplaced(form), clear_form=form)
-    flash(f"Override of {outcome['participant_id']} cleared; now rank {outcome['new_rank']}.", "success")
+    name = _team_name(tournament, outcome["participant_id"])
+    flash(f"Override of {name} cleared; now rank {outcome['new_rank']}.", "success")
     return redirect(url_for("staff.results", slug=slug))

@@ -84,6 +84,15 @@ def _fields(form: TournamentForm) -> tournaments.TournamentFields:
     )
 
 
+# "… is now open for registration." (a status name alone does not make a sentence).
+STATUS_PHRASES = {
+    TournamentStatus.DRAFT.value: "a draft",
+    TournamentStatus.REGISTRATION.value: "open for registration",
+    TournamentStatus.LIVE.value: "live",
+    TournamentStatus.COMPLETED.value: "completed",
+}
+
+
 @bp.get("/tournaments/")
 def tournaments_index():
     count = (
@@ -98,18 +107,52 @@ def tournaments_index():
     return render_template("staff/tournaments/index.html", tournaments=rows, tournament=None)
 
 
+def _all_problems(form: TournamentForm, tournament_id: int | None = None) -> bool:
+    """Check the whole form in one round: the form's own rules, the numbers, then every service
+    rule field by field. Returns True when there is nothing to fix."""
+    valid = form.validate() and storable_form(form)
+    # A number that does not parse is reported, then left out so the other fields are still checked.
+    set_aside: dict[str, Any] = {}
+    while True:
+        try:
+            fields = _fields(form)
+            break
+        except DomainError as exc:
+            name = exc.message.partition(": ")[0]
+            if name not in set_aside:
+                attach_error(form, exc)
+            if name not in form._fields or name in set_aside:
+                for name, data in set_aside.items():
+                    form[name].data = data
+                return False
+            set_aside[name] = form[name].data
+            form[name].data = ""
+    for name, data in set_aside.items():
+        form[name].data = data
+    for message in tournaments.tournament_problems(fields, tournament_id):
+        name = message.partition(": ")[0]
+        field = form._fields.get(name)
+        if field is None or not field.errors:  # one message per field: the form's own comes first
+            attach_error(form, ValidationError(message))
+    return valid and not any(field.errors for field in form) and not form.form_errors
+
+
 @bp.route("/tournaments/new", methods=["GET", "POST"])
 def tournament_new():
     form = TournamentForm()
-    if form.validate_on_submit() and storable_form(form):
-        try:
-            tournament = tournaments.create_tournament(_fields(form), actor())
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            flash(f"Created {tournament.name} as a draft.", "success")
-            return redirect(url_for("staff.tournament", slug=tournament.slug))
+    if request.method == "POST":
+        if not (form.slug.data or "").strip():
+            # No address typed: the name's (the page fills it while typing when JavaScript runs).
+            form.slug.data = tournaments.slug_from_name(form.name.data or "")
+        if _all_problems(form):
+            try:
+                tournament = tournaments.create_tournament(_fields(form), actor())
+            except DomainError as exc:
+                db.session.rollback()
+                attach_error(form, exc)
+            else:
+                flash(f"Created {tournament.name} as a draft.", "success")
+                return redirect(url_for("staff.tournament", slug=tournament.slug))
     status = 400 if request.method == "POST" else 200
     return render_template("staff/tournaments/form.html", form=form, tournament=None), status
 
@@ -171,7 +214,7 @@ def _overview(tournament: Tournament, status: int = 200, **forms: Any):
     participant_form = forms.get("participant_form") or ParticipantForm(formdata=None)
     paste_form = forms.get("paste_form") or ParticipantsPasteForm(formdata=None)
     adjustment_form = forms.get("adjustment_form") or AdjustmentForm(formdata=None)
-    adjustment_form.participant.choices = participant_choices(tournament)
+    adjustment_form.participant.choices = participant_choices(tournament, "Choose a team")
     open_matches = db.session.execute(
         select(Match.key, Match.state).where(
             Match.tournament_id == tournament.id, Match.state.in_(("live", "disputed")), Match.voided_at.is_(None)
@@ -261,7 +304,7 @@ def participants_paste(slug: str):
 def adjustment_add(slug: str):
     tournament = load(slug)
     form = AdjustmentForm()
-    form.participant.choices = participant_choices(tournament)
+    form.participant.choices = participant_choices(tournament, "Choose a team")
     if form.validate_on_submit() and storable_form(form):
         try:
             points = whole_number(form.points, required=True)
@@ -291,5 +334,5 @@ def tournament_status(slug: str):
     except DomainError as exc:
         db.session.rollback()
         return _overview(load(slug), status_for(exc), error=exc.message)
-    flash(f"{tournament.name} is now {tournament.status}.", "success")
+    flash(f"{tournament.name} is now {STATUS_PHRASES.get(tournament.status, tournament.status)}.", "success")
     return redirect(url_for("staff.tournament", slug=slug))

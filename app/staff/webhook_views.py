@@ -15,7 +15,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, SelectMultipleField, StringField, widgets
+from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import Length
 
 from app.errors import DomainError, NotFound
@@ -47,10 +47,6 @@ class ActionForm(FlaskForm):
 
 class RetryForm(FlaskForm):
     since = StringField("Failed since (UTC)", validators=[Length(max=40)])
-
-
-class DeleteForm(FlaskForm):
-    confirm = BooleanField("Yes, delete this endpoint and its delivery log")
 
 
 def _load(endpoint_id: int):
@@ -98,7 +94,6 @@ def _detail(
         error=error,
         now_utc=utcnow(),
         retry_form=retry_form,
-        delete_form=DeleteForm(formdata=None),
     )
     return page, status
 
@@ -173,6 +168,32 @@ def _action(endpoint_id: int | None, run, done: str) -> Response | tuple[str, in
     if endpoint_id is None:
         return redirect(url_for("staff.webhook_default"))
     return redirect(url_for("staff.webhook_endpoint", endpoint_id=endpoint_id))
+
+
+@bp.route(f"/webhooks/<{ID}:endpoint_id>/delete", methods=["GET", "POST"])
+@admin_required
+def webhook_delete(endpoint_id: int):
+    """A confirm page (GET), then the deletion (POST): it cannot be undone."""
+    endpoint = _load(endpoint_id)
+    form = ActionForm()
+    if form.is_submitted():
+        if not form.validate():
+            error = "The form expired; reload the page and try again."
+            return _delete_page(endpoint, form, error), 400
+        service.delete_endpoint(endpoint_id, current_user.id)
+        flash(f"Deleted the endpoint {endpoint.url}.", "success")
+        return redirect(url_for("staff.webhooks"))
+    return _delete_page(endpoint, form)
+
+
+def _delete_page(endpoint, form: ActionForm, error: str | None = None) -> str:
+    return render_template(
+        "staff/webhooks/delete.html",
+        endpoint=endpoint,
+        action=form,
+        error=error,
+        waiting=service.waiting_count(endpoint.id),
+    )
 
 
 @bp.post(f"/webhooks/<{ID}:endpoint_id>/enable")
@@ -271,18 +292,3 @@ def webhook_retry_failed(endpoint_id: int):
 @admin_required
 def webhook_default_retry_failed():
     return _retry(None)
-
-
-@bp.post(f"/webhooks/<{ID}:endpoint_id>/delete")
-@admin_required
-def webhook_delete(endpoint_id: int):
-    endpoint = _load(endpoint_id)
-    form = DeleteForm()
-    if not form.validate_on_submit():
-        return _detail(endpoint_id, status=400, error="The form expired; reload the page and try again.")
-    if not form.confirm.data:
-        return _detail(endpoint_id, status=400, error="Tick the box to confirm the deletion.")
-    url = endpoint.url
-    service.delete_endpoint(endpoint_id, current_user.id)
-    flash(f"Endpoint {url} deleted, with its delivery log.", "success")
-    return redirect(url_for("staff.webhooks"))

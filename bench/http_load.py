@@ -1,6 +1,6 @@
 """HTTP benchmark of the public pages under gunicorn: what a crowd of viewers costs.
 
-    .venv/bin/python bench/http.py [--workers 2] [--duration 5] [--rounds 3] [--connections 32]
+    .venv/bin/python bench/http_load.py [--workers 2] [--duration 5] [--rounds 3] [--connections 32]
                                    [--teams 64] [--lobbies 100] [--database-url URL]
 
 Builds a Free Fire tournament (64 teams x 100 lobbies by default) in a fresh database (a temporary
@@ -25,28 +25,22 @@ as root, and otherwise says what to run.
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
 import sys
-
-# This file is named http.py: without its folder on the import path, `import http` (urllib,
-# werkzeug) finds the standard library and not this script.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import re  # noqa: E402
-import secrets  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
-import uuid  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from typing import Any  # noqa: E402
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)

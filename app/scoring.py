@@ -1,4 +1,5 @@
-"""Battle-royale scoring rules (contract §1).
+"""Battle-royale scoring rules (contract §1). A pure rule with no database: it sits below the
+services and the notification layer, which both word points (the ranking, a player's "21 pts").
 
 Points for one team in one lobby = placement points for its placement + kills × kill points.
 A placement past the end of the points table scores 0 placement points.
