@@ -18,6 +18,15 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": DEFAULT_SECRET_KEY,
     # None means "a SQLite file in the instance folder", resolved in create_app.
     "DATABASE_URL": None,
+    # Bounded waits on PostgreSQL, in seconds, so a hung database answers the site's 503 page
+    # quickly instead of holding a gunicorn worker until its timeout. Web processes use the
+    # first pair; `flask` commands (imports, the delivery worker, migrations) may run longer
+    # statements. A statement timeout of 0 means none.
+    "DB_CONNECT_TIMEOUT": 3,
+    "DB_STATEMENT_TIMEOUT": 5.0,
+    "DB_CLI_STATEMENT_TIMEOUT": 600.0,
+    # Seconds to wait for Redis (log-in limits) to connect or answer before counting in memory.
+    "REDIS_TIMEOUT": 0.5,
     "NOTIFICATIONS_EMAIL_ENABLED": False,
     "NOTIFICATIONS_WEBHOOK_ENABLED": False,
     "WEBHOOK_SECRET_KEY": DEFAULT_WEBHOOK_SECRET_KEY,
@@ -65,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     # How many proxies in front of the app set X-Forwarded-For/-Proto (0: trust none).
+    # X-Forwarded-Host is never trusted: links are built from PUBLIC_BASE_URL, not the request.
     "TRUSTED_PROXY_COUNT": 0,
 }
 

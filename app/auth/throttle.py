@@ -8,9 +8,10 @@ the answer would tell a guesser when they got it right). Successful log-ins do n
 an office of staff behind one address is not locked out by logging in.
 
 The counters live in `RATELIMIT_STORAGE_URI` (Redis), so every gunicorn worker and every
-machine sees the same counts. If that storage cannot be reached, the counts are kept in this
-process's memory instead (logged as a warning, retried every `_RETRY_DEAD_STORAGE` seconds):
-log-in keeps working, with limits per worker, rather than failing with a 500.
+machine sees the same counts. If that storage cannot be reached or does not answer within
+`REDIS_TIMEOUT` (half a second by default), the counts are kept in this process's memory
+instead (logged as a warning, retried every `_RETRY_DEAD_STORAGE` seconds): log-in keeps
+working, with limits per worker, rather than failing with a 500 after gunicorn's timeout.
 
 Built on `limits` (the library under Flask-Limiter): Flask-Limiter keeps one storage per
 extension object, which cannot serve several apps in one process (the tests build many) and
@@ -29,6 +30,8 @@ from flask import Flask, current_app
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.config import ConfigError
 
@@ -128,6 +131,19 @@ def _parse(name: str, value: str) -> list[RateLimitItem]:
     return items
 
 
+def redis_options(uri: str, timeout: float) -> dict[str, object]:
+    """Connection options that bound every wait on Redis to `timeout` seconds, with no retry:
+    a hung Redis (accepts, never answers) then raises TimeoutError at once and log-in counts in
+    memory, instead of waiting out redis-py's default retries behind gunicorn's worker timeout."""
+    if not uri.startswith(("redis://", "rediss://", "unix://")):
+        return {}
+    return {
+        "socket_timeout": float(timeout),
+        "socket_connect_timeout": float(timeout),
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
 def init_app(app: Flask) -> None:
     uri = app.config.get("RATELIMIT_STORAGE_URI")
     if not uri:
@@ -144,7 +160,7 @@ def init_app(app: Flask) -> None:
         throttle._primary = throttle._fallback
     else:
         try:
-            throttle._primary = storage_from_string(uri)
+            throttle._primary = storage_from_string(uri, **redis_options(uri, app.config["REDIS_TIMEOUT"]))
         except Exception as exc:  # a bad scheme or a missing driver is a configuration mistake
             raise ConfigError(f"RATELIMIT_STORAGE_URI: cannot use {uri!r}: {exc}") from None
     app.extensions[EXTENSION_KEY] = throttle
