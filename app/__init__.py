@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from app import config as config_module
 from app.database import engine_options
 from app.extensions import csrf, db, htmx, login_manager, mail, migrate
+from app.hosts import init_app as init_hosts
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -39,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Keep fields in the order services build them (the contract's order), not alphabetical.
     app.json.sort_keys = False
 
+    init_hosts(app)  # first: an unknown Host is refused before anything else runs
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)

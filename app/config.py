@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_CA_FILE": "",
     # Where users reach the site: the links in emails (and their unsubscribe links) start with it.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Host names the site answers to besides PUBLIC_BASE_URL's (comma-separated, e.g.
+    # "leaderboards.example.com,www.leaderboards.example.com"); any other Host is a 400.
+    "ALLOWED_HOSTS": "",
     # How often an open page asks for the header's unread-notification count.
     "INBOX_POLL_SECONDS": 20,
     "SESSION_COOKIE_HTTPONLY": True,

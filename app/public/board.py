@@ -353,10 +353,21 @@ def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | No
 # --------------------------------------------------------------------------------------------
 
 
-def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str, Any]:
-    where = [Match.tournament_id == tournament.id, Match.series_id.is_(None)]
+def _lobby_filter(tournament_id: int, stage: str | None) -> list[Any]:
+    where = [Match.tournament_id == tournament_id, Match.series_id.is_(None)]
     if stage is not None:
         where.append(Match.stage == stage)
+    return where
+
+
+def lobby_page_count(tournament_id: int, stage: str | None) -> int:
+    """How many pages the lobby list has (at least 1): a page number past it is no variant."""
+    total = db.session.scalar(select(func.count(Match.id)).where(*_lobby_filter(tournament_id, stage))) or 0
+    return max(1, -(-total // LOBBIES_PER_PAGE))
+
+
+def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str, Any]:
+    where = _lobby_filter(tournament.id, stage)
     total = db.session.scalar(select(func.count(Match.id)).where(*where)) or 0
     pages = max(1, -(-total // LOBBIES_PER_PAGE))
     page = min(max(page, 1), pages)

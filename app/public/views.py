@@ -10,23 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, make_response, render_template, request, url_for
+from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from app.errors import DomainError
 from app.extensions import db
+from app.hosts import public_url
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import board, bp, exports
+from app.public import board, bp, exports, list_version
 from app.public.live import (
+    PRIVATE_CACHE_CONTROL,
     PUBLIC_CACHE_CONTROL,
     Version,
     current_version,
     etag_for,
     live_response,
     render_cache,
-    without_session,
+    shareable_page,
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
@@ -110,9 +112,10 @@ def _page_number(name: str) -> int:
 
 
 def _embed_urls(tournament: Tournament) -> dict[str, str]:
-    script = url_for("embed.script", _external=True)
-    widget = url_for("embed.widget", slug=tournament.slug, _external=True)
-    overlay = url_for("embed.widget", slug=tournament.slug, overlay=1, _external=True)
+    # From PUBLIC_BASE_URL, never the request's Host: the page is shared by a cache.
+    script = public_url("embed.script")
+    widget = public_url("embed.widget", slug=tournament.slug)
+    overlay = public_url("embed.widget", slug=tournament.slug, overlay=1)
     code = f'<script src="{script}" data-tournament="{tournament.slug}" async></script>'
     return {"code": code, "widget": widget, "overlay": overlay}
 
@@ -120,18 +123,16 @@ def _embed_urls(tournament: Tournament) -> dict[str, str]:
 def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: str, context):
     """A page whose `block` updates live: 304 / cached / rendered, page or fragment."""
     fragment = wants_fragment()
-    # The page writes absolute links (the embed code). Scheme and host, not `request.host_url`,
-    # which rebuilds and re-encodes a URL on every poll.
-    kind = (*kind, request.scheme, request.host)
     fragment_variant = (*kind, "fragment")
     variant = fragment_variant if fragment else (*kind, "page")
-    shared = fragment or without_session()
+    shared = fragment or shareable_page()
 
     def render():
         values = context()
         if isinstance(values, tuple):  # (error page html, status)
             return values
         values.setdefault("live_etag", 'W/"' + etag_for(version, fragment_variant) + '"')
+        values.setdefault("shared_page", shared)
         return render_page_or_fragment(template, block, **values)
 
     return live_response(version, variant, render, shared=shared, vary=VARY_HEADERS)
@@ -163,18 +164,29 @@ def favicon():
 
 @bp.get("/")
 def index():
-    versions = func.coalesce(func.sum(Tournament.results_version), 0)
-    count, versions, newest = db.session.execute(
-        select(func.count(Tournament.id), versions, func.max(Tournament.id))
-    ).one()
-    etag = f"index-{count}-{versions}-{newest or 0}"
-    anonymous = without_session()
-    if anonymous and request.if_none_match.contains_weak(etag):
-        response = make_response("", 304)
-        response.set_etag(etag, weak=True)
-        response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    """The tournament list, cached by the list's version (app.public.list_version): a 304 when
+    the viewer has it, else the body rendered once per version, shared by every viewer."""
+    if not shareable_page():
+        response = make_response(_render_index(shared=False))
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
         return response
+    version = list_version.current()
+    etag = f"index-{version}"
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers=[("ETag", f'W/"{etag}"'), ("Cache-Control", PUBLIC_CACHE_CONTROL)])
+    cache = render_cache()
+    key = ("index", version)
+    body = cache.get(key)
+    if body is None:
+        body = _render_index().encode()
+        cache.put(key, body)
+    response = Response(body, mimetype="text/html")
+    response.headers["ETag"] = f'W/"{etag}"'
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    return response
 
+
+def _render_index(shared: bool = True) -> str:
     team_count = (
         select(func.count(Participant.id))
         .where(Participant.tournament_id == Tournament.id)
@@ -198,13 +210,7 @@ def index():
         else:
             group = "completed"
         groups[group].append({"tournament": tournament, "teams": teams})
-    response = make_response(render_template("public/index.html", groups=groups))
-    if anonymous:
-        response.set_etag(etag, weak=True)
-        response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
-    else:
-        response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return render_template("public/index.html", groups=groups, shared_page=shared)
 
 
 @bp.get("/tournaments/<slug>/")
@@ -239,11 +245,22 @@ def tournament(slug: str):
             "lobbies_page": lobbies_page,
         }
 
-    # A series tournament ignores the battle-royale filters.
+    if not version.is_battle_royale:
+        # A series tournament ignores the battle-royale filters: one variant, whatever they say.
+        kind = ("tournament", None, (), 1)
+        return _live_page(version, kind, "public/tournament_series.html", "series_list", context)
+    if lobbies_page > 1:
+        # Bounded to real pages: past the last is a redirect to the last, not a new variant.
+        last = render_cache().memo(
+            (version.stamp(), "lobby_pages", stage), lambda: board.lobby_page_count(version.id, stage)
+        )
+        if lobbies_page > last:
+            args = {k: request.args[k] for k in ("stage", "matches") if k in request.args}
+            if last > 1:
+                args["lobbies"] = last
+            return redirect(url_for("public.tournament", slug=version.slug, **args))
     kind = ("tournament", stage, match_keys, lobbies_page)
-    if version.is_battle_royale:
-        return _live_page(version, kind, "public/tournament_br.html", "standings", context)
-    return _live_page(version, kind, "public/tournament_series.html", "series_list", context)
+    return _live_page(version, kind, "public/tournament_br.html", "standings", context)
 
 
 @bp.get("/tournaments/<slug>/series/<series_key>/")
