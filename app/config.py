@@ -16,6 +16,9 @@ DEFAULT_WEBHOOK_SECRET_KEY = "changeme-in-production"
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Previous secret keys, still accepted for sessions signed before a rotation (comma-separated
+    # in the environment, newest first). New sessions are signed with SECRET_KEY only.
+    "SECRET_KEY_FALLBACKS": [],
     # None means "a SQLite file in the instance folder", resolved in create_app.
     "DATABASE_URL": None,
     # Bounded waits on PostgreSQL, in seconds, so a hung database answers the site's 503 page
@@ -89,7 +92,13 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the setting."""
 
 
+# Lists of words rather than of numbers.
+_STRING_LISTS = {"SECRET_KEY_FALLBACKS"}
+
+
 def _coerce(name: str, raw: str, default: Any) -> Any:
+    if name in _STRING_LISTS:
+        return [part.strip() for part in raw.split(",") if part.strip()]
     if isinstance(default, bool):
         value = raw.strip().lower()
         if value in _BOOL_TRUE:
@@ -137,6 +146,8 @@ def check_production_config(config: dict[str, Any] | Any) -> None:
             "SECRET_KEY is not set: set the SECRET_KEY environment variable (or put it in .env) "
             "to a long random value before running in production (FLASK_DEBUG is off)."
         )
+    if DEFAULT_SECRET_KEY in (config.get("SECRET_KEY_FALLBACKS") or []):
+        raise ConfigError("SECRET_KEY_FALLBACKS contains the published development key: remove it.")
     if config.get("NOTIFICATIONS_WEBHOOK_ENABLED") and config.get("WEBHOOK_SECRET_KEY") in (
         None,
         "",
