@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 
 def running_a_command() -> bool:
@@ -41,7 +42,12 @@ def engine_options(app: Flask) -> dict[str, Any]:
         options.setdefault("pool_timeout", connect_timeout)
         key = "DB_CLI_STATEMENT_TIMEOUT" if running_a_command() else "DB_STATEMENT_TIMEOUT"
         statement_ms = int(float(app.config[key]) * 1000)
-        server_options = str(connect_args.get("options") or "")
+        # Options may come in the URL (`?options=-csearch_path%3Dx`) too; connect_args would
+        # replace them, so both are kept.
+        url_options = make_url(uri).query.get("options") or ""
+        if isinstance(url_options, tuple):
+            url_options = " ".join(url_options)
+        server_options = " ".join(p for p in (url_options, str(connect_args.get("options") or "")) if p)
         if "statement_timeout" not in server_options:
             connect_args["options"] = f"{server_options} -c statement_timeout={statement_ms}".strip()
     options["connect_args"] = connect_args

@@ -123,3 +123,14 @@ def test_hung_redis_keeps_log_in_working_and_limited_in_memory(make_app, caplog)
         assert _login(client).status_code == 429  # the limit still holds, counted in this process
         assert time.monotonic() - started < 4
     assert "unreachable" in caplog.text
+
+
+def test_server_options_given_in_the_url_are_kept():
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@127.0.0.1:1/x?options=-csearch_path%3Dcluster_a",
+        }
+    )
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    assert options == "-csearch_path=cluster_a -c statement_timeout=5000"

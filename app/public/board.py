@@ -130,6 +130,10 @@ def _counted(tournament: Tournament, filters: Filters) -> _Counted:
     # Core execution: plain tuples, without the ORM's per-row work (a big event has ~10^6 rows).
     connection = db.session.connection()
     matches = connection.execute(select(Match.id, Match.key, Match.completed_at).where(*where).order_by(*order)).all()
+    # Each statement sees its own snapshot (READ COMMITTED): a lobby committed between the two
+    # reads has results but is not in `matches`. Counting only the matches read keeps the board
+    # consistent (that lobby belongs to the next version, rendered under its own key).
+    known = {m.id for m in matches}
     rows = [
         tuple(row)
         for row in connection.execute(
@@ -138,6 +142,7 @@ def _counted(tournament: Tournament, filters: Filters) -> _Counted:
             .where(*where)
             .order_by(*order)
         )
+        if row[0] in known
     ]
     names = {
         pid: (key, name)
