@@ -37,6 +37,8 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/http.py would shadow the standard library's `http` package (requests needs it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
@@ -289,6 +291,8 @@ def main() -> int:
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
+            if supervisor.poll() is not None:
+                raise RuntimeError(f"cluster exited; logs in {run_dir}")
             state_file = run_dir / "cluster.json"
             if state_file.exists() and json.loads(state_file.read_text()).get("ready"):
                 break

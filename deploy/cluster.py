@@ -34,17 +34,18 @@ BIN = Path(sys.executable).parent
 
 NGINX_MAIN = """\
 {user}worker_processes 2;
+worker_rlimit_nofile 40000;
 pid {run}/nginx.pid;
 error_log {run}/nginx-error.log warn;
-events {{ worker_connections 8192; }}
+events {{ worker_connections 16384; }}
 http {{
-    access_log {access_log};
     client_body_temp_path {run}/tmp/body;
     proxy_temp_path {run}/tmp/proxy;
     fastcgi_temp_path {run}/tmp/fastcgi;
     uwsgi_temp_path {run}/tmp/uwsgi;
     scgi_temp_path {run}/tmp/scgi;
     log_format upstream '$msec $status $upstream_cache_status "$request_uri" "$upstream_addr"';
+    access_log {access_log};
     include {site};
 }}
 """
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             app_ports=app_ports,
         )
     )
-    access_log = f"{run}/logs/access.log upstream" if args.access_log else "off"
+    access_log = f"{run}/logs/access.log upstream buffer=256k flush=1s" if args.access_log else "off"
     # Started by root, nginx's workers would drop to `nobody`, who cannot write the run directory.
     user = "user root;\n" if os.geteuid() == 0 else ""
     (run / "nginx.conf").write_text(NGINX_MAIN.format(user=user, run=run, site=site, access_log=access_log))
