@@ -134,3 +134,25 @@ def test_server_options_given_in_the_url_are_kept():
     )
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
     assert options == "-csearch_path=cluster_a -c statement_timeout=5000"
+
+
+def test_readiness_reports_a_hung_redis_within_a_second_while_liveness_stays_up(make_app):
+    with hung_listener() as port:
+        app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0", REDIS_TIMEOUT=0.3)
+        client = app.test_client()
+        started = time.monotonic()
+        ready = client.get("/readyz")
+        assert time.monotonic() - started < 1.5
+        assert client.get("/healthz").status_code == 200
+    assert ready.status_code == 503
+    assert ready.get_json() == {"status": "error", "database": "ok", "redis": "unavailable"}
+    assert ready.headers["Cache-Control"] == "no-store"
+
+
+def test_readiness_is_ok_with_the_database_and_redis_up(make_app):
+    app = make_app(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}")
+    ready = app.test_client().get("/readyz")
+    if ready.get_json()["redis"] == "unavailable":
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
