@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run serve install browser test test-postgres lint format bench screenshots clean
+.PHONY: nginx run serve cluster install browser test test-postgres lint format bench load screenshots clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -30,7 +30,7 @@ run: install .env
 	PUBLIC_BASE_URL=http://$(HOST):$(PORT) $(FLASK) demo
 	@echo "DeltaCrown Leaderboards: http://$(HOST):$(PORT)/  (make run PORT=8000 for another port; Ctrl+C stops)"
 	@echo "A delivery worker runs alongside and sends what the Notifications line above says is on."
-	PUBLIC_BASE_URL=http://$(HOST):$(PORT) WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
+	PUBLIC_BASE_URL=http://$(HOST):$(PORT) ALLOWED_HOSTS=$${ALLOWED_HOSTS:-127.0.0.1,localhost} WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} \
 	  sh -c '$(FLASK) worker & worker=$$!; trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
 	         $(FLASK) run --host $(HOST) --port $(PORT)'
 
@@ -38,6 +38,21 @@ run: install .env
 serve: install .env
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn --workers 4 --bind $(HOST):$(PORT) wsgi:app
+
+# The production topology on this machine (README, "Production"): nginx with its 1 s micro-cache
+# on CLUSTER_PORT, two gunicorn instances, two delivery workers, PostgreSQL (CLUSTER_DATABASE_URL,
+# created if missing) and Redis. Ctrl+C stops everything.
+CLUSTER_PORT ?= 8080
+CLUSTER_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/deltacrown_cluster
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx)
+
+cluster: install nginx
+	$(BIN)/python deploy/cluster.py --port $(CLUSTER_PORT) --database-url $(CLUSTER_DATABASE_URL) --demo
+
+# Load test of the topology (bench/load.py): wrk viewers polling through nginx and directly.
+load: install nginx
+	$(BIN)/python bench/load.py
 
 # Browser tests drive Debian's Chromium through Playwright (only the driver: no browser download).
 browser: install

@@ -7,11 +7,13 @@ from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app import config as config_module
+from app.database import engine_options
 from app.extensions import csrf, db, htmx, login_manager, mail, migrate
+from app.hosts import init_app as init_hosts
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -32,16 +34,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.instance_path, "deltacrown.sqlite3"
     )
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Writers wait for each other instead of failing with "database is locked".
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
     config_module.check_production_config(app.config)
 
     # Keep fields in the order services build them (the contract's order), not alphabetical.
     app.json.sort_keys = False
 
+    init_hosts(app)  # first: an unknown Host is refused before anything else runs
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
@@ -53,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.embed import bp as embed_bp
+    from app.health import init_app as init_health
     from app.players import bp as players_bp
     from app.public import bp as public_bp
     from app.security import init_app as init_security
@@ -70,14 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     notifications.init_app(app)
 
-    @app.get("/healthz")
-    def healthz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception as exc:  # the point of a health check is to report, not to crash
-            app.logger.warning("health check failed: %s", exc)
-            return {"status": "error", "database": "unavailable"}, 503
-        return {"status": "ok", "database": "ok"}
+    init_health(app)
 
     return app
 

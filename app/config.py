@@ -16,8 +16,20 @@ DEFAULT_WEBHOOK_SECRET_KEY = "changeme-in-production"
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Previous secret keys, still accepted for sessions signed before a rotation (comma-separated
+    # in the environment, newest first). New sessions are signed with SECRET_KEY only.
+    "SECRET_KEY_FALLBACKS": [],
     # None means "a SQLite file in the instance folder", resolved in create_app.
     "DATABASE_URL": None,
+    # Bounded waits on PostgreSQL, in seconds, so a hung database answers the site's 503 page
+    # quickly instead of holding a gunicorn worker until its timeout. Web processes use the
+    # first pair; `flask` commands (imports, the delivery worker, migrations) may run longer
+    # statements. A statement timeout of 0 means none.
+    "DB_CONNECT_TIMEOUT": 3,
+    "DB_STATEMENT_TIMEOUT": 5.0,
+    "DB_CLI_STATEMENT_TIMEOUT": 600.0,
+    # Seconds to wait for Redis (log-in limits) to connect or answer before counting in memory.
+    "REDIS_TIMEOUT": 0.5,
     "NOTIFICATIONS_EMAIL_ENABLED": False,
     "NOTIFICATIONS_WEBHOOK_ENABLED": False,
     "WEBHOOK_SECRET_KEY": DEFAULT_WEBHOOK_SECRET_KEY,
@@ -71,6 +83,9 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_CA_FILE": "",
     # Where users reach the site: the links in emails (and their unsubscribe links) start with it.
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Host names the site answers to besides PUBLIC_BASE_URL's (comma-separated, e.g.
+    # "leaderboards.example.com,www.leaderboards.example.com"); any other Host is a 400.
+    "ALLOWED_HOSTS": "",
     # How often an open page asks for the header's unread-notification count.
     "INBOX_POLL_SECONDS": 20,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -100,6 +115,7 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     # How many proxies in front of the app set X-Forwarded-For/-Proto (0: trust none).
+    # X-Forwarded-Host is never trusted: links are built from PUBLIC_BASE_URL, not the request.
     "TRUSTED_PROXY_COUNT": 0,
 }
 
@@ -111,7 +127,13 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the setting."""
 
 
+# Lists of words rather than of numbers.
+_STRING_LISTS = {"SECRET_KEY_FALLBACKS"}
+
+
 def _coerce(name: str, raw: str, default: Any) -> Any:
+    if name in _STRING_LISTS:
+        return [part.strip() for part in raw.split(",") if part.strip()]
     if isinstance(default, bool):
         value = raw.strip().lower()
         if value in _BOOL_TRUE:
@@ -159,6 +181,8 @@ def check_production_config(config: dict[str, Any] | Any) -> None:
             "SECRET_KEY is not set: set the SECRET_KEY environment variable (or put it in .env) "
             "to a long random value before running in production (FLASK_DEBUG is off)."
         )
+    if DEFAULT_SECRET_KEY in (config.get("SECRET_KEY_FALLBACKS") or []):
+        raise ConfigError("SECRET_KEY_FALLBACKS contains the published development key: remove it.")
     # Endpoints added in the portal each sign with their own secret; only the one configured
     # receiver (WEBHOOK_DELIVERY_URL) signs with WEBHOOK_SECRET_KEY, so only it needs a real one.
     if (

@@ -94,8 +94,9 @@ def init_app(app: Flask) -> None:
     proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
     if proxies > 0:
         # Only the last `proxies` hops of X-Forwarded-For are believed: a client can write
-        # anything in that header, but cannot forge what our own proxies append.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # anything in that header, but cannot forge what our own proxies append. X-Forwarded-Host
+        # is never believed: links come from PUBLIC_BASE_URL and Host is checked (app.hosts).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.after_request
     def _no_store_login(response):

@@ -21,9 +21,10 @@ account's buckets (all of its devices included).
 
 The windows live in `RATELIMIT_STORAGE_URI` (Redis: one sorted set per bucket, checked and
 filled by one Lua script), so every gunicorn worker and every machine sees the same counts. If
-Redis cannot be reached, the counts are kept in this process's memory instead (logged as a
-warning, retried every `_RETRY_DEAD_STORAGE` seconds): log-in keeps working, with limits per
-worker, rather than failing with a 500.
+Redis cannot be reached or does not answer within `REDIS_TIMEOUT` (half a second by default, no
+retries), the counts are kept in this process's memory instead (logged as a warning, retried
+every `_RETRY_DEAD_STORAGE` seconds): log-in keeps working, with limits per worker, rather than
+failing with a 500 after gunicorn's timeout.
 
 The limit settings use the `limits` library's notation ("5 per 15 minutes", "5/minute;20/hour").
 Its rate limiters are not used for counting: they cannot hand back the slot of an attempt that
@@ -42,6 +43,8 @@ from typing import Protocol
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse_many
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from app.config import ConfigError
 
@@ -138,10 +141,10 @@ return {0, 0}
 
 
 class RedisStore:
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, **options: object) -> None:
         import redis
 
-        self._client = redis.Redis.from_url(uri, socket_timeout=2, socket_connect_timeout=2)
+        self._client = redis.Redis.from_url(uri, **options)
         self._reserve = self._client.register_script(_RESERVE)
 
     def reserve(self, windows: list[Window], member: str) -> tuple[int, float] | None:
@@ -291,6 +294,19 @@ def parse_limit(name: str, value: object) -> list[RateLimitItem]:
     return items
 
 
+def redis_options(uri: str, timeout: float) -> dict[str, object]:
+    """Connection options that bound every wait on Redis to `timeout` seconds, with no retry:
+    a hung Redis (accepts, never answers) then raises TimeoutError at once and log-in counts in
+    memory, instead of waiting out redis-py's default retries behind gunicorn's worker timeout."""
+    if not uri.startswith(("redis://", "rediss://", "unix://")):
+        return {}
+    return {
+        "socket_timeout": float(timeout),
+        "socket_connect_timeout": float(timeout),
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
 def init_app(app: Flask) -> None:
     uri = app.config.get("RATELIMIT_STORAGE_URI")
     if not uri:
@@ -306,7 +322,7 @@ def init_app(app: Flask) -> None:
         throttle._primary = throttle._fallback
     elif uri.split("://", 1)[0] in ("redis", "rediss", "unix"):
         try:
-            throttle._primary = RedisStore(uri)
+            throttle._primary = RedisStore(uri, **redis_options(uri, app.config["REDIS_TIMEOUT"]))
         except Exception as exc:  # a malformed URI is a configuration mistake
             raise ConfigError(f"RATELIMIT_STORAGE_URI: cannot use {uri!r}: {exc}") from None
     else:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from app.embed import bp
 from app.extensions import db
+from app.hosts import public_url
 from app.models import Series, Tournament, utcnow
 from app.public import board
 from app.public.live import current_version, etag_for, live_response
@@ -54,7 +55,7 @@ def _options() -> tuple[str | None, int, bool]:
 def widget(slug: str):
     theme, limit, overlay = _options()
     version = current_version(slug)
-    kind = ("embed", theme, limit, overlay, request.host_url)  # the widget links back absolutely
+    kind = ("embed", theme, limit, overlay)
     fragment_variant = (*kind, "fragment")
     variant = fragment_variant if wants_fragment() else (*kind, "page")
 
@@ -70,7 +71,7 @@ def widget(slug: str):
             "poll_seconds": POLL_SECONDS,
             "now": utcnow(),
             "live_etag": 'W/"' + etag_for(version, fragment_variant) + '"',
-            "page_url": url_for("public.tournament", slug=tournament.slug, _external=True),
+            "page_url": public_url("public.tournament", slug=tournament.slug),
         }
         if tournament.is_battle_royale:
             rows = shared_board(version, tournament, board.Filters())["standings"]

@@ -141,6 +141,10 @@ def _counted(tournament: Tournament, filters: Filters) -> _Counted:
     # Core execution: plain tuples, without the ORM's per-row work (a big event has ~10^6 rows).
     connection = db.session.connection()
     matches = connection.execute(select(Match.id, Match.key, Match.completed_at).where(*where).order_by(*order)).all()
+    # Each statement sees its own snapshot (READ COMMITTED): a lobby committed between the two
+    # reads has results but is not in `matches`. Counting only the matches read keeps the board
+    # consistent (that lobby belongs to the next version, rendered under its own key).
+    known = {m.id for m in matches}
     rows = [
         tuple(row)
         for row in connection.execute(
@@ -149,6 +153,7 @@ def _counted(tournament: Tournament, filters: Filters) -> _Counted:
             .where(*where)
             .order_by(*order)
         )
+        if row[0] in known
     ]
     names = {
         pid: (key, name)
@@ -398,11 +403,22 @@ def adjustment_notes(tournament: Tournament) -> list[dict[str, Any]]:
     return [{"team": name, "points": points, "reason": reason} for name, points, reason in rows]
 
 
-def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str, Any]:
+def _lobby_filter(tournament_id: int, stage: str | None) -> list[Any]:
     # A voided lobby was entered by mistake: the public list leaves it out.
-    where = [Match.tournament_id == tournament.id, Match.series_id.is_(None), Match.voided_at.is_(None)]
+    where = [Match.tournament_id == tournament_id, Match.series_id.is_(None), Match.voided_at.is_(None)]
     if stage is not None:
         where.append(Match.stage == stage)
+    return where
+
+
+def lobby_page_count(tournament_id: int, stage: str | None) -> int:
+    """How many pages the lobby list has (at least 1): a page number past it is no variant."""
+    total = db.session.scalar(select(func.count(Match.id)).where(*_lobby_filter(tournament_id, stage))) or 0
+    return max(1, -(-total // LOBBIES_PER_PAGE))
+
+
+def lobby_page(tournament: Tournament, stage: str | None, page: int) -> dict[str, Any]:
+    where = _lobby_filter(tournament.id, stage)
     total = db.session.scalar(select(func.count(Match.id)).where(*where)) or 0
     pages = max(1, -(-total // LOBBIES_PER_PAGE))
     page = min(max(page, 1), pages)

@@ -14,9 +14,13 @@ tournament lock, `app.services.locks.lock_tournament`) and of the address (filte
   and names the tournament, its creation time (ids can be reused after a delete on SQLite), the
   version and a digest of the variant (page or fragment, filters).
 - `Cache-Control: public, max-age=1, s-maxage=1` lets a browser, a proxy or a CDN absorb the
-  viewers for a second. A full page requested with a session or remember cookie is rendered for
-  that visitor alone (it may show their name or a flashed message), `private` and not stored;
-  fragments and the widget never read the session, so they are shared whoever asks.
+  viewers for a second. Pages never carry the viewer: a logged-in viewer gets the same body as
+  everyone, and their own header arrives through a small private fragment (`/account-nav`).
+  Only a page with a flashed message waiting for this visitor is rendered for them alone,
+  `private` and not stored; fragments and the widget never read the session.
+- Variants are bounded to real values: unknown query keys are ignored (never part of a key),
+  a lobby page past the last redirects to the last, an unknown stage is a 404 that is not
+  stored, and the Host is not part of any key (links come from PUBLIC_BASE_URL, app.hosts).
 
 The browser side (static/js/app.js) sends the fragment's ETag back in `If-None-Match` on every
 htmx poll; a request with an author-set `If-None-Match` bypasses the browser's HTTP cache, so
@@ -38,7 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Response, abort, current_app, make_response, request
+from flask import Response, abort, current_app, make_response, request, session
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
@@ -161,14 +165,23 @@ def render_cache() -> RenderCache:
 
 
 def without_session() -> bool:
-    """True when the request carries neither a session nor a "remember me" cookie: then nobody is
-    logged in and nothing is waiting in a session (a flashed message), so the page is the same for
-    everyone and may be shared. Looking no further keeps the session untouched (no cookie, no
-    `Vary: Cookie`). Any such cookie gets a private render, never a shared one."""
+    """True when the request carries neither a session nor a "remember me" cookie: nobody is
+    logged in and nothing waits in a session. Looking no further keeps the session untouched
+    (no cookie, no `Vary: Cookie`)."""
     cookies = request.cookies
     session_cookie = current_app.config.get("SESSION_COOKIE_NAME", "session")
     remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     return session_cookie not in cookies and remember_cookie not in cookies
+
+
+def shareable_page() -> bool:
+    """True when a full page may be the body shared by every viewer. Logged-in viewers get it
+    too: the shared body carries the anonymous header, and the page fetches their own header
+    from `/account-nav` (an `hx-get` on load). Only a pending flashed message (shown once, to
+    this visitor) needs a private render."""
+    if without_session():
+        return True
+    return "_flashes" not in session
 
 
 def _vary(vary: tuple[str, ...]) -> str:

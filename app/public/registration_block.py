@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from flask_login import current_user
-
 from app.models import Tournament, utcnow
 from app.services import entries
 
@@ -51,11 +49,9 @@ def until(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def context(tournament: Tournament, view: entries.RegistrationView | None) -> dict:
-    """What `public/_registration.html` reads. A visitor's own entry is looked up only for a
-    logged-in visitor, whose page is rendered for them alone (never shared)."""
+    """What `public/_registration.html` reads. Nothing about the visitor: the page body is shared
+    by every viewer, logged in or not (app/public/live.py), so a captain reaches their own entry
+    through the Register button, which takes them to it, and through "My registrations"."""
     if view is None:
         return {"registration": None}
-    mine = None
-    if current_user.is_authenticated:
-        mine = entries.entry_for_user(tournament.id, current_user.id)
-    return {"registration": view, "registration_opens_in": until(view.opens_at), "my_entry": mine}
+    return {"registration": view, "registration_opens_in": until(view.opens_at)}

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, make_response, render_template, request, url_for
+from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from app.errors import DomainError
 from app.extensions import db
+from app.hosts import public_url
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import board, bp, exports, registration_block
+from app.public import board, bp, exports, list_version, registration_block
 from app.public.live import (
+    PRIVATE_CACHE_CONTROL,
     PUBLIC_CACHE_CONTROL,
     Version,
     current_version,
     etag_for,
     live_response,
     render_cache,
+    shareable_page,
     without_session,
 )
 from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
@@ -114,9 +117,10 @@ def _page_number(name: str) -> int:
 
 
 def _embed_urls(tournament: Tournament) -> dict[str, str]:
-    script = url_for("embed.script", _external=True)
-    widget = url_for("embed.widget", slug=tournament.slug, _external=True)
-    overlay = url_for("embed.widget", slug=tournament.slug, overlay=1, _external=True)
+    # From PUBLIC_BASE_URL, never the request's Host: the page is shared by a cache.
+    script = public_url("embed.script")
+    widget = public_url("embed.widget", slug=tournament.slug)
+    overlay = public_url("embed.widget", slug=tournament.slug, overlay=1)
     code = f'<script src="{script}" data-tournament="{tournament.slug}" async></script>'
     return {"code": code, "widget": widget, "overlay": overlay}
 
@@ -125,18 +129,16 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
     """A page whose `block` updates live: 304 / cached / rendered, page or fragment.
     `page_key`: what else the full page (not its fragment) shows, e.g. the registration block."""
     fragment = wants_fragment()
-    # The page writes absolute links (the embed code). Scheme and host, not `request.host_url`,
-    # which rebuilds and re-encodes a URL on every poll.
-    kind = (*kind, request.scheme, request.host)
     fragment_variant = (*kind, "fragment")
     variant = fragment_variant if fragment else (*kind, "page", *page_key)
-    shared = fragment or without_session()
+    shared = fragment or shareable_page()
 
     def render():
         values = context()
         if isinstance(values, tuple):  # (error page html, status)
             return values
         values.setdefault("live_etag", 'W/"' + etag_for(version, fragment_variant) + '"')
+        values.setdefault("shared_page", shared)
         return render_page_or_fragment(template, block, **values)
 
     return live_response(version, variant, render, shared=shared, vary=VARY_HEADERS)
@@ -170,20 +172,32 @@ def favicon():
 
 @bp.get("/")
 def index():
-    anonymous = without_session()
-    # Drafts are listed for staff only (app.public.visibility); anonymous visitors never are.
-    listed = [] if not anonymous and viewer_is_staff() else [Tournament.status != TournamentStatus.DRAFT.value]
-    versions = func.coalesce(func.sum(Tournament.results_version), 0)
-    count, versions, newest = db.session.execute(
-        select(func.count(Tournament.id), versions, func.max(Tournament.id)).where(*listed)
-    ).one()
-    etag = f"index-{count}-{versions}-{newest or 0}"
-    if anonymous and request.if_none_match.contains_weak(etag):
-        response = make_response("", 304)
-        response.set_etag(etag, weak=True)
-        response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    """The tournament list, cached by the list's version (app.public.list_version): a 304 when
+    the viewer has it, else the body rendered once per version, shared by every viewer. Staff
+    also see drafts (app.public.visibility), so theirs is a private render."""
+    if not shareable_page() or (not without_session() and viewer_is_staff()):
+        staff = not without_session() and viewer_is_staff()
+        response = make_response(_render_index(shared=False, drafts=staff))
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
         return response
+    version = list_version.current()
+    etag = f"index-{version}"
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers=[("ETag", f'W/"{etag}"'), ("Cache-Control", PUBLIC_CACHE_CONTROL)])
+    cache = render_cache()
+    key = ("index", version)
+    body = cache.get(key)
+    if body is None:
+        body = _render_index().encode()
+        cache.put(key, body)
+    response = Response(body, mimetype="text/html")
+    response.headers["ETag"] = f'W/"{etag}"'
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    return response
 
+
+def _render_index(shared: bool = True, drafts: bool = False) -> str:
+    listed = [] if drafts else [Tournament.status != TournamentStatus.DRAFT.value]
     team_count = (
         select(func.count(Participant.id))
         .where(Participant.tournament_id == Tournament.id, is_visible(Participant.id))
@@ -209,13 +223,7 @@ def index():
         else:
             group = "completed"
         groups[group].append({"tournament": tournament, "teams": teams})
-    response = make_response(render_template("public/index.html", groups=groups))
-    if anonymous:
-        response.set_etag(etag, weak=True)
-        response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
-    else:
-        response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return render_template("public/index.html", groups=groups, shared_page=shared)
 
 
 @bp.get("/tournaments/<slug>/")
@@ -256,11 +264,22 @@ def tournament(slug: str):
             "lobbies_page": lobbies_page,
         }
 
-    # A series tournament ignores the battle-royale filters.
+    if not version.is_battle_royale:
+        # A series tournament ignores the battle-royale filters: one variant, whatever they say.
+        kind = ("tournament", None, (), 1)
+        return _live_page(version, kind, "public/tournament_series.html", "series_list", context, page_key)
+    if lobbies_page > 1:
+        # Bounded to real pages: past the last is a redirect to the last, not a new variant.
+        last = render_cache().memo(
+            (version.stamp(), "lobby_pages", stage), lambda: board.lobby_page_count(version.id, stage)
+        )
+        if lobbies_page > last:
+            args = {k: request.args[k] for k in ("stage", "matches") if k in request.args}
+            if last > 1:
+                args["lobbies"] = last
+            return redirect(url_for("public.tournament", slug=version.slug, **args))
     kind = ("tournament", stage, match_keys, lobbies_page)
-    if version.is_battle_royale:
-        return _live_page(version, kind, "public/tournament_br.html", "standings", context, page_key)
-    return _live_page(version, kind, "public/tournament_series.html", "series_list", context, page_key)
+    return _live_page(version, kind, "public/tournament_br.html", "standings", context, page_key)
 
 
 @bp.get("/tournaments/<slug>/series/<series_key>/")
