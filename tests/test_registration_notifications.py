@@ -244,3 +244,27 @@ def test_an_unconfirmed_address_cannot_captain_while_email_is_on(world):
         entries.register(world["t"], stranger, "Fresh Team", None, now=NOW)
     with app.app_context():
         assert db.session.scalar(select(Entry).where(Entry.team_name == "Fresh Team")) is None
+
+
+def test_tournament_wide_news_skips_teams_whose_registration_is_not_confirmed(world):
+    """A lobby going live before results reaches every team of the tournament: a team still
+    paying is not one of them yet, a team staff added directly is."""
+    import tests.factories as f
+    from app.models import Participant, Registration
+    from app.services import states
+
+    app = world["app"]
+    _register_with_mate(world)
+    invited_player = create_user(app, "invited@example.com", "invited pass 12")
+    with app.app_context():
+        invited = Participant(tournament_id=world["t"], key="invited", name="Invited Team")
+        db.session.add(invited)
+        db.session.flush()
+        db.session.add(Registration(tournament_id=world["t"], participant_id=invited.id, user_id=invited_player))
+        tournament = db.session.get(Tournament, world["t"])
+        lobby = f.lobby(tournament, [], state="scheduled", key="m1")
+        db.session.commit()
+        states.change_match_state(world["t"], lobby.id, "live", world["staff"])
+    assert [n[1] for n in _inbox(app, invited_player)] == ["Live now: Match m1"]
+    for user in (world["captain"], world["mate"]):
+        assert not [n for n in _inbox(app, user) if n[0] == "match.started"]

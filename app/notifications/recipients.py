@@ -60,9 +60,19 @@ def _users_of_participants(participant_ids: set[int]) -> list[User]:
 
 
 def _all_participants(tournament_id: int | None) -> set[int]:
+    """The tournament's teams: a team whose registration is not confirmed (still paying, waiting
+    or ended) is not one of them (the rule of app/services/roster_visibility.py, restated here
+    on the models because this layer imports no service)."""
     if not is_db_id(tournament_id):
         return set()
-    return set(db.session.scalars(select(Participant.id).where(Participant.tournament_id == tournament_id)))
+    unconfirmed = select(Entry.participant_id).where(
+        Entry.tournament_id == tournament_id, Entry.participant_id.is_not(None), Entry.status != "confirmed"
+    )
+    return set(
+        db.session.scalars(
+            select(Participant.id).where(Participant.tournament_id == tournament_id, Participant.id.not_in(unconfirmed))
+        )
+    )
 
 
 def _match_participants(match: Match) -> set[int]:
