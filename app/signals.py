@@ -43,3 +43,6 @@ payment_submitted = deltacrown.signal("payment.submitted")
 payment_rejected = deltacrown.signal("payment.rejected")
 registration_confirmed = deltacrown.signal("registration.confirmed")
 registration_cancelled = deltacrown.signal("registration.cancelled")
+# A waiting-listed team offered a freed slot: told in the inbox and by email, never by webhook
+# (the webhook types are a published format; this one is for the team alone).
+registration_offered = deltacrown.signal("registration.offered")

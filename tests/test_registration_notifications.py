@@ -268,3 +268,31 @@ def test_tournament_wide_news_skips_teams_whose_registration_is_not_confirmed(wo
     assert [n[1] for n in _inbox(app, invited_player)] == ["Live now: Match m1"]
     for user in (world["captain"], world["mate"]):
         assert not [n for n in _inbox(app, user) if n[0] == "match.started"]
+
+
+def test_the_next_team_on_the_waiting_list_is_told_it_has_a_place_and_until_when_to_pay(world):
+    app = world["app"]
+    first = _register_with_mate(world)
+    with app.app_context():
+        second = create_user(app, "second@example.com", "second pass 12")
+        waiting_captain = create_user(app, "third@example.com", "third pass 123")
+        for user_id in (second, waiting_captain):
+            db.session.get(User, user_id).email_verified_at = NOW
+        db.session.commit()
+        entries.register(world["t"], second, "Second", None, now=NOW)
+        waiting = entries.register(world["t"], waiting_captain, "Third <Team>", None, now=NOW)
+        assert waiting.status == "waitlisted"
+        entries.withdraw(first, world["captain"], now=NOW + timedelta(hours=1))
+    [item] = [n for n in _inbox(app, waiting_captain) if n[0] == "registration.offered"]
+    assert item[1] == "A place for Third <Team>: pay to keep it"
+    assert "before 02 Dec 2026, 13:00 UTC" in item[2]
+    text, html = _parts(_email_for(app, "registration.offered", waiting_captain))
+    assert "Pay the entry fee and send the proof before 02 Dec 2026, 13:00 UTC" in text
+    assert "Third &lt;Team&gt;" in html
+    # For the team alone: no webhook delivery for it.
+    with app.app_context():
+        assert not db.session.scalars(
+            select(Delivery)
+            .join(OutboxEvent)
+            .where(Delivery.channel == "webhook", OutboxEvent.type == "registration.offered")
+        ).all()

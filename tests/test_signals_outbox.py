@@ -207,7 +207,20 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
 
         return prepare
 
+    def offered():
+        """A full paid tournament with a team waiting: the first team withdraws, the next is offered."""
+        n = next(_SERIAL)
+        t = f.br_tournament(f"full-cup-{n}", status="registration", teams=())
+        db.session.commit()
+        fee = {"amount": "500.00", "currency": "BDT"}
+        entries.save_settings(t.id, {**REGISTRATION, "capacity": 1, "fee": fee}, staff, now=NOW)
+        first = create_user(app, f"first{n}@example.com", "password123")
+        holding = entries.register(t.id, first, f"First {n}", None, now=NOW)
+        entries.register(t.id, create_user(app, f"next{n}@example.com", "password123"), f"Next {n}", None, now=NOW)
+        return lambda: entries.withdraw(holding.id, first, now=NOW)
+
     return {
+        "registration.offered": offered,
         "payment.submitted": entry("submit"),
         "payment.rejected": entry("reject"),
         "registration.confirmed": entry("verify"),

@@ -406,11 +406,15 @@ def test_no_personal_data_in_any_webhook(app, receiver):
         entries.submit_proof(entry.id, player.id, **{**proof, "transaction_id": PII["reference"] + "9"})
         entries.decide(entry.id, "verify", staff)
         late = entries.register(reg.id, create_user(app, "late@example.com", "password123"), "Late Team")
+        # Full up: the next team waits, and is offered the place the late team leaves.
+        entries.save_settings(reg.id, {**settings, "capacity": 2}, staff)
+        entries.register(reg.id, create_user(app, "wait@example.com", "password123"), "Waiting Team")
         entries.run_timed_steps(now=late.payment_deadline + timedelta(seconds=1))
         types = set(db.session.scalars(select(OutboxEvent.type)))
     assert types == set(outbox.EVENT_TYPES)
     drain(app)
-    assert {json.loads(r.body)["type"] for r in receiver.received} == set(outbox.EVENT_TYPES)
+    # An offer of a freed place is for the team alone: never a webhook (contract §6 fixes the types).
+    assert {json.loads(r.body)["type"] for r in receiver.received} == set(outbox.EVENT_TYPES) - {"registration.offered"}
     for got in receiver.received:
         wire = got.body.decode() + json.dumps(got.headers)
         for label, value in PII.items():

@@ -94,6 +94,7 @@ RECEIVERS = {
     signals.payment_rejected: entry_changed("payment.rejected"),
     signals.registration_confirmed: entry_changed("registration.confirmed"),
     signals.registration_cancelled: entry_changed("registration.cancelled"),
+    signals.registration_offered: entry_changed("registration.offered"),
 }
 
 

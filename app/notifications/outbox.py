@@ -45,7 +45,11 @@ EVENT_TYPES = (
     "payment.rejected",
     "registration.confirmed",
     "registration.cancelled",
+    "registration.offered",
 )
+# Events for people only: written to the outbox (inbox, email) but never sent to webhook
+# receivers, whose list of types is fixed (contract §6).
+PEOPLE_ONLY_TYPES = frozenset({"registration.offered"})
 # Sent only by an admin's "send test event", to one endpoint; never emitted by a change.
 TEST_EVENT_TYPE = "webhook.test"
 
@@ -73,6 +77,8 @@ def emit(type: str, *, tournament_id: int | None, data: dict[str, Any], subject:
 
 def add_webhook_deliveries(event: OutboxEvent, now: datetime | None = None) -> list[Delivery]:
     """One pending delivery per destination that wants this event type."""
+    if event.type in PEOPLE_ONLY_TYPES:
+        return []
     now = now or utcnow()
     deliveries = []
     if current_app.config.get("WEBHOOK_DELIVERY_URL"):

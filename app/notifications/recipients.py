@@ -9,8 +9,9 @@ Rules (recipients are users with a Registration on a team; inactive accounts get
 - placement.overridden: the registered users of the team that was moved (in-app only).
 - leaderboard.updated: nobody; it fires on every result change and is meant for webhooks.
 - payment.submitted: every active staff account (in-app only: a proof waits in their queue).
-- payment.rejected / registration.confirmed / registration.cancelled: the team's captain and
-  every player on its roster at the moment of the change.
+- payment.rejected / registration.confirmed / registration.cancelled / registration.offered (a
+  waiting-listed team offered a freed slot): the team's captain and every player on its roster
+  at the moment of the change.
 Each recipient gets one in-app Notification. The events with an email template also get one
 email Delivery per recipient, but only while NOTIFICATIONS_EMAIL_ENABLED is on and the recipient
 has not opted out of the event's category. Nothing here commits: the caller's commit makes the
@@ -118,7 +119,7 @@ def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -
                 .order_by(User.id)
             )
         )
-    if event_type in ("payment.rejected", "registration.confirmed", "registration.cancelled"):
+    if event_type in ("payment.rejected", "registration.confirmed", "registration.cancelled", "registration.offered"):
         entry = subject if isinstance(subject, Entry) else None
         if entry is None and is_db_id(data.get("registration_id")):
             entry = db.session.get(Entry, data["registration_id"])

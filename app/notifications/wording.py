@@ -219,7 +219,13 @@ def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) 
     return EventView(event_type, event_type, "", path, tournament_name, details)
 
 
-_ENTRY_EVENTS = ("payment.submitted", "payment.rejected", "registration.confirmed", "registration.cancelled")
+_ENTRY_EVENTS = (
+    "payment.submitted",
+    "payment.rejected",
+    "registration.confirmed",
+    "registration.cancelled",
+    "registration.offered",
+)
 
 # Why a registration ended, in the words a captain reads (data["reason"] of registration.cancelled).
 CANCEL_REASONS = {
@@ -290,6 +296,18 @@ def _describe_entry(
             body += " " + how
         if details["check_in"]:
             body += f" Check in from {details['check_in']}."
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    if event_type == "registration.offered":
+        paying = entry is not None and entry.status == "pending_payment" and entry.payment_deadline is not None
+        details["deadline"] = _when(entry.payment_deadline) if paying else ""
+        title = f"A place for {team}: pay to keep it" if paying else f"A place for {team}"
+        body = f"A place in {tournament_name} has freed up and {team} ({code}) was next on the waiting list."
+        if paying:
+            body += f" Pay the entry fee and send the proof before {details['deadline']}, or the place goes"
+            body += " to the next team."
+        else:
+            body += " Your registration page says what is left to do."
         return EventView(event_type, title, body, path, tournament_name, details)
 
     reason = data.get("reason") or ""

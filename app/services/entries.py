@@ -303,6 +303,8 @@ def _fill_slots(settings: RegistrationSettings, now: datetime) -> int:
             entry, "offered_slot", None, before, {**_state(entry), "payment_deadline": iso_z(entry.payment_deadline)}
         )
         db.session.flush()
+        if entry.status != EntryStatus.CONFIRMED.value:  # a confirmation announces itself
+            signals.registration_offered.send(entry, entry_id=entry.id)
         free -= 1
         offered += 1
     return offered

@@ -38,9 +38,10 @@ from sqlalchemy import select
 
 from app.auth.tokens import create_token
 from app.extensions import db
-from app.models import Match, Series, Tournament, User
+from app.models import Entry, Match, Participant, PointAdjustment, Registration, Series, Tournament, User
 from app.notifications import endpoints, preferences
-from app.services.demo import DEMO_PLAYERS, ensure_demo_players, load_demo
+from app.services import entries
+from app.services.demo import DEMO_PLAYERS, ensure_demo_players, ensure_demo_registrations, load_demo
 from app.services.leaderboard import LeaderboardService, summarise_series
 from tests.conftest import create_user
 
@@ -74,6 +75,11 @@ class Data:
     series: dict[str, list[str]] = field(default_factory=dict)  # slug -> series keys, one per status
     endpoint_ids: list[int] = field(default_factory=list)
     unsubscribe_tokens: list[str] = field(default_factory=list)
+    teams: dict[str, list[str]] = field(default_factory=dict)  # slug -> one participant key
+    adjustments: dict[str, list[int]] = field(default_factory=dict)  # slug -> one adjustment id
+    entries: dict[str, list[int]] = field(default_factory=dict)  # slug -> a refundable entry
+    my_entries: list[int] = field(default_factory=list)  # the checked player's own registration
+    my_registrations: list[int] = field(default_factory=list)  # the player's place on a team
 
 
 def _slug_of(args: dict[str, Any]) -> str | None:
@@ -89,6 +95,12 @@ ARGUMENT_PROVIDERS: dict[str, Callable[[Data, dict[str, Any]], list[Any]]] = {
     "series_key": lambda data, args: data.series.get(_slug_of(args) or "", []),
     "endpoint_id": lambda data, args: data.endpoint_ids,
     "token": lambda data, args: data.unsubscribe_tokens,
+    "key": lambda data, args: data.teams.get(_slug_of(args) or "", []),
+    "adjustment_id": lambda data, args: data.adjustments.get(_slug_of(args) or "", []),
+    "entry_id": lambda data, args: data.entries.get(_slug_of(args) or "", []) if _slug_of(args) else data.my_entries,
+    "registration_id": lambda data, args: data.my_registrations,
+    # A payment screenshot is an image, not a page (tests/test_proof_images.py checks who sees it).
+    "proof_id": lambda data, args: [],
 }
 
 
@@ -101,6 +113,7 @@ def seed(app) -> Data:
         load_demo()
         ensure_demo_players(PASSWORD)
         db.session.commit()
+        ensure_demo_registrations(staff_id, PASSWORD)
         completed = db.session.scalar(select(Tournament).where(Tournament.status == "completed"))
         results = LeaderboardService.results(completed.id)
         LeaderboardService.override_placement(
@@ -143,9 +156,33 @@ def seed(app) -> Data:
                 per_status.setdefault(summarise_series(series, series.games)["status"], series.key)
             data.series[tournament.slug] = list(per_status.values())
         data.endpoint_ids = [endpoint.id]
+        for slug in data.slugs:
+            tournament = db.session.scalar(select(Tournament).where(Tournament.slug == slug))
+            key = db.session.scalar(
+                select(Participant.key).where(Participant.tournament_id == tournament.id).order_by(Participant.id)
+            )
+            data.teams[slug] = [key] if key else []
+            adjustment = db.session.scalar(
+                select(PointAdjustment.id).where(PointAdjustment.tournament_id == tournament.id).limit(1)
+            )
+            data.adjustments[slug] = [adjustment] if adjustment else []
+            refundable = db.session.scalar(
+                select(Entry.id).where(Entry.tournament_id == tournament.id, Entry.payment_status == "verified")
+            )
+            data.entries[slug] = [refundable] if refundable else []
         player = db.session.scalar(select(User.id).where(User.email == PLAYER))
+        registration_slug = next(s for s in data.slugs if entries.settings_for(_tournament_id(s)) is not None)
+        own = entries.register(_tournament_id(registration_slug), player, "Browser Check Team", "BCT")
+        data.my_entries = [own.id]
+        data.my_registrations = [
+            db.session.scalar(select(Registration.id).where(Registration.user_id == player).order_by(Registration.id))
+        ]
         data.unsubscribe_tokens = [preferences.unsubscribe_token(player, next(iter(preferences.CATEGORIES)))]
     return data
+
+
+def _tournament_id(slug: str) -> int:
+    return db.session.scalar(select(Tournament.id).where(Tournament.slug == slug))
 
 
 def candidate_urls(app, data: Data) -> tuple[dict[str, list[str]], list[str]]:
