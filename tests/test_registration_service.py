@@ -317,6 +317,9 @@ def test_free_entries_auto_confirm_and_roster_rule(ctx):
     code = players.issue_join_code(entry.participant)
     db.session.commit()
     players.join_team(db.session.get(User, c2), code)
+    # Two is the most this tournament allows: a third player is turned away at the door.
+    with pytest.raises(Conflict, match="already has 2 players, the most this tournament allows"):
+        players.join_team(db.session.get(User, _captain(9)), code)
     assert entries.run_timed_steps(NOW + timedelta(minutes=5))["confirmed"] == 1
     assert db.session.get(Entry, entry.id).status == "confirmed"
     assert [e.data["status"] for e in _events("registration.confirmed")] == ["confirmed"]

@@ -33,7 +33,17 @@ from werkzeug.security import generate_password_hash
 
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.models import Participant, Payment, Registration, Tournament, User, is_db_id, utcnow
+from app.models import (
+    Entry,
+    Participant,
+    Payment,
+    Registration,
+    RegistrationSettings,
+    Tournament,
+    User,
+    is_db_id,
+    utcnow,
+)
 from app.players.models import TeamJoinCode
 from app.services import audit
 from app.services import email_verification as verification
@@ -166,6 +176,7 @@ def join_team(user: User, raw_code: str) -> JoinResult:
             f"You are already on {existing[0].participant.name} in this tournament; "
             "a player can be on one team per tournament."
         )
+    _check_roster_room(participant)
     registration = Registration(tournament_id=participant.tournament_id, participant_id=participant.id, user_id=user.id)
     db.session.add(registration)
     try:
@@ -177,6 +188,22 @@ def join_team(user: User, raw_code: str) -> JoinResult:
         ).one()
         return JoinResult(registration, created=False)
     return JoinResult(registration, created=True)
+
+
+def _check_roster_room(participant: Participant) -> None:
+    """A team that registered itself has the tournament's roster maximum: a full team takes no
+    one more (confirmation checks the size again, so a join racing this one cannot slip a team
+    past it into the tournament)."""
+    if db.session.scalar(select(Entry.id).where(Entry.participant_id == participant.id)) is None:
+        return
+    roster_max = db.session.scalar(
+        select(RegistrationSettings.roster_max).where(RegistrationSettings.tournament_id == participant.tournament_id)
+    )
+    players = db.session.scalar(
+        select(func.count(Registration.id)).where(Registration.participant_id == participant.id)
+    )
+    if roster_max is not None and players >= roster_max:
+        raise Conflict(f"{participant.name} already has {players} players, the most this tournament allows.")
 
 
 def teams_of(user_id: int) -> list:
