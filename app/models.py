@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -604,6 +605,18 @@ class PaymentProof(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     entry: Mapped[Entry] = relationship(back_populates="proofs")
+
+
+class ProofImage(db.Model):
+    """A payment-proof screenshot, re-encoded (app/services/proof_images.py). In the database so
+    every app host serves the same ones; a proof names it by `key`."""
+
+    __tablename__ = "proof_images"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mimetype: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class LobbyKeyReservation(db.Model):

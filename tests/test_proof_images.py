@@ -23,8 +23,8 @@ from tests.test_registration_portal import SETTINGS, SLUG, Browser, captain, reg
 
 
 @pytest.fixture
-def app(make_app, tmp_path):
-    return make_app(PROOF_IMAGE_DIR=str(tmp_path / "proofs"))
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
@@ -44,11 +44,22 @@ pytestmark = pytest.mark.usefixtures("open_registration")
 
 @pytest.fixture
 def proofs_dir(app):
-    return app.config["PROOF_IMAGE_DIR"]
+    """Where screenshots are kept: the database (every app host reads the same ones)."""
+    return app
 
 
-def stored_files(directory) -> list[str]:
-    return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+def stored_files(app) -> list[str]:
+    from app.models import ProofImage
+
+    with app.app_context():
+        return sorted(db.session.scalars(db.select(ProofImage.key)))
+
+
+def stored_bytes(app, key: str) -> bytes:
+    from app.models import ProofImage
+
+    with app.app_context():
+        return bytes(db.session.get(ProofImage, key).data)
 
 
 def jpeg_with_exif() -> bytes:
@@ -103,9 +114,7 @@ def test_a_real_image_is_kept_without_its_metadata(app, team, proofs_dir):
     assert upload(browser, entry_id, original, "IMG_0001.jpg").status_code == 302
     files = stored_files(proofs_dir)
     assert len(files) == 1 and files[0].endswith(".jpg")
-    assert not proofs_dir.startswith(os.path.join(app.root_path, "static"))
-    with open(os.path.join(proofs_dir, files[0]), "rb") as handle:
-        kept = handle.read()
+    kept = stored_bytes(app, files[0])
     assert b"SecretPhoneMaker" not in kept and b"Model-XYZ" not in kept and b"Exif" not in kept
     image = Image.open(io.BytesIO(kept))
     assert (image.format, image.size) == ("JPEG", (360, 720)) and not image.getexif()
@@ -123,8 +132,7 @@ def test_png_text_chunks_are_dropped_and_transparency_kept(app, team, proofs_dir
     assert b"01711111111" in out.getvalue()
     assert upload(browser, entry_id, out.getvalue()).status_code == 302
     (name,) = stored_files(proofs_dir)
-    with open(os.path.join(proofs_dir, name), "rb") as handle:
-        kept = handle.read()
+    kept = stored_bytes(app, name)
     assert b"01711111111" not in kept
     image = Image.open(io.BytesIO(kept))
     assert image.mode == "RGBA" and image.getpixel((0, 0)) == (255, 0, 0, 128) and not image.text

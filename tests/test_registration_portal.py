@@ -67,7 +67,7 @@ def text(response) -> str:
 
 @pytest.fixture
 def app(make_app, tmp_path):
-    return make_app(PROOF_IMAGE_DIR=str(tmp_path / "proofs"))
+    return make_app()
 
 
 @pytest.fixture

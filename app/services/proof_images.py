@@ -5,32 +5,27 @@ Pillow decodes completely and that has at most `MAX_PIXELS` pixels (a small file
 gigantic canvas: a decompression bomb). What is stored is not the upload but an image re-encoded
 from its pixels alone, in the same format: EXIF (the phone's location, its serial number), ICC
 profiles, text chunks and anything hidden after the image data are dropped, and a photo's EXIF
-rotation is applied first so it stays upright. It is written under the app's instance folder
-(`PROOF_IMAGE_DIR`, default `instance/proofs/`), never under `static/`, named by a random key that
-says nothing about the team. Anything else is refused with a `ValidationError` saying why, and
+rotation is applied first so it stays upright. It is kept in the database (`proof_images`), never
+under `static/`, named by a random key that says nothing about the team: every app host reads the
+same screenshots, as they read the same proofs. Anything else is refused with a `ValidationError` saying why, and
 nothing is written. Who may see a stored screenshot is `entries.can_view_proof`'s rule; this
 module only stores and reads.
-
-Several hosts must share `PROOF_IMAGE_DIR` (a network volume), as they share the database.
 """
 
 from __future__ import annotations
 
-import builtins
-import contextlib
 import io
-import os
 import re
 import secrets
-import tempfile
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.errors import NotFound, ValidationError
+from app.extensions import db
+from app.models import ProofImage
 
 MAX_BYTES = 2 * 1024 * 1024
 # 40 megapixels: far above any phone screenshot (1440x3200 = 4.6 MP), far below what would
@@ -45,10 +40,6 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{32}\.(png|jpg|webp)$")
 class StoredImage:
     data: bytes
     mimetype: str
-
-
-def folder() -> str:
-    return current_app.config.get("PROOF_IMAGE_DIR") or os.path.join(current_app.instance_path, "proofs")
 
 
 def _read_limited(stream: Any) -> bytes:
@@ -131,22 +122,12 @@ def prepare(stream: Any) -> tuple[bytes, str]:
 
 def store(file_storage: Any) -> str:
     """Check, clean and keep an uploaded screenshot (a werkzeug FileStorage or any object with
-    `.stream` or `.read`); returns its key. Nothing is written when it is refused."""
+    `.stream` or `.read`); returns its key. Nothing is written when it is refused. Commits."""
     stream = getattr(file_storage, "stream", file_storage)
     body, extension = prepare(stream)
     key = f"{secrets.token_urlsafe(24)}.{extension}"
-    directory = folder()
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    # Written under a temporary name and renamed: a reader never sees half a file.
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(body)
-        os.replace(temporary, os.path.join(directory, key))
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    db.session.add(ProofImage(key=key, mimetype=MIMETYPES[extension], data=body))
+    db.session.commit()
     return key
 
 
@@ -155,21 +136,15 @@ def is_key(key: str | None) -> bool:
 
 
 def open(key: str) -> StoredImage:  # noqa: A001  (the agreed name: store() and open())
-    """The stored screenshot for `key`; NotFound for a malformed or missing key (a key is never
-    a path: it cannot name a file outside the folder)."""
-    if not is_key(key):
+    """The stored screenshot for `key`; NotFound for a malformed or unknown key."""
+    row = db.session.get(ProofImage, key) if is_key(key) else None
+    if row is None:
         raise NotFound("no such screenshot")
-    path = os.path.join(folder(), key)
-    try:
-        with builtins.open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise NotFound("no such screenshot") from None
-    return StoredImage(data, MIMETYPES[key.rsplit(".", 1)[1]])
+    return StoredImage(bytes(row.data), row.mimetype)
 
 
 def delete(key: str) -> None:
-    """Remove a stored screenshot (e.g. its proof could not be recorded after all)."""
+    """Remove a stored screenshot (e.g. its proof could not be recorded after all). Commits."""
     if is_key(key):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(folder(), key))
+        db.session.execute(db.delete(ProofImage).where(ProofImage.key == key))
+        db.session.commit()

@@ -1,7 +1,7 @@
 """site_versions: the tournament list's version, read by every app instance (issue 15)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa

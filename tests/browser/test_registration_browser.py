@@ -20,7 +20,7 @@ from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_EMAIL, STAFF_PAS
 
 @pytest.fixture
 def app(make_app, tmp_path):
-    return make_app(PROOF_IMAGE_DIR=str(tmp_path / "proofs"))
+    return make_app()
 
 
 @pytest.fixture
