@@ -388,6 +388,20 @@ def test_withdraw_verified_entry_becomes_refund_request(ctx):
         entries.withdraw(entry.id, c1, now=NOW)
 
 
+def test_a_refund_from_the_payments_tab_shows_on_the_registration_too(ctx):
+    from app.services import payments
+
+    _settings(ctx)
+    captain = _captain(1)
+    entry = entries.register(ctx["tid"], captain, "Alpha", None, now=NOW)
+    _pay(entry, captain)
+    entries.decide(entry.id, "verify", ctx["staff"], now=NOW)
+    payment_id = db.session.get(Entry, entry.id).payment_id
+    payments.refund_payment(payment_id, ctx["staff"], "paid twice by mistake")
+    entry = db.session.get(Entry, entry.id, populate_existing=True)
+    assert entry.payment_status == "refunded" and entries.to_row(entry)["payment_status"] == "refunded"
+
+
 def test_withdraw_after_start_is_refused(ctx):
     _settings(ctx)
     captain = _captain(1)

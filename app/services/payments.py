@@ -15,7 +15,16 @@ from sqlalchemy import update
 from app import signals
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
-from app.models import Payment, PaymentStatus, PaymentVerification, Registration, User, is_db_id
+from app.models import (
+    Entry,
+    EntryPaymentStatus,
+    Payment,
+    PaymentStatus,
+    PaymentVerification,
+    Registration,
+    User,
+    is_db_id,
+)
 from app.services import audit
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -68,6 +77,12 @@ def decide_payment(payment_id: int, new_status: str, actor_id: int, reason: str 
         after={"status": new_status},
         reason=reason or None,
     )
+    if new_status == PaymentStatus.REFUNDED.value:
+        # A team's registration shows its fee's state too: refunded from the Payments tab or from
+        # the registration queue, both say so.
+        db.session.execute(
+            update(Entry).where(Entry.payment_id == payment.id).values(payment_status=EntryPaymentStatus.REFUNDED.value)
+        )
     signal = _SIGNALS.get(new_status)
     if signal is not None:
         signal.send(payment, tournament_id=registration.tournament_id, payment_id=payment.id, actor_id=actor.id)
