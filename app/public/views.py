@@ -175,9 +175,10 @@ def index():
     """The tournament list, cached by the list's version (app.public.list_version): a 304 when
     the viewer has it, else the body rendered once per version, shared by every viewer. Staff
     also see drafts (app.public.visibility), so theirs is a private render."""
-    if not shareable_page() or (not without_session() and viewer_is_staff()):
-        staff = not without_session() and viewer_is_staff()
-        response = make_response(_render_index(shared=False, drafts=staff))
+    # Staff see drafts too, but only a list that has drafts needs a page of their own.
+    staff_drafts = not without_session() and viewer_is_staff() and _has_drafts()
+    if not shareable_page() or staff_drafts:
+        response = make_response(_render_index(shared=False, drafts=staff_drafts))
         response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
         return response
     version = list_version.current()
@@ -194,6 +195,13 @@ def index():
     response.headers["ETag"] = f'W/"{etag}"'
     response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
     return response
+
+
+def _has_drafts() -> bool:
+    return (
+        db.session.scalar(select(Tournament.id).where(Tournament.status == TournamentStatus.DRAFT.value).limit(1))
+        is not None
+    )
 
 
 def _render_index(shared: bool = True, drafts: bool = False) -> str:
