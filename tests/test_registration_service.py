@@ -584,3 +584,18 @@ def test_organiser_rename_reaches_the_entry_and_a_registered_team_is_not_removed
     entries.withdraw(entry.id, entry.captain_id, now=NOW)
     corrections.remove_participant(ctx["tid"], key, ctx["staff"])
     assert db.session.scalar(select(func.count(Participant.id)).where(Participant.key == key)) == 0
+
+
+def test_before_the_first_result_the_page_lists_confirmed_teams_only(ctx, client):
+    """Teams at 0 before any result: an invited team and a confirmed registration, not a team
+    still paying or waiting."""
+    _settings(ctx, capacity=2)
+    paid, unpaid = _captain(1), _captain(2)
+    confirmed = entries.register(ctx["tid"], paid, "Alpha", None, now=NOW)
+    entries.register(ctx["tid"], unpaid, "Bravo", None, now=NOW)
+    _pay(confirmed, paid)
+    entries.decide(confirmed.id, "verify", ctx["staff"], now=NOW)
+    rows = client.get("/tournaments/reg-cup/standings.json").get_json()
+    assert sorted(row["participant_name"] for row in rows) == ["Alpha", "Team invited"]
+    csv = client.get("/tournaments/reg-cup/standings.csv").get_data(as_text=True)
+    assert "Alpha" in csv and "Bravo" not in csv

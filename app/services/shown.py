@@ -26,6 +26,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Participant, Tournament, TournamentStatus
 from app.services.leaderboard import STANDINGS_FIELDS, LeaderboardService
+from app.services.roster_visibility import is_visible
 
 # The figures a final-results row keeps of its own (frozen at completion, never recomputed).
 _FROZEN_FIGURES = ("total_points", "wins", "total_kills", "best_placement", "avg_placement", "matches_played")
@@ -49,7 +50,9 @@ def arrange(tournament: Tournament, engine_rows: Sequence[dict[str, Any]], *, fi
         return rows
     listed = {row["participant_id"] for row in engine_rows}
     waiting = db.session.execute(
-        select(Participant.key, Participant.name).where(Participant.tournament_id == tournament.id)
+        select(Participant.key, Participant.name).where(
+            Participant.tournament_id == tournament.id, is_visible(Participant.id, tournament.id)
+        )
     ).all()
     last_rank = len(engine_rows) + 1
     for key, name in sorted((p for p in waiting if p[0] not in listed), key=lambda p: (p[1].casefold(), p[0])):
