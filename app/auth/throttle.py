@@ -80,6 +80,7 @@ class _Store(Protocol):
     def reserve(self, windows: list[Window], member: str) -> tuple[int, float] | None: ...
     def release(self, windows: list[Window], member: str) -> None: ...
     def clear(self, prefixes: list[str]) -> None: ...
+    def check(self) -> bool: ...
 
 
 class MemoryStore:
@@ -109,6 +110,9 @@ class MemoryStore:
                 entries = self._entries.get(window.key)
                 if entries:
                     self._entries[window.key] = [e for e in entries if e[1] != member]
+
+    def check(self) -> bool:
+        return True
 
     def clear(self, prefixes: list[str]) -> None:
         with self._lock:
@@ -159,6 +163,10 @@ class RedisStore:
         for window in windows:
             pipe.zrem(window.key, member)
         pipe.execute()
+
+    def check(self) -> bool:
+        """Readiness (/readyz): Redis answers within the connection's timeout."""
+        return bool(self._client.ping())
 
     def clear(self, prefixes: list[str]) -> None:
         for prefix in prefixes:
