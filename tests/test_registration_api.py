@@ -121,6 +121,7 @@ def test_whole_flow_through_the_api(app, client, setup):
             "registration.confirmed",
             "payment.verified",
             "registration.cancelled",
+            "registration.offered",  # the waiting team is told it has the freed place
             "payment.refunded",
         ]
         assert db.session.scalar(select(Payment.status)) == "refunded"
