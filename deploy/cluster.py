@@ -76,7 +76,11 @@ class Child:
 
 
 def render_site(*, listen: str, server_name: str, cache_dir: str, app_ports: list[int]) -> str:
-    servers = "\n    ".join(f"server 127.0.0.1:{port} max_fails=1 fail_timeout=1s;" for port in app_ports)
+    # max_fails=0: nginx never benches an instance. A restarted instance is back the moment it
+    # listens; benched for fail_timeout, it left no live upstream while the next one restarted
+    # (a 502 in a rolling restart). A refused connection costs nothing, and a silent one is
+    # bounded by proxy_connect_timeout before the other instance is tried.
+    servers = "\n    ".join(f"server 127.0.0.1:{port} max_fails=0;" for port in app_ports)
     return string.Template(TEMPLATE.read_text()).safe_substitute(
         LISTEN=listen, SERVER_NAME=server_name, CACHE_DIR=cache_dir, APP_SERVERS=servers
     )
