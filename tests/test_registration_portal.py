@@ -494,3 +494,42 @@ def test_bulk_verify_names_the_entries_it_could_not_verify(app, open_registratio
     assert "Verified 1 registration: Paid Team." in html
     assert "Not verified: Unpaid Team (pending payment, payment none)" in html
     assert (entry(app, paid_id).status, entry(app, unpaid_id).status) == ("confirmed", "pending_payment")
+
+
+def test_queue_reads_the_same_number_of_statements_for_one_card_or_many(app, open_registration):
+    """The queue shows a roster and a history under every card; reading them per card made a
+    200-entry queue 200 round trips each."""
+    from sqlalchemy import event
+
+    staff = open_registration
+    last_seen: list[str] = []
+
+    def statements_for_queue() -> tuple[int, str]:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            html = text(staff.get(QUEUE))
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        last_seen[:] = seen
+        return len(seen), html
+
+    first = captain(app, "solo")
+    first_id = register(first, "Team solo")
+    assert send_proof(first, first_id, "TXNSOLO1").status_code == 302
+    one, html = statements_for_queue()
+    assert "TXNSOLO1" in card(html, first_id)
+    ids = [first_id]
+    for i, name in enumerate(("delta", "echo", "foxtrot")):
+        browser = captain(app, name)
+        entry_id = register(browser, f"Team {name}")
+        assert send_proof(browser, entry_id, f"TXNQ{i}BBBB").status_code == 302
+        ids.append(entry_id)
+    many, html = statements_for_queue()
+    assert many == one, last_seen
+    for entry_id in ids:
+        history = card(html, entry_id)
+        assert "registration.created" in history or "Registered" in history or "registered" in history

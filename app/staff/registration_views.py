@@ -163,7 +163,7 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
         "filter_labels": FILTER_LABELS,
         "duplicates": duplicates,
         "rosters": _rosters(rows),
-        "histories": {entry.id: entries.history_of(entry.id) for entry in rows},
+        "histories": entries.histories_of([entry.id for entry in rows]),
         "actions": actions,
         "positions": entries.waitlist_positions(tournament.id),
         "settings": entries.settings_for(tournament.id),
