@@ -328,7 +328,21 @@ def test_match_states_start_complete_dispute_resolve_cancel(app, staff, cup):
     assert no_reason.status_code == 400 and "a dispute needs a reason" in text(no_reason)
     assert move(live, "disputed", "Team B reports a teleport hack").status_code == 302
     assert move(live, "completed").status_code == 302  # resolved
-    assert move(other, "cancelled", "Server crash").status_code == 302
+    # Nothing leaves cancelled, so the button asks first: a confirm page that carries the reason.
+    confirm = move(other, "cancelled", "Server crash <b>")
+    assert confirm.status_code == 200
+    page = text(confirm)
+    assert "Cancel " in page and "for good" in page and "Keep " in page and "Server crash &lt;b&gt;" in page
+    assert 'name="confirmed" value="yes"' in page and 'name="state" value="cancelled"' in page
+    with app.app_context():
+        from app.models import Match
+
+        assert db.session.get(Match, other).state == "scheduled"
+    done = staff.post(
+        f"{URL}/matches/{other}/state", {"state": "cancelled", "reason": "Server crash", "confirmed": "yes"}
+    )
+    assert done.status_code == 302
+    assert staff.post(f"{URL}/matches/424242/state", {"state": "cancelled"}).status_code == 404
     refused = move(other, "live")
     assert refused.status_code == 409 and "cannot move to live" in text(refused)
     # A refused dispute keeps the reason typed, next to the button that was pressed.

@@ -355,6 +355,14 @@ def parse_paste(tournament: Tournament, text: Any) -> tuple[dict[str, dict[str, 
     return filled, stage
 
 
+def match_for(tournament: Tournament, match_id: int) -> Match:
+    """A lobby or a series game of this tournament (what a state button names)."""
+    match = db.session.get(Match, match_id) if is_db_id(match_id) else None
+    if match is None or match.tournament_id != tournament.id:
+        raise NotFound(f"no match {match_id} in {tournament.slug}")
+    return match
+
+
 def move_match(
     ref: int | str,
     match_id: int,

@@ -9,7 +9,8 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from app.errors import DomainError
+from app.confirmation import is_confirmed
+from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Tournament, TournamentStatus
 from app.public.rendering import render_page_or_fragment, wants_fragment
@@ -19,7 +20,7 @@ from app.services.numbers import parse_whole
 from app.services.states import DuplicateLobby
 from app.services.text import storable
 from app.staff import bp
-from app.staff.forms import LobbyForm, MatchStateForm, PasteForm, storable_form
+from app.staff.forms import ActionForm, LobbyForm, MatchStateForm, PasteForm, storable_form
 from app.staff.tournament_views import actor, load, status_for
 
 TEMPLATE = "staff/tournaments/lobby_form.html"
@@ -271,6 +272,8 @@ def match_state(slug: str, match_id: int):
     error = None
     if not form.validate_on_submit() or not storable_form(form):
         error = "; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()) or "The form expired; try again."
+    elif form.state.data == MatchState.CANCELLED.value and not is_confirmed():
+        return _cancel_confirm_page(tournament, match_id, form.reason.data or "")
     else:
         try:
             # Resolving a dispute (-> completed) carries its own note; the other moves a reason.
@@ -284,6 +287,38 @@ def match_state(slug: str, match_id: int):
             url_for("staff.lobbies_list" if tournament.is_battle_royale else "staff.series_list", slug=slug)
         )
     return _matches_page(tournament, 400, error, _failed(form, match_id))
+
+
+def _cancel_confirm_page(tournament: Tournament, match_id: int, reason: str):
+    """Nothing leaves cancelled (services.states), so the Cancel button asks first; the reason
+    typed beside the button rides along in the confirm form."""
+    try:
+        match = lobbies.match_for(tournament, match_id)
+    except NotFound:
+        abort(404)
+    back = url_for("staff.lobbies_list" if tournament.is_battle_royale else "staff.series_list", slug=tournament.slug)
+    consequences = [
+        f"{match.key} moves from {match.state} to cancelled, for good: it can never be started, completed, "
+        "corrected or restored afterwards.",
+        "Its results do not count while it is disputed and will never count once it is cancelled "
+        "(resolving the dispute makes them count again; voiding a lobby can be undone)."
+        if match.state == MatchState.DISPUTED.value
+        else "It has no counted results, so the standings do not change.",
+        "No player is told (there is no cancellation message); the audit log keeps who did it"
+        + (f" and why: “{reason}”." if reason.strip() else "."),
+    ]
+    context = {
+        "title": f"Cancel {match.key}?",
+        "consequences": consequences,
+        "blockers": [],
+        "action": url_for("staff.match_state", slug=tournament.slug, match_id=match.id),
+        "cancel_url": back,
+        "confirm_label": f"Cancel {match.key} for good",
+        # "Cancel" beside "Cancel m5 for good" would read as the same action.
+        "back_label": f"Keep {match.key}",
+        "hidden": {"state": MatchState.CANCELLED.value, "reason": reason},
+    }
+    return render_template("staff/tournaments/confirm.html", tournament=tournament, form=ActionForm(), **context)
 
 
 def _failed(form: MatchStateForm, match_id: int) -> dict[str, Any]:
