@@ -47,9 +47,30 @@ def circuit_delay(config: Any, failures: int) -> float | None:
     return min(float(config["WEBHOOK_CIRCUIT_MAX_SECONDS"]), base * 2 ** min(failures - threshold, 30))
 
 
-def record_many(config: Any, endpoint_id: int, outcomes: list[Outcome], now: datetime) -> None:
+def limits(config: Any, now: datetime) -> dict[int | None, int]:
+    """How many deliveries an endpoint whose circuit is not closed may have in flight: 0 while
+    the circuit is open, 1 (the probe) while it is half-open. Endpoints not listed: no limit
+    from their health."""
+    threshold = int(config["WEBHOOK_CIRCUIT_THRESHOLD"])
+    caps: dict[int | None, int] = {}
+    for endpoint_id, failures, open_until in db.session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.consecutive_failures, WebhookEndpoint.circuit_open_until).where(
+            WebhookEndpoint.enabled.is_(True),
+            (WebhookEndpoint.consecutive_failures > 0) | WebhookEndpoint.circuit_open_until.is_not(None),
+        )
+    ):
+        if open_until is not None and open_until > now:
+            caps[endpoint_id] = 0
+        elif threshold > 0 and (failures or 0) >= threshold:
+            caps[endpoint_id] = 1
+    return caps
+
+
+def record_many(config: Any, endpoint_id: int | None, outcomes: list[Outcome], now: datetime) -> None:
     """Apply a batch of outcomes, in the order they came in (no commit). Only what follows the
     last success matters, so the successes cost one statement."""
+    if endpoint_id is None:
+        return
     last_success = max((i for i, outcome in enumerate(outcomes) if outcome.kind == OutcomeKind.DELIVERED), default=None)
     if last_success is not None:
         record(config, endpoint_id, outcomes[last_success], now)
