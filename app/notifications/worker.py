@@ -14,6 +14,9 @@ Rules of the loop:
   delivery again; receivers dedupe on the event id, the same on every attempt. SIGTERM stops
   claiming, lets what is in flight finish for up to WORKER_SHUTDOWN_GRACE seconds, records it,
   and hands back (releases) whatever is still unfinished, so others need not wait for the lease.
+- `run(until_idle=True)` returns once nothing pending can be sent before a circuit closes: it
+  waits for scheduled retries and for other workers' leases, not for open circuits (up to
+  WEBHOOK_CIRCUIT_MAX_SECONDS); what it leaves behind them is in `parked`.
 - A database outage keeps the process: it backs off (up to 30 s) and tries again.
 - Every WORKER_PRUNE_INTERVAL seconds the worker switches off endpoints that have failed for the
   whole WEBHOOK_DISABLE_AFTER_SECONDS and prunes old delivered rows; every
@@ -54,6 +57,18 @@ CLAIM_INTERVAL = 0.01
 
 
 @dataclass
+class Parked:
+    """Pending deliveries that wait behind open circuits, and when the first circuit half-opens."""
+
+    deliveries: int = 0
+    until: datetime | None = None
+
+    def add(self, count: int, until: datetime) -> None:
+        self.deliveries += count
+        self.until = until if self.until is None else min(self.until, until)
+
+
+@dataclass
 class Stats:
     claimed: int = 0
     delivered: int = 0
@@ -81,6 +96,8 @@ class Worker:
         self._flights: dict[int, Flight] = {}
         self._renew_at = 0.0
         self._housekeeping_at = 0.0
+        # What `run(until_idle=True)` left behind open circuits when it stopped.
+        self.parked = Parked()
 
     def stop(self) -> None:
         self._stop.set()
@@ -183,24 +200,41 @@ class Worker:
                 current_app.logger.exception("worker %s: timed step %s failed", self.name, step.__name__)
 
     def _idle_wait(self, poll: float) -> float | None:
-        """None when nothing is pending at all; else how long until something may be due."""
+        """None when nothing pending can be sent before a circuit closes (nothing pending at all,
+        or all of it waits behind open circuits: `parked` says how much and until when); else
+        how long until something may be due. A scheduled retry or another worker's live lease is
+        waited for: that is what "until idle" promises."""
         now = self.clock()
         # A row is due at its next attempt time, or when its current lease runs out if later.
         due_at = case(
             (Delivery.lease_until > Delivery.next_attempt_at, Delivery.lease_until), else_=Delivery.next_attempt_at
         )
-        count, soonest_at = db.session.execute(
-            select(func.count(Delivery.id), func.min(due_at)).where(Delivery.status == DeliveryStatus.PENDING.value)
-        ).one()
+        rows = db.session.execute(
+            select(Delivery.channel, Delivery.endpoint_id, func.count(Delivery.id), func.min(due_at))
+            .where(Delivery.status == DeliveryStatus.PENDING.value)
+            .group_by(Delivery.channel, Delivery.endpoint_id)
+        ).all()
+        circuits = health.open_circuits(current_app.config, now) if rows else {}
         db.session.rollback()
-        if not count:
+        self.parked = Parked()
+        soonest: datetime | None = None
+        waiting = False
+        for channel, endpoint_id, count, soonest_at in rows:
+            reopens = circuits.get(endpoint_id) if channel == Channel.WEBHOOK.value else None
+            if reopens is not None:
+                self.parked.add(count, reopens)
+                continue
+            waiting = True
+            if isinstance(soonest_at, str):  # SQLite hands back the text of a CASE over timestamps
+                soonest_at = datetime.fromisoformat(soonest_at).replace(tzinfo=UTC)
+            if soonest_at is not None and (soonest is None or soonest_at < soonest):
+                soonest = soonest_at
+        if not waiting:
             return None
-        if soonest_at is None:
+        if soonest is None:
             return poll
-        if isinstance(soonest_at, str):  # SQLite hands back the text of a CASE over timestamps
-            soonest_at = datetime.fromisoformat(soonest_at).replace(tzinfo=UTC)
-        wait = (soonest_at - now).total_seconds()
-        # Due already, yet not claimed: held by others, or its endpoint is full or its circuit open.
+        wait = (soonest - now).total_seconds()
+        # Due already, yet not claimed: held by others, or its endpoint is full or half-open.
         return poll if wait <= 0 else max(0.01, min(poll, wait))
 
     def _housekeeping(self) -> None:
