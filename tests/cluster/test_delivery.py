@@ -40,6 +40,7 @@ def events_app(cluster):
     )
     with app.app_context():
         f.br_tournament(SLUG, teams=("A1", "B2", "C3"))
+        db.session.commit()
     yield app
     with app.app_context():
         db.session.remove()
