@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db, mail
-from app.models import AuditEvent, Notification
+from app.models import AuditEvent, Notification, utcnow
 from app.notifications import endpoints, health
 from app.notifications.models import Delivery, ReceiverHealth, WebhookEndpoint
 from app.notifications.worker import Worker
@@ -295,3 +295,19 @@ def test_a_delivery_in_flight_when_its_endpoint_is_disabled_is_recorded_as_what_
             worker.collect(timeout=2)
         assert statuses(endpoint_id) == ["delivered"]  # it did arrive
         assert len(slow.received) == 1
+
+
+# ----------------------------------------------------------------------------- clocks
+
+
+def test_a_delivery_written_by_a_host_whose_clock_runs_fast_is_still_due_at_once(make_app, receivers):
+    """Due times are the database's: a web host an hour ahead (its timestamps on the new rows)
+    must not hold its events back, and a host behind must not make a retry early."""
+    r = receivers()
+    app = app_with(make_app, {}, WEBHOOK_DELIVERY_URL=r.url)
+    with app.app_context():
+        [event_id] = emit(1)
+        db.session.execute(update(Delivery).values(next_attempt_at=utcnow() + timedelta(hours=1)))
+        db.session.commit()
+        assert Worker(app).run_once() == 1
+        assert r.event_ids() == [event_id]
