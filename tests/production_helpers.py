@@ -1,10 +1,12 @@
-"""Helpers for the production tests: a server that accepts connections and never answers."""
+"""Helpers for the production tests: a server that accepts connections and never answers, and a
+proxy to a real server that goes silent on demand."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 
@@ -39,3 +41,69 @@ def hung_listener() -> Iterator[int]:
         for conn in accepted:
             conn.close()
         server.close()
+
+
+class FreezingProxy:
+    """A TCP proxy to a real server that relays everything until `freeze()`, then goes silent:
+    it keeps every connection open and accepts new ones, but passes nothing on in either
+    direction, the way a PostgreSQL behaves once its VM is stopped or the network path drops
+    packets after the connection was made (its kernel still acknowledges, so TCP keepalives and
+    `tcp_user_timeout` would not notice)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.frozen = threading.Event()
+        self._stop = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(64)
+        self._server.settimeout(0.1)
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._sockets.append(client)
+            if self.frozen.is_set():
+                continue  # accepted, never answered
+            upstream = socket.create_connection(self.target, timeout=5)
+            self._sockets.append(upstream)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._relay, args=(source, sink), daemon=True).start()
+
+    def _relay(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(0.1)
+        while not self._stop.is_set():
+            if self.frozen.is_set():
+                time.sleep(0.05)  # hold the connection, pass nothing on
+                continue
+            try:
+                data = source.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            if self.frozen.is_set():
+                continue  # it arrived as the proxy froze: dropped
+            try:
+                sink.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        for sock in [self._server, *self._sockets]:
+            with contextlib.suppress(OSError):
+                sock.close()

@@ -4,14 +4,16 @@ enable/disable, delivery log, redeliver and test event, bad input refused with a
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from app.extensions import db
-from app.models import AuditEvent
-from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
+from app.models import AuditEvent, utcnow
+from app.notifications import health
+from app.notifications.models import Delivery, OutboxEvent, ReceiverHealth, WebhookEndpoint
 from app.notifications.worker import Worker
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, AuthActions, create_user, csrf_token_from
 from tests.webhook_receiver import WebhookReceiver
@@ -220,3 +222,21 @@ def test_configured_endpoint_log_and_test_event(app, admin, receiver):
     Webhook(b"default-secret").verify(got.body, got.headers)
     page = admin.get("/staff/webhooks/default/").get_data(as_text=True)
     assert "webhook.test" in page and "delivered" in page
+
+
+def test_configured_endpoint_page_shows_its_circuit(app, admin, receiver):
+    receiver.behaviour.default_status = 500
+    with app.app_context():
+        url = app.config["WEBHOOK_DELIVERY_URL"]
+        db.session.add(
+            ReceiverHealth(
+                url_hash=health.receiver_key(url),
+                url=url,
+                consecutive_failures=7,
+                failing_since=utcnow() - timedelta(hours=2),
+                circuit_open_until=utcnow() + timedelta(minutes=30),
+            )
+        )
+        db.session.commit()
+    page = admin.get("/staff/webhooks/default/").get_data(as_text=True)
+    assert "7 failures in a row" in page and "paused" in page and "never switched off" in page

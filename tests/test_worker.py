@@ -21,7 +21,8 @@ from app.models import User
 from app.notifications import outbox
 from app.notifications.models import Delivery, DeliveryAttempt, OutboxEvent
 from app.notifications.outcome import Outcome
-from app.notifications.worker import Worker, retry_delay
+from app.notifications.recording import retry_delay
+from app.notifications.worker import Worker
 from tests.webhook_receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,11 @@ from app.services import entries
 
 
 @click.command("worker")
-@click.option("--until-idle", is_flag=True, help="Exit once nothing is pending or waiting for a retry.")
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Exit once nothing is pending or waiting for a retry (deliveries behind an open circuit are left for later).",
+)
 @click.option("--name", default=None, help="Name recorded on each attempt (default: host:pid:random).")
 @with_appcontext
 def worker_command(until_idle: bool, name: str | None) -> None:
@@ -29,3 +33,9 @@ def worker_command(until_idle: bool, name: str | None) -> None:
         f"{stats.failed} failed, {stats.cancelled} cancelled.",
         err=True,
     )
+    if parked := worker.parked.deliveries:
+        click.echo(
+            f"{parked} deliveries wait behind an open circuit (a receiver that keeps failing); "
+            f"the first is tried again after {worker.parked.until:%Y-%m-%d %H:%M:%S} UTC by a running worker.",
+            err=True,
+        )

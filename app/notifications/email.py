@@ -83,7 +83,7 @@ def render_email(event: OutboxEvent, user: User) -> RenderedEmail:
 
 
 # Operational alerts to administrators (not player notifications: no category, no opt-out).
-ADMIN_ALERTS = frozenset({"webhook.endpoint_disabled"})
+ADMIN_ALERTS = frozenset({"webhook.endpoint_disabled", "webhook.receiver_failing"})
 
 
 def build_admin_message(event: OutboxEvent, user: User) -> Message:

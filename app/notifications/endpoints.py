@@ -7,15 +7,16 @@ Rules:
   ticked: all of them).
 - Its secret is generated here and returned once, on creation and on rotation; nothing shows
   it again. A rotation keeps the previous secret signing for 24 hours.
-- Disabling stops new deliveries and cancels pending ones when the worker reaches them;
-  enabling again clears the reason it was disabled (e.g. a 410).
+- Disabling stops new deliveries and cancels the pending ones at once (`health.cancel_pending`;
+  the audit counts them); enabling again clears the reason it was disabled (e.g. a 410).
 - "Redeliver" sends an event again with the same event id (receivers dedupe on it); "send test
   event" sends a `webhook.test` event to that one endpoint. Both go through the worker, like
   every other delivery. Every change is in the audit log.
 - "Retry failed since T" puts every delivery to the endpoint that FAILED (ran out of retries or
-  was given up) and was created at or after T back in the queue, due at once, with a fresh
-  retry budget: after an outage, everything that was missed goes out again, in one step. It
-  needs the endpoint enabled, and clears its circuit (the admin says it works again).
+  was given up) or was CANCELLED (its endpoint was disabled) and was created at or after T back
+  in the queue, due at once, with a fresh retry budget: after an outage, everything that was
+  missed goes out again, in one step. It needs the endpoint enabled (for WEBHOOK_DELIVERY_URL:
+  set), and clears its circuit (the admin says it works again).
 - Deleting an endpoint removes it with its deliveries and their log (pending ones are never
   sent); the audit log keeps who deleted which URL. The secret goes with it.
 """
@@ -34,9 +35,9 @@ from app import auditing as audit
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import is_db_id, utcnow
-from app.notifications import webhooks
+from app.notifications import health, webhooks
 from app.notifications.clock import db_now
-from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
+from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent, ReceiverHealth, WebhookEndpoint
 from app.notifications.outbox import EVENT_TYPES, TEST_EVENT_TYPE
 from app.text import storable
 from app.timestamps import iso_z
@@ -130,17 +131,26 @@ def set_enabled(endpoint_id: int, enabled: bool, actor_id: int | None) -> Webhoo
     before = {"enabled": endpoint.enabled, "disabled_reason": endpoint.disabled_reason}
     endpoint.enabled = enabled
     endpoint.disabled_reason = None if enabled else "disabled by an admin"
+    after: dict[str, Any] = {"enabled": enabled, "disabled_reason": endpoint.disabled_reason}
     if enabled:  # a fresh start: the old failures are not held against it
         endpoint.consecutive_failures, endpoint.failing_since, endpoint.circuit_open_until = 0, None, None
+    else:
+        db.session.flush()
+        after["cancelled_deliveries"] = health.cancel_pending(endpoint.id, "the endpoint was disabled by an admin")
     _audit(
         "webhook.endpoint_enabled" if enabled else "webhook.endpoint_disabled",
         endpoint,
         actor_id,
         before=before,
-        after={"enabled": enabled, "disabled_reason": endpoint.disabled_reason},
+        after=after,
     )
     db.session.commit()
     return endpoint
+
+
+def receiver_health() -> ReceiverHealth | None:
+    """The circuit of the receiver configured in WEBHOOK_DELIVERY_URL (None: never failed)."""
+    return health.receiver_health(current_app.config)
 
 
 def waiting_count(endpoint_id: int) -> int:
@@ -223,7 +233,7 @@ def retry_failed(endpoint_id: int | None, since: Any, actor_id: int | None) -> i
         .where(
             where,
             Delivery.channel == Channel.WEBHOOK.value,
-            Delivery.status == DeliveryStatus.FAILED.value,
+            Delivery.status.in_((DeliveryStatus.FAILED.value, DeliveryStatus.CANCELLED.value)),
             Delivery.created_at >= when,
         )
         .values(
@@ -237,6 +247,13 @@ def retry_failed(endpoint_id: int | None, since: Any, actor_id: int | None) -> i
     ).rowcount
     if endpoint_id is not None:
         endpoint.consecutive_failures, endpoint.failing_since, endpoint.circuit_open_until = 0, None, None
+    else:
+        db.session.execute(
+            update(ReceiverHealth)
+            .where(ReceiverHealth.url_hash == health.receiver_key(current_app.config["WEBHOOK_DELIVERY_URL"]))
+            .values(consecutive_failures=0, failing_since=None, circuit_open_until=None, alerted_at=None),
+            execution_options={"synchronize_session": False},
+        )
     if count:
         audit.record(
             "webhook.failed_retried",

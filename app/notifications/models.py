@@ -101,6 +101,23 @@ class WebhookEndpoint(db.Model):
         return not self.event_types or event_type in self.event_types
 
 
+class ReceiverHealth(db.Model):
+    """The health of the receiver configured in WEBHOOK_DELIVERY_URL, which has no endpoint row:
+    the same circuit as an endpoint's (see `health`), shared by every worker. Keyed by the
+    SHA-256 of the URL, so configuring another URL starts afresh. It is never switched off (the
+    setting is the operator's); `alerted_at` is when admins were told it has been failing, once
+    per run of failures."""
+
+    __tablename__ = "receiver_health"
+
+    url_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    circuit_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Delivery(db.Model):
     """One event owed to one destination: a webhook endpoint, or (channel email) one user."""
 

@@ -91,6 +91,7 @@ def _detail(
         action=ActionForm(formdata=None),
         deliveries=service.deliveries(endpoint_id),
         default_url=current_app.config.get("WEBHOOK_DELIVERY_URL") or "",
+        receiver=service.receiver_health() if endpoint is None else None,
         error=error,
         now_utc=utcnow(),
         retry_form=retry_form,

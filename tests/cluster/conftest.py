@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +78,20 @@ class Cluster:
         return self.state()["starts"][name]
 
 
-@pytest.fixture(scope="module")
+# Settings the topology's processes get for the tests: short leases, so a killed delivery
+# worker's deliveries are taken over within seconds (production: 60 s), room for 16 deliveries
+# in flight per endpoint across both workers, and the keys that open endpoint secrets, shared
+# with the tests that add endpoints.
+WORKER_SETTINGS = {
+    "WORKER_LEASE_SECONDS": "3",
+    "WORKER_POLL_INTERVAL": "0.2",
+    "WORKER_PER_ENDPOINT": "16",
+    "WEBHOOK_RETRY_DELAYS": "1",
+    "WEBHOOK_SECRET_KEYS": Fernet.generate_key().decode(),
+}
+
+
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     if _nginx() is None:
         pytest.skip("nginx is not installed and `apt-get install nginx` did not install it")
@@ -112,6 +126,7 @@ def cluster(tmp_path_factory):
             database_url,
         ],
         cwd=ROOT,
+        env={**os.environ, **WORKER_SETTINGS},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
