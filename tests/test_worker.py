@@ -256,6 +256,9 @@ def test_concurrent_workers_never_send_twice(app, receiver):
     with app.app_context():
         ids = emit(120)
     app.config["WORKER_BATCH_SIZE"] = 5
+    # Each answer takes 50 ms, so one worker cannot drain all 120 before the others have started
+    # (on a loaded machine the first thread once took everything and the share check failed).
+    receiver.behaviour.stall_seconds = 0.05
     workers = [Worker(app, name=f"w{i}") for i in range(4)]
     threads = [threading.Thread(target=w.run, kwargs={"until_idle": True}) for w in workers]
     for thread in threads:
