@@ -74,11 +74,22 @@ def security_headers(response: Response) -> Response:
 
 
 class CookielessAnonymousSessionInterface(SecureCookieSessionInterface):
-    """The signed-cookie session, minus `Vary: Cookie` on answers to cookie-less requests that
-    leave the session empty: those answers are the same for everyone without a session."""
+    """The signed-cookie session, minus `Vary: Cookie` (and minus a refreshed cookie) on answers
+    that are the same for everyone:
+
+    - answers to cookie-less requests that leave the session empty;
+    - answers the app itself declares `public` (app.live: pages, fragments, widget, downloads),
+      which are only ever produced when the body does not depend on the visitor. Reading the
+      session to decide that (a flashed message waiting?) marks it accessed, and the `Vary:
+      Cookie` that followed made a shared cache keep one copy per logged-in visitor, so one
+      logged-in viewer refreshing the entry made it a miss for everyone else.
+    A session changed while answering still gets its cookie (then nginx does not store the answer).
+    """
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
-        if not session and not session.modified and self.get_cookie_name(app) not in request.cookies:
+        if not session.modified and (
+            response.cache_control.public or (not session and self.get_cookie_name(app) not in request.cookies)
+        ):
             return
         super().save_session(app, session, response)
 
