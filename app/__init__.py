@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.players import bp as players_bp
     from app.public import bp as public_bp
     from app.security import init_app as init_security
+    from app.services import throttle
     from app.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
@@ -66,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(players_bp)
     http_errors.init_app(app)
     init_security(app)
+    throttle.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
     notifications.init_app(app)

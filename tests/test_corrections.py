@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -28,6 +27,7 @@ from app.models import (
 )
 from app.notifications.models import OutboxEvent
 from app.services import corrections, idempotency, lobby_keys
+from app.services.api_tokens import create_token
 from app.services.leaderboard import LeaderboardService
 from tests import factories as f
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_PASSWORD, create_user

@@ -10,11 +10,11 @@ import re
 import pytest
 from sqlalchemy import event
 
-from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import Tournament
 from app.public import board
 from app.public.live import render_cache
+from app.services.api_tokens import create_token
 from app.services.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.test_public import HX, page, rename, standings_rows

@@ -81,10 +81,6 @@ def _local(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from app.auth import throttle
-
-    throttle.init_app(app)
-
     if not app.testing and not app.debug:
         # Production: cookies only ever travel over HTTPS. Forced, not a setting, so no
         # deployment can forget it (browsers accept Secure cookies from http://localhost).

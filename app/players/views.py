@@ -5,7 +5,6 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
-from app.auth.throttle import Refusal, throttle
 from app.confirmation import is_confirmed, redirect_after
 from app.errors import DomainError
 from app.extensions import csrf, db
@@ -16,6 +15,7 @@ from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
 from app.public.rendering import VARY_HEADERS, wants_fragment
 from app.services import email_verification as verification
 from app.services.numbers import parse_whole
+from app.services.throttle import Refusal, throttle
 
 # htmx stops polling when it gets this status: a poll from a page whose session has ended.
 HTMX_STOP_POLLING = 286

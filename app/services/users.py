@@ -10,7 +10,7 @@ Rules:
 - An admin cannot demote or deactivate themself, so the portal always keeps an admin who can
   undo a mistake (the CLI can still create one).
 - Unlocking an account forgets every failed log-in and join-code attempt counted against it
-  (app/auth/throttle.py), so its owner can log in at once from anywhere; setting a password
+  (app/services/throttle.py), so its owner can log in at once from anywhere; setting a password
   does the same. The address buckets stay: they belong to whoever did the guessing.
 - A token is shown once; only its hash is stored. People revoke their own tokens in the portal.
 - Every change here writes an audit event (target `user` or `api_token`) in the same commit,
@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.throttle import throttle
-from app.auth.tokens import add_token, revoke_user_tokens
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
 from app.services import audit
+from app.services.api_tokens import add_token, revoke_user_tokens
 from app.services.text import check_name, storable
+from app.services.throttle import throttle
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # the login form refuses longer ones, so such a user could never log in
