@@ -180,7 +180,7 @@ def test_every_public_route_hides_drafts_from_all_but_staff(app, client, auth, d
     assert "Draft — only staff see this" in page
     assert client.get("/tournaments/secret-br/standings.csv").mimetype == "text/csv"
     with app.app_context():
-        from app.public.live import render_cache
+        from app.live import render_cache
 
         cache = render_cache()
         assert (cache.renders, len(cache._items), len(cache._values)) == (0, 0, 0)  # nothing of a draft stored

@@ -32,7 +32,7 @@ from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournamen
 from app.players import bp
 from app.players.service import issue_join_code
 from app.services import entries, proof_images
-from app.services.leaderboard import get_tournament_by_slug
+from app.services.tournament_lookup import get_tournament_by_slug
 from app.services.text import storable
 
 ENTRY_TEMPLATE = "players/registration.html"

@@ -12,7 +12,7 @@ from app.models import Notification
 from app.notifications import preferences
 from app.players import bp, inbox, service
 from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
-from app.public.rendering import VARY_HEADERS, wants_fragment
+from app.rendering import VARY_HEADERS, wants_fragment
 from app.services import email_verification as verification
 from app.services.numbers import parse_whole
 from app.services.throttle import Refusal, throttle

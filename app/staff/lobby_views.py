@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Tournament, TournamentStatus
-from app.public.rendering import render_page_or_fragment, wants_fragment
+from app.rendering import render_page_or_fragment, wants_fragment
 from app.services import lobbies, lobby_keys, states
 from app.services.lobbies import LobbyCheck, StaleLobby
 from app.services.numbers import parse_whole

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Match, Participant, Tournament, TournamentStatus
 from app.players.service import issue_join_code
 from app.services import states, tournaments
-from app.services.leaderboard import get_tournament_by_slug
+from app.services.tournament_lookup import get_tournament_by_slug
 from app.services.text import storable
 from app.staff import bp
 from app.staff.forms import (
