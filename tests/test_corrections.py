@@ -284,7 +284,7 @@ def test_remove_a_team_only_without_counted_results(app, client, staff, cup):
 
 
 def test_remove_a_team_whose_only_lobby_is_voided(app, staff, cup):
-    from app.players.service import issue_join_code
+    from app.services.players import issue_join_code
 
     player = create_user(app, "d-player@example.com", "d player password 1")
     with app.app_context():

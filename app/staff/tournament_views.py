@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, Participant, Tournament, TournamentStatus
-from app.players.service import issue_join_code
 from app.services import states, tournaments
-from app.services.tournament_lookup import get_tournament_by_slug
+from app.services.players import issue_join_code
 from app.services.text import storable
+from app.services.tournament_lookup import get_tournament_by_slug
 from app.staff import bp
 from app.staff.forms import (
     ActionForm,

@@ -39,12 +39,12 @@ from app.models import (
     Payment,
     Registration,
     RegistrationSettings,
+    TeamJoinCode,
     Tournament,
     User,
     is_db_id,
     utcnow,
 )
-from app.players.models import TeamJoinCode
 from app.services import audit
 from app.services import email_verification as verification
 from app.services.account_rules import check_display_name, check_password, normalise_email
