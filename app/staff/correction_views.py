@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Match, Participant, PointAdjustment, Tournament, TournamentStatus
 from app.services import corrections, final_results
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import (
     ActionForm,
     AdjustmentEditForm,
@@ -23,7 +24,6 @@ from app.staff.forms import (
     storable_form,
     whole_number,
 )
-from app.staff.tournament_views import actor, load, status_for
 
 CONFIRM = "staff/tournaments/confirm.html"
 

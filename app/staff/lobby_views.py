@@ -19,8 +19,8 @@ from app.services.numbers import parse_whole
 from app.services.states import DuplicateLobby
 from app.services.text import storable
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import LobbyForm, MatchStateForm, PasteForm, storable_form
-from app.staff.tournament_views import actor, load, status_for
 
 TEMPLATE = "staff/tournaments/lobby_form.html"
 # Rows of the grid read back from a post: every registered team (MAX_CONTENT_LENGTH bounds the body).

@@ -13,8 +13,8 @@ from app.models import Tournament, TournamentStatus
 from app.services import final_results, placement_overrides
 from app.services.numbers import parse_whole
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import ActionForm, ClearOverrideForm, OverrideForm, attach_error, storable_form, whole_number
-from app.staff.tournament_views import actor, load, status_for
 
 
 def _version(form: Any) -> int | None:
