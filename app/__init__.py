@@ -9,6 +9,7 @@ from dotenv import find_dotenv, load_dotenv
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
 from app.database import engine_options
@@ -36,6 +37,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
     config_module.check_production_config(app.config)
+    config_module.force_production_cookies(app.config)
+    proxies = config_module.trusted_proxy_hops(app.config)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     # Keep fields in the order services build them (the contract's order), not alphabetical.
     app.json.sort_keys = False
@@ -56,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.players import bp as players_bp
     from app.public import bp as public_bp
     from app.security import init_app as init_security
+    from app.services import throttle
     from app.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
@@ -66,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(players_bp)
     http_errors.init_app(app)
     init_security(app)
+    throttle.init_app(app)
     auth.init_app(app)
     cli.init_app(app)
     notifications.init_app(app)

@@ -94,7 +94,7 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     # Request bodies (API calls, forms) are small; big files are imported with the CLI.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    # Log-in limits (app/auth/throttle.py). None: Redis on localhost, or memory in tests.
+    # Log-in limits (app/services/throttle.py). None: Redis on localhost, or memory in tests.
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_KEY_PREFIX": "",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
@@ -170,6 +170,31 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         if name in environ:
             found[name] = _coerce(name, environ[name], default)
     return found
+
+
+def force_production_cookies(config: dict[str, Any] | Any) -> None:
+    """Production (neither testing nor debug): session and remember-me cookies only ever travel
+    over HTTPS. Forced over whatever was configured, so no deployment can forget it (browsers
+    accept Secure cookies from http://localhost, so development keeps working without it)."""
+    if not config.get("TESTING") and not config.get("DEBUG"):
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def trusted_proxy_hops(config: dict[str, Any] | Any) -> int:
+    """How many hops of X-Forwarded-For/-Proto to believe (TRUSTED_PROXY_COUNT; 0: none). Only the
+    last hops are believed: a client can write anything in that header, but cannot forge what our
+    own proxies append. X-Forwarded-Host is never believed: links come from PUBLIC_BASE_URL and
+    the Host is checked (app.hosts)."""
+    try:
+        hops = int(config.get("TRUSTED_PROXY_COUNT") or 0)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"TRUSTED_PROXY_COUNT: expected a whole number, got {config.get('TRUSTED_PROXY_COUNT')!r}"
+        ) from None
+    if hops < 0:
+        raise ConfigError(f"TRUSTED_PROXY_COUNT: expected 0 or more, got {hops}")
+    return hops
 
 
 def check_production_config(config: dict[str, Any] | Any) -> None:

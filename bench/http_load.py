@@ -102,9 +102,9 @@ def tournament_file(teams: int, lobbies: int) -> dict[str, Any]:
 def prepare_database(url: str, schema: str | None, teams: int, lobbies: int) -> str:
     """Create the tables and the tournament; return a bearer token of a staff user."""
     from app import create_app
-    from app.auth.tokens import create_token
     from app.extensions import db
     from app.models import User
+    from app.services.api_tokens import create_token
     from app.services.tournament_file import import_tournament
 
     config: dict[str, Any] = {"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}

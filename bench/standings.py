@@ -40,7 +40,7 @@ from sqlalchemy import create_engine, event, insert, select, text, update  # noq
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Match, MatchResult, Participant, PointAdjustment, Tournament  # noqa: E402
-from app.services import leaderboard  # noqa: E402
+from app.services import standings as standings_engine  # noqa: E402
 from app.services.leaderboard import LeaderboardService  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -211,7 +211,7 @@ def split(tid: int, repeat: int) -> tuple[float, float]:
     """Median ms of (reading the result rows into Python, the pure computation), measured by
     wrapping `compute_standings` so that it first materialises the rows it is handed (the
     queries themselves have already run by then)."""
-    original = leaderboard.compute_standings
+    original = standings_engine.compute_standings
     fetch: list[float] = []
     compute: list[float] = []
 
@@ -225,12 +225,12 @@ def split(tid: int, repeat: int) -> tuple[float, float]:
             fetch.append(middle - start)
             compute.append(time.perf_counter() - middle)
 
-    leaderboard.compute_standings = timed
+    standings_engine.compute_standings = timed
     try:
         for _ in range(repeat):
             one_call(tid)
     finally:
-        leaderboard.compute_standings = original
+        standings_engine.compute_standings = original
     return statistics.median(fetch) * 1000, statistics.median(compute) * 1000
 
 

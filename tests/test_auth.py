@@ -9,16 +9,16 @@ import pytest
 from flask_login import login_user
 from sqlalchemy import select
 
-from app.auth.tokens import (
+from app.auth.views import is_safe_next
+from app.extensions import db
+from app.models import ApiToken, Participant, Tournament, User
+from app.services.api_tokens import (
     api_user,
     authenticate_api_request,
     create_token,
     revoke_user_tokens,
     user_for_token,
 )
-from app.auth.views import is_safe_next
-from app.extensions import db
-from app.models import ApiToken, Participant, Tournament, User
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, create_user, csrf_token_from
 
 

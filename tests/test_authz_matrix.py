@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
 from app import create_app
-from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, Tournament, User
+from app.services.api_tokens import create_token
 from tests.conftest import create_user, csrf_token_from
 
 PASSWORD = "matrix password 123"

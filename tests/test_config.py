@@ -140,3 +140,23 @@ def test_sqlite_only_options_follow_the_uri_in_use(monkeypatch):
     lite = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SQLALCHEMY_ENGINE_OPTIONS": given})
     assert lite.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"timeout": 30, "check_same_thread": False}
     assert given == {"connect_args": {"check_same_thread": False}}  # the caller's dict is left alone
+
+
+@pytest.mark.parametrize(("value", "expected"), [(-1, "0 or more"), ("two", "a whole number")])
+def test_trusted_proxy_count_must_be_a_count(database_config, value, expected):
+    """The proxy setting is read by the factory (app.config.trusted_proxy_hops): a value that is
+    not a count stops the app with a message naming it, instead of trusting no proxy silently."""
+    with pytest.raises(ConfigError, match=f"TRUSTED_PROXY_COUNT: expected {expected}"):
+        create_app({**database_config, "TESTING": True, "TRUSTED_PROXY_COUNT": value})
+
+
+def test_production_cookies_are_secure_whatever_the_settings_say(database_config):
+    """Set by the factory from app.config.force_production_cookies, not by a blueprint."""
+    from app.config import force_production_cookies
+
+    settings = {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False}
+    force_production_cookies(settings)
+    assert settings["SESSION_COOKIE_SECURE"] is True and settings["REMEMBER_COOKIE_SECURE"] is True
+    development = {"DEBUG": True, "SESSION_COOKIE_SECURE": False}
+    force_production_cookies(development)
+    assert development["SESSION_COOKIE_SECURE"] is False

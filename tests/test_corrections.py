@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -28,6 +27,7 @@ from app.models import (
 )
 from app.notifications.models import OutboxEvent
 from app.services import corrections, idempotency, lobby_keys
+from app.services.api_tokens import create_token
 from app.services.leaderboard import LeaderboardService
 from tests import factories as f
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_PASSWORD, create_user
@@ -180,7 +180,7 @@ def test_every_public_route_hides_drafts_from_all_but_staff(app, client, auth, d
     assert "Draft — only staff see this" in page
     assert client.get("/tournaments/secret-br/standings.csv").mimetype == "text/csv"
     with app.app_context():
-        from app.public.live import render_cache
+        from app.live import render_cache
 
         cache = render_cache()
         assert (cache.renders, len(cache._items), len(cache._values)) == (0, 0, 0)  # nothing of a draft stored
@@ -284,7 +284,7 @@ def test_remove_a_team_only_without_counted_results(app, client, staff, cup):
 
 
 def test_remove_a_team_whose_only_lobby_is_voided(app, staff, cup):
-    from app.players.service import issue_join_code
+    from app.services.players import issue_join_code
 
     player = create_user(app, "d-player@example.com", "d player password 1")
     with app.app_context():

@@ -10,13 +10,13 @@ from sqlalchemy import select
 
 import tests.factories as f
 from app import signals
-from app.auth.tokens import create_token
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Payment, Registration
 from app.notifications import outbox
 from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
 from app.services import payments, states
+from app.services.api_tokens import create_token
 from app.services.leaderboard import LeaderboardService as LS
 from tests.conftest import create_user
 

@@ -27,7 +27,7 @@ def _nested(depth: int, leaf: str = '"x"') -> str:
 
 @pytest.fixture
 def staff_token(app, staff_user):
-    from app.auth.tokens import create_token
+    from app.services.api_tokens import create_token
 
     with app.app_context():
         db.session.add(Tournament(slug="deep-cup", name="Deep Cup", game="freefire", status="live"))

@@ -10,8 +10,8 @@ import re
 import pytest
 
 from app.api import openapi
-from app.auth.tokens import create_token
 from app.extensions import db
+from app.services.api_tokens import create_token
 from tests import factories as f
 
 

@@ -8,8 +8,7 @@ import re
 from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Payment, Registration, User
-from app.players.models import TeamJoinCode
+from app.models import AuditEvent, Payment, Registration, TeamJoinCode, User
 from tests import factories
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, create_user, csrf_token_from
 

@@ -10,11 +10,11 @@ import re
 import pytest
 from sqlalchemy import event
 
-from app.auth.tokens import create_token
 from app.extensions import db
+from app.live import render_cache
 from app.models import Tournament
-from app.public import board
-from app.public.live import render_cache
+from app.services import standings_board as board
+from app.services.api_tokens import create_token
 from app.services.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.test_public import HX, page, rename, standings_rows
@@ -150,7 +150,7 @@ def test_a_version_is_rendered_once_then_served_from_the_cache(app, client, cup,
 
 
 def test_render_cache_is_bounded():
-    from app.public.live import RenderCache
+    from app.live import RenderCache
 
     cache = RenderCache(size=3)
     for i in range(10):
@@ -500,7 +500,7 @@ def test_absolute_links_come_from_public_base_url_not_the_host_asked_for(make_ap
 
 
 def test_chart_labels_each_match_and_uses_round_ticks(app, client):
-    from app.public import board
+    from app.services import standings_board as board
 
     assert board._nice_range(0, 82) == (0, 100, 20)  # not 0/20/41/62/82
     assert board._nice_range(0, 1) == (0, 1, 1)

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import Entry, Payment, PaymentProof, RegistrationSettings, Tournament
 from app.notifications.models import OutboxEvent
 from app.services import entries
+from app.services.api_tokens import create_token
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, create_user, csrf_token_from
 from tests.factories import br_tournament
 

@@ -24,8 +24,7 @@ from app.models import (
     utcnow,
 )
 from app.notifications.models import OutboxEvent
-from app.players import service as players
-from app.services import entries, states
+from app.services import entries, players, states
 from app.services.leaderboard import LeaderboardService
 from app.services.tournament_file import export_tournament
 from tests.factories import br_tournament

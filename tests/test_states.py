@@ -149,7 +149,7 @@ def test_payment_rejected_is_final_and_needs_staff(app, staff_user, payment):
 
 
 def test_series_game_completes_with_its_result(app, client, staff_user):
-    from app.auth.tokens import create_token
+    from app.services.api_tokens import create_token
 
     with app.app_context():
         t = f.series_tournament("val")

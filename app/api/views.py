@@ -11,12 +11,12 @@ from werkzeug.exceptions import BadRequest
 
 from app.api import bp, error_response
 from app.api.openapi import openapi_document
-from app.auth.tokens import authenticate_api_request
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import csrf, db
 from app.models import Match, PointAdjustment, Tournament, TournamentStatus
 from app.services import corrections, idempotency, lobbies, states
 from app.services import tournaments as tournaments_service
+from app.services.api_tokens import authenticate_api_request
 from app.services.leaderboard import LeaderboardService, get_tournament
 from app.services.numbers import parse_whole
 from app.services.text import check_json, integral_numbers

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, flash, g, make_response, redirect, request, url_for
 from flask_login import login_url
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import db, htmx, login_manager
 from app.http_errors import DatabaseUnavailable, is_database_outage
@@ -81,23 +80,7 @@ def _local(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from app.auth import throttle
-
-    throttle.init_app(app)
-
-    if not app.testing and not app.debug:
-        # Production: cookies only ever travel over HTTPS. Forced, not a setting, so no
-        # deployment can forget it (browsers accept Secure cookies from http://localhost).
-        app.config["SESSION_COOKIE_SECURE"] = True
-        app.config["REMEMBER_COOKIE_SECURE"] = True
-
-    proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
-    if proxies > 0:
-        # Only the last `proxies` hops of X-Forwarded-For are believed: a client can write
-        # anything in that header, but cannot forge what our own proxies append. X-Forwarded-Host
-        # is never believed: links come from PUBLIC_BASE_URL and Host is checked (app.hosts).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-
+    # Cookie and proxy settings are the app's configuration (app.config), applied by the factory.
     @app.after_request
     def _no_store_login(response):
         if request.blueprint == "auth":

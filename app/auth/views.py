@@ -12,12 +12,12 @@ from werkzeug.wrappers import Response
 from app.auth import bp
 from app.auth.devices import known_device, remember_device
 from app.auth.forms import LoginForm, PasswordChangeForm
-from app.auth.throttle import Refusal, throttle
 from app.errors import DomainError
 from app.extensions import db
 from app.models import User
 from app.services import users as users_service
 from app.services.text import storable
+from app.services.throttle import Refusal, throttle
 
 BAD_CREDENTIALS = "Wrong email or password."
 INACTIVE_ACCOUNT = "This account has been deactivated. Ask an administrator to re-enable it."

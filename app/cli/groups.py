@@ -16,6 +16,7 @@ from app.services.text import storable
 
 tournaments_cli = AppGroup("tournaments", help="Import, export, standings, series and completion.")
 users_cli = AppGroup("users", help="Create users and API tokens.")
+players_cli = AppGroup("players", help="Join codes and who is on which team.")
 
 
 def cli_errors(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -14,7 +14,7 @@ import click
 from app.cli.groups import cli_errors, users_cli
 from app.errors import Conflict, NotFound, ValidationError
 from app.services import users as users_service
-from app.services.users import MAX_NAME_LENGTH, normalise_email
+from app.services.account_rules import MAX_DISPLAY_NAME, check_password, normalise_email
 
 
 def _read_password() -> str:
@@ -25,7 +25,7 @@ def _read_password() -> str:
         password = sys.stdin.read().rstrip("\r\n")
     if "\n" in password or "\r" in password:
         raise ValidationError("the password on stdin must be a single line")
-    return users_service.check_password(password)
+    return check_password(password)
 
 
 def _require_password_stdin(password_stdin: bool) -> None:
@@ -46,8 +46,8 @@ def create_user_command(email: str, staff: bool, admin: bool, name: str | None, 
     """Create a user. The password comes from stdin, e.g. `printf %s "$PW" | flask users create ...`."""
     _require_password_stdin(password_stdin)
     email = normalise_email(email)
-    if name is not None and len(name.strip()) > MAX_NAME_LENGTH:
-        raise ValidationError(f"--name must be at most {MAX_NAME_LENGTH} characters long")
+    if name is not None and len(name.strip()) > MAX_DISPLAY_NAME:
+        raise ValidationError(f"--name must be at most {MAX_DISPLAY_NAME} characters long")
     # Refuse a taken email before asking for a password nobody will use.
     try:
         users_service.find_user(email)

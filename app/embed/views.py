@@ -12,20 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, render_template, request
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from app.embed import bp
 from app.extensions import db
 from app.hosts import public_url
-from app.models import Series, Tournament, utcnow
-from app.public import board
-from app.public.live import current_version, etag_for, live_response
-from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
-from app.public.views import POLL_SECONDS, series_view, shared_board
+from app.live import POLL_SECONDS, current_version, etag_for, live_response, shared_board
+from app.models import Tournament, utcnow
+from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.security import allow_framing
+from app.services import standings_board as board
 from app.services.numbers import parse_whole
+from app.services.series_summaries import ordered_series, series_row
 
 THEMES = ("light", "dark")
 DEFAULT_LIMIT = 10
@@ -77,16 +75,9 @@ def widget(slug: str):
             rows = shared_board(version, tournament, board.Filters())["standings"]
             context.update(rows=rows[:limit], more=max(0, len(rows) - limit))
         else:
-            all_series = db.session.scalars(
-                select(Series)
-                .where(Series.tournament_id == tournament.id)
-                .options(
-                    selectinload(Series.participant_a), selectinload(Series.participant_b), selectinload(Series.games)
-                )
-                .order_by(Series.position, Series.id)
-            ).all()
+            all_series = ordered_series(tournament.id)
             context.update(
-                series_rows=[series_view(s) for s in all_series[:limit]], more=max(0, len(all_series) - limit)
+                series_rows=[series_row(s) for s in all_series[:limit]], more=max(0, len(all_series) - limit)
             )
         return render_page_or_fragment("embed/widget.html", "widget", **context)
 

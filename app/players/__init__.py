@@ -3,6 +3,6 @@ preferences and one-click unsubscribe. Players log in at the same /login as staf
 
 from flask import Blueprint
 
-bp = Blueprint("players", __name__, cli_group="players")
+bp = Blueprint("players", __name__)
 
-from app.players import cli, models, registration_views, views  # noqa: E402,F401  (routes, commands and tables register on import)
+from app.players import registration_views, views  # noqa: E402,F401  (routes register on import)

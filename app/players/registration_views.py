@@ -30,10 +30,10 @@ from app.errors import DomainError
 from app.extensions import csrf, db, login_manager
 from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, TournamentStatus, utcnow
 from app.players import bp
-from app.players.service import issue_join_code
 from app.services import entries, proof_images
-from app.services.leaderboard import get_tournament_by_slug
+from app.services.players import issue_join_code
 from app.services.text import storable
+from app.services.tournament_lookup import get_tournament_by_slug
 
 ENTRY_TEMPLATE = "players/registration.html"
 WITHDRAW_TEMPLATE = "players/registration_withdraw.html"

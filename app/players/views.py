@@ -5,17 +5,19 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
-from app.auth.throttle import Refusal, throttle
 from app.confirmation import is_confirmed, redirect_after
 from app.errors import DomainError
 from app.extensions import csrf, db
 from app.models import Notification
 from app.notifications import preferences
-from app.players import bp, inbox, service
+from app.players import bp
 from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
-from app.public.rendering import VARY_HEADERS, wants_fragment
+from app.rendering import VARY_HEADERS, wants_fragment
 from app.services import email_verification as verification
+from app.services import inbox
+from app.services import players as player_service
 from app.services.numbers import parse_whole
+from app.services.throttle import Refusal, throttle
 
 # htmx stops polling when it gets this status: a poll from a page whose session has ended.
 HTMX_STOP_POLLING = 286
@@ -66,7 +68,7 @@ def signup() -> Response | str | tuple[str, int]:
         response.headers["Retry-After"] = str(attempt.refusal.retry_after)
         return response
     try:
-        service.sign_up(form.email.data or "", form.password.data or "", form.display_name.data or "")
+        player_service.sign_up(form.email.data or "", form.password.data or "", form.display_name.data or "")
     except DomainError as exc:
         form.password.data = form.confirm.data = ""
         return render_template("players/signup.html", form=form, error=exc.message), exc.status
@@ -123,7 +125,7 @@ def teams() -> Response | str | tuple[str, int]:
                 error, status = _too_many(attempt.refusal, "wrong join codes"), 429
             else:
                 try:
-                    result = service.join_team(current_user, form.code.data or "")
+                    result = player_service.join_team(current_user, form.code.data or "")
                 except DomainError as exc:
                     if exc.status not in (400, 404):  # the code was right; something else refused it
                         attempt.succeeded()
@@ -135,7 +137,7 @@ def teams() -> Response | str | tuple[str, int]:
                     return redirect(url_for("players.teams"))
         else:
             status = 400
-    rows = service.teams_of(current_user.id)
+    rows = player_service.teams_of(current_user.id)
     return render_template(
         "players/teams.html",
         form=form,
@@ -152,13 +154,13 @@ def leave_team(registration_id: int) -> Response | str | tuple[str, int]:
     """Leaving cannot be undone by the player (rejoining needs the team's code): the button
     shows a confirm page first (app.confirmation), whose own form leaves."""
     try:
-        registration = service.own_registration(current_user, registration_id)
+        registration = player_service.own_registration(current_user, registration_id)
     except DomainError as exc:
         abort(404, exc.message)
     if not is_confirmed():
         return render_template("players/confirm_leave.html", registration=registration, form=CsrfOnlyForm())
     try:
-        participant = service.leave_team(current_user, registration_id)
+        participant = player_service.leave_team(current_user, registration_id)
     except DomainError as exc:
         if exc.status == 404:
             abort(404, exc.message)

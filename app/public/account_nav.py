@@ -1,6 +1,6 @@
 """The visitor's own header, fetched by shared pages.
 
-Public pages are one body for every viewer (app/public/live.py), so they carry the anonymous
+Public pages are one body for every viewer (app/live.py), so they carry the anonymous
 header; on load, htmx asks this endpoint for the visitor's part of it. Anonymous visitors get
 `204 No Content` (nothing to swap, no session touched); a logged-in visitor gets their links,
 name, unread count and log-out form, `private, no-store`, never stored by any cache.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import Response, make_response, render_template
 from flask_login import current_user
 
+from app.live import without_session
 from app.public import bp
-from app.public.live import without_session
 
 NO_STORE = "private, no-store"
 

@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from app.services.leaderboard import STANDINGS_FIELDS
 from app.services.spreadsheet import safe_cell
+from app.services.standings import STANDINGS_FIELDS
 
 CSV_COLUMNS = STANDINGS_FIELDS
 

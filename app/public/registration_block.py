@@ -1,6 +1,6 @@
 """The registration block of the public tournament page, and what its cached copy depends on.
 
-Rule: the page body is cached per results version (app/public/live.py), but slots are taken and
+Rule: the page body is cached per results version (app/live.py), but slots are taken and
 freed without touching results. So the block's own state -- what `entries.public_state` says
 (open/waitlist/closed, slots taken, fee, methods, times), plus the minute while "Opens in …"
 counts down -- is added to the cache key of the full page. Every change of slot count or state
@@ -50,7 +50,7 @@ def until(moment: datetime | None, now: datetime | None = None) -> str:
 
 def context(tournament: Tournament, view: entries.RegistrationView | None) -> dict:
     """What `public/_registration.html` reads. Nothing about the visitor: the page body is shared
-    by every viewer, logged in or not (app/public/live.py), so a captain reaches their own entry
+    by every viewer, logged in or not (app/live.py), so a captain reaches their own entry
     through the Register button, which takes them to it, and through "My registrations"."""
     if view is None:
         return {"registration": None}

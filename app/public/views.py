@@ -1,6 +1,6 @@
 """Public pages: the tournament list, a tournament's live page, one series, standings downloads.
 
-Views parse the request, ask the services, and render; `app.public.live` decides between 304,
+Views parse the request, ask the services, and render; `app.live` decides between 304,
 a cached body and a fresh render (see its docstring for the cost rule). Nothing a visitor types
 in the address bar can make them fail: an unknown tournament, series, stage or match is a 404
 page naming it, a malformed parameter a 400 page.
@@ -18,9 +18,8 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from app.errors import DomainError
 from app.extensions import db
 from app.hosts import public_url
-from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import board, bp, exports, list_version, registration_block
-from app.public.live import (
+from app.live import (
+    POLL_SECONDS,
     PRIVATE_CACHE_CONTROL,
     PUBLIC_CACHE_CONTROL,
     Version,
@@ -29,23 +28,25 @@ from app.public.live import (
     live_response,
     render_cache,
     shareable_page,
+    shared_board,
     without_session,
 )
-from app.public.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
-from app.public.visibility import viewer_is_staff
-from app.services.leaderboard import LeaderboardService, summarise_series, tournament_ruleset
+from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
+from app.public import bp, exports, list_version, registration_block
+from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
+from app.services import final_results
+from app.services import standings_board as board
 from app.services.numbers import parse_whole
 from app.services.roster_visibility import is_visible
-
-# Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
-# indexed lookup, so every page polls at this pace whatever the tournament's status.
-POLL_SECONDS = 1
+from app.services.series_summaries import ordered_series, series_row
+from app.services.standings import tournament_ruleset
+from app.visibility import viewer_is_staff
 
 _UPCOMING = (TournamentStatus.REGISTRATION.value, TournamentStatus.DRAFT.value)
 
 
 # --------------------------------------------------------------------------------------------
-# Read helpers (plain queries for display; the rules live in app.services and app.public.board)
+# Read helpers (plain queries for display; the rules live in app.services and app.services.standings_board)
 
 
 def _tournament(version: Version) -> Tournament:
@@ -69,32 +70,7 @@ def _series_or_404(tournament: Tournament, series_key: str) -> Series:
 def _final_results(tournament: Tournament) -> list[dict[str, Any]] | None:
     if tournament.status != TournamentStatus.COMPLETED.value:
         return None
-    return LeaderboardService.results(tournament.id)
-
-
-def _series_rows(tournament: Tournament) -> list[dict[str, Any]]:
-    all_series = db.session.scalars(
-        select(Series)
-        .where(Series.tournament_id == tournament.id)
-        .options(selectinload(Series.participant_a), selectinload(Series.participant_b), selectinload(Series.games))
-        .order_by(Series.position, Series.id)
-    )
-    return [series_view(series) for series in all_series]
-
-
-def series_view(series: Series) -> dict[str, Any]:
-    summary = summarise_series(series, series.games)
-    names = {series.participant_a.key: series.participant_a.name, series.participant_b.key: series.participant_b.name}
-    winner = summary["series_winner_id"]
-    return {
-        "series": series,
-        "summary": summary,
-        "a": series.participant_a,
-        "b": series.participant_b,
-        "score_a": summary["series_score"][series.participant_a.key],
-        "score_b": summary["series_score"][series.participant_b.key],
-        "winner_name": names.get(winner) if winner else None,
-    }
+    return final_results.results(tournament.id)
 
 
 def _query_filters() -> tuple[str | None, tuple[str, ...]]:
@@ -144,14 +120,6 @@ def _live_page(version: Version, kind: tuple[Any, ...], template: str, block: st
     return live_response(version, variant, render, shared=shared, vary=VARY_HEADERS)
 
 
-def shared_board(version: Version, tournament: Tournament, filters: board.Filters) -> dict[str, Any]:
-    """The board for this version and filters, computed once for the page, its fragment and the widget."""
-    if version.is_draft:  # seen by staff only: nothing of it is kept where others are served from
-        return board.battle_royale_board(tournament, filters)
-    key = (version.stamp(), "board", filters.stage, filters.match_keys)
-    return render_cache().memo(key, lambda: board.battle_royale_board(tournament, filters))
-
-
 def _not_found_page(message: str, tournament: Tournament | None = None):
     back = {}
     if tournament is not None:
@@ -174,7 +142,7 @@ def favicon():
 def index():
     """The tournament list, cached by the list's version (app.public.list_version): a 304 when
     the viewer has it, else the body rendered once per version, shared by every viewer. Staff
-    also see drafts (app.public.visibility), so theirs is a private render."""
+    also see drafts (app.visibility), so theirs is a private render."""
     # Staff see drafts too, but only a list that has drafts needs a page of their own.
     staff_drafts = not without_session() and viewer_is_staff() and _has_drafts()
     if not shareable_page() or staff_drafts:
@@ -256,7 +224,7 @@ def tournament(slug: str):
             **registration_block.context(tournament, registration),
         }
         if not tournament.is_battle_royale:
-            return {**common, "series_rows": _series_rows(tournament)}
+            return {**common, "series_rows": [series_row(s) for s in ordered_series(tournament.id)]}
         try:
             filters = board.resolve_filters(tournament, stage, match_keys)
         except board.FilterError as exc:
@@ -299,7 +267,7 @@ def series(slug: str, series_key: str):
         found = _series_or_404(tournament, series_key)
         return {
             "tournament": tournament,
-            "row": series_view(found),
+            "row": series_row(found),
             "series_title": found.name or found.key,
             "poll_seconds": POLL_SECONDS,
             "now": utcnow(),

@@ -50,10 +50,10 @@ from app.models import (
 )
 from app.services import audit
 from app.services.entries import ALIVE as ALIVE_ENTRY_STATUSES
-from app.services.leaderboard import get_tournament
 from app.services.locks import lock_tournament
 from app.services.text import check_name, storable
 from app.services.tournament_file import MAX_ADJUSTMENT, MAX_NAME, MAX_REASON, MAX_TAG
+from app.services.tournament_lookup import get_tournament
 
 MIN_VOID_REASON = 5
 

@@ -91,15 +91,15 @@ from app.models import (
     ProofStatus,
     Registration,
     RegistrationSettings,
+    TeamJoinCode,
     Tournament,
     TournamentStatus,
     User,
     is_db_id,
     utcnow,
 )
-from app.players.models import TeamJoinCode
-from app.players.service import CODE_ALPHABET
 from app.services import audit, email_verification, payments
+from app.services.players import CODE_ALPHABET
 from app.services.text import check_name, storable
 from app.services.timestamps import iso_z
 

@@ -34,12 +34,13 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id
 from app.services import audit, states
-from app.services.leaderboard import get_tournament, tournament_ruleset
 from app.services.locks import lock_tournament
 from app.services.numbers import parse_whole, too_long
+from app.services.standings import tournament_ruleset
 from app.services.text import check_name, storable
 from app.services.timestamps import iso_z
 from app.services.tournament_file import MAX_KILLS, MAX_PLACEMENT, MAX_STAGE, parse_json, validate_match_entry
+from app.services.tournament_lookup import get_tournament
 
 ENTRY_STATES = (MatchState.COMPLETED.value, MatchState.LIVE.value, MatchState.SCHEDULED.value)
 MAX_PASTE_LINES = 200

@@ -25,10 +25,11 @@ from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchState, Participant, Series, Tournament, TournamentStatus, utcnow
 from app.services import audit, states
-from app.services.leaderboard import get_tournament, summarise_series
 from app.services.locks import lock_tournament
+from app.services.series_summaries import summarise_series
 from app.services.text import check_name, storable
 from app.services.tournament_file import BEST_OF_CHOICES, ID_RE, MAX_KEY, MAX_NAME, MAX_REASON
+from app.services.tournament_lookup import get_tournament
 
 
 def _open(tournament: Tournament) -> None:

@@ -4,7 +4,7 @@ them can disagree about who is where.
 
 Rule:
 - Running (any status before completed), or any stage/match filter: the standings the
-  leaderboard engine computes over the counted matches (`LeaderboardService.calculate_br_standings`).
+  leaderboard engine computes over the counted matches (`app.services.standings`).
   Without a filter every team of the tournament is listed: teams with no counted result yet follow
   at 0 points, sharing the last rank, by name (so a page lists its teams before the first result;
   these are the same rows completion would freeze).
@@ -25,8 +25,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Participant, Tournament, TournamentStatus
-from app.services.leaderboard import STANDINGS_FIELDS, LeaderboardService
+from app.services import final_results
 from app.services.roster_visibility import is_visible
+from app.services.standings import STANDINGS_FIELDS, br_standings
 
 # The figures a final-results row keeps of its own (frozen at completion, never recomputed).
 _FROZEN_FIGURES = ("total_points", "wins", "total_kills", "best_placement", "avg_placement", "matches_played")
@@ -65,7 +66,7 @@ def standings_now(
 ) -> list[dict[str, Any]]:
     """The rows shown now for these filters (downloads use this; the page builds the same rows
     from the engine rows it has already read, through `arrange`)."""
-    engine_rows = LeaderboardService.calculate_br_standings(tournament.id, match_ids=match_ids, stage=stage)
+    engine_rows = br_standings(tournament.id, match_ids=match_ids, stage=stage)
     return arrange(tournament, engine_rows, filtered=match_ids is not None or stage is not None)
 
 
@@ -88,7 +89,7 @@ def _zero_row(key: str, name: str, rank: int) -> dict[str, Any]:
 def _final_rows(tournament: Tournament, engine_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     computed = {row["participant_id"]: row for row in engine_rows}
     shown = []
-    for result in LeaderboardService.results(tournament.id):
+    for result in final_results.results(tournament.id):
         key = result["participant_id"]
         row = dict(computed.get(key) or _zero_row(key, result["participant_name"], result["rank"]))
         for name in _FROZEN_FIGURES:

@@ -1,7 +1,7 @@
 """State machines for tournaments and matches, and result entry.
 
 Tournament: draft → registration → live → completed, one step at a time and never back.
-Completion goes through `LeaderboardService.complete_tournament`, which freezes the results.
+Completion goes through `app.services.final_results.complete_tournament`, which freezes the results.
 
 Match: scheduled → live → completed; live or completed → disputed (a team contests it);
 disputed → completed (dispute resolved) or cancelled; scheduled or live → cancelled. Nothing
@@ -33,10 +33,12 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
 from app.services import audit, lobby_keys
-from app.services.leaderboard import get_tournament, iso_z, summarise_series
 from app.services.locks import lock_tournament
 from app.services.roster_visibility import is_visible
+from app.services.series_summaries import summarise_series
 from app.services.text import storable
+from app.services.timestamps import iso_z
+from app.services.tournament_lookup import get_tournament
 
 TOURNAMENT_STEPS = {
     TournamentStatus.DRAFT.value: TournamentStatus.REGISTRATION.value,

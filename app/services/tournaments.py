@@ -34,7 +34,6 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import GAME_NAMES, Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
 from app.services import audit
-from app.services.leaderboard import get_tournament
 from app.services.locks import lock_tournament
 from app.services.text import check_name, storable
 from app.services.tournament_file import (
@@ -49,6 +48,7 @@ from app.services.tournament_file import (
     import_tournament,
     parse_json,
 )
+from app.services.tournament_lookup import get_tournament
 
 MAX_STAGES = 20
 MAX_ADVANCING = 1000

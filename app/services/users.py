@@ -2,7 +2,8 @@
 (/staff/users/, /staff/tokens/) share.
 
 Rules:
-- An email is stored lower-case and is unique; a password is 8 to 1024 characters on one line.
+- An email is unique whatever its case; what an email, a password and a name may be is
+  app.services.account_rules (shared with player sign-up).
 - Roles: `player` (no staff rights), `staff` (runs tournaments), `admin` (staff who also manage
   users and webhook endpoints).
 - Deactivating a user, or changing a password, bumps `session_version`: every open session and
@@ -10,7 +11,7 @@ Rules:
 - An admin cannot demote or deactivate themself, so the portal always keeps an admin who can
   undo a mistake (the CLI can still create one).
 - Unlocking an account forgets every failed log-in and join-code attempt counted against it
-  (app/auth/throttle.py), so its owner can log in at once from anywhere; setting a password
+  (app/services/throttle.py), so its owner can log in at once from anywhere; setting a password
   does the same. The address buckets stay: they belong to whoever did the guessing.
 - A token is shown once; only its hash is stored. People revoke their own tokens in the portal.
 - Every change here writes an audit event (target `user` or `api_token`) in the same commit,
@@ -20,48 +21,20 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.throttle import throttle
-from app.auth.tokens import add_token, revoke_user_tokens
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
 from app.services import audit
-from app.services.text import check_name, storable
+from app.services.account_rules import check_display_name, check_password, normalise_email
+from app.services.api_tokens import add_token, revoke_user_tokens
+from app.services.throttle import throttle
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024  # the login form refuses longer ones, so such a user could never log in
-MAX_NAME_LENGTH = 120
 ROLES = ("player", "staff", "admin")
-
-# Deliberately plain: catches typos and pasted junk without rejecting real addresses that a
-# strict RFC 5322 reading would quibble over.
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-EMAIL_RE = re.compile(rf"[a-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
-
-
-def normalise_email(raw: str) -> str:
-    email = raw.strip().lower()
-    if len(email) > 255 or not EMAIL_RE.fullmatch(email) or ".." in email:
-        raise ValidationError(f"not a valid email address: {raw!r}")
-    return email
-
-
-def check_password(password: str) -> str:
-    if "\n" in password or "\r" in password:
-        raise ValidationError("the password must be a single line")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError(f"the password must be at most {MAX_PASSWORD_LENGTH} characters long")
-    if not storable(password):
-        raise ValidationError("the password may not contain NUL characters or unpaired surrogates")
-    return password
 
 
 def role_of(user: User) -> str:
@@ -99,12 +72,7 @@ def create_user(
 ) -> User:
     """Create an account (commits). `display_name` defaults to the part of the email before @."""
     email = normalise_email(email)
-    name = (display_name if display_name is not None else email.split("@", 1)[0]).strip()
-    if len(name) > MAX_NAME_LENGTH:
-        raise ValidationError(f"name: must be at most {MAX_NAME_LENGTH} characters long")
-    if not storable(name):
-        raise ValidationError("name: may not contain NUL characters or unpaired surrogates")
-    check_name(name, "name")
+    name = check_display_name(display_name if display_name is not None else email.split("@", 1)[0], "name")
     is_staff, is_admin = _role_flags(role)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(f"a user with email {email} already exists")

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.errors import DomainError, ValidationError
 from app.extensions import db
 from app.services import users as users_service
+from app.services.account_rules import MAX_DISPLAY_NAME, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.staff import admin_required, bp
 
 ROLE_CHOICES = {"player": "Player", "staff": "Staff", "admin": "Admin"}
@@ -23,15 +24,15 @@ class UserCreateForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
     display_name = StringField(
         "Display name",
-        validators=[Optional(), Length(max=users_service.MAX_NAME_LENGTH)],
+        validators=[Optional(), Length(max=MAX_DISPLAY_NAME)],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     role = SelectField("Role", choices=ROLE_CHOICES, default="staff")
     password = PasswordField(
-        f"Initial password (at least {users_service.MIN_PASSWORD_LENGTH} characters)",
+        f"Initial password (at least {MIN_PASSWORD_LENGTH} characters)",
         validators=[
             DataRequired(),
-            Length(min=users_service.MIN_PASSWORD_LENGTH, max=users_service.MAX_PASSWORD_LENGTH),
+            Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH),
         ],
     )
 

@@ -12,9 +12,9 @@ from app.confirmation import is_confirmed, redirect_after
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Match, Participant, PointAdjustment, Tournament, TournamentStatus
-from app.services import corrections
-from app.services.leaderboard import LeaderboardService
+from app.services import corrections, final_results
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import (
     ActionForm,
     AdjustmentEditForm,
@@ -24,7 +24,6 @@ from app.staff.forms import (
     storable_form,
     whole_number,
 )
-from app.staff.tournament_views import actor, load, status_for
 
 CONFIRM = "staff/tournaments/confirm.html"
 
@@ -301,7 +300,7 @@ def tournament_complete(slug: str):
     if not form.validate_on_submit():
         return _confirm_page(tournament, form, 400, error="The form expired; try again.", **context)
     try:
-        LeaderboardService.complete_tournament(tournament.id, actor())
+        final_results.complete_tournament(tournament.id, actor())
     except DomainError as exc:
         db.session.rollback()
         fresh = load(slug)

@@ -13,15 +13,15 @@ from app.confirmation import is_confirmed
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Tournament, TournamentStatus
-from app.public.rendering import render_page_or_fragment, wants_fragment
+from app.rendering import render_page_or_fragment, wants_fragment
 from app.services import lobbies, lobby_keys, states
 from app.services.lobbies import LobbyCheck, StaleLobby
 from app.services.numbers import parse_whole
 from app.services.states import DuplicateLobby
 from app.services.text import storable
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import ActionForm, LobbyForm, MatchStateForm, PasteForm, storable_form
-from app.staff.tournament_views import actor, load, status_for
 
 TEMPLATE = "staff/tournaments/lobby_form.html"
 # Rows of the grid read back from a post: every registered team (MAX_CONTENT_LENGTH bounds the body).

@@ -12,8 +12,8 @@ from app.extensions import db
 from app.models import Payment, Registration, Tournament
 from app.services import payments
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import PaymentForm, storable_form
-from app.staff.tournament_views import actor, load, status_for
 
 
 def payments_page(

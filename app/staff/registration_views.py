@@ -24,6 +24,7 @@ from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Reg
 from app.services import entries
 from app.services.spreadsheet import safe_cell
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import attach_error, storable_form
 from app.staff.registration_forms import (
     METHOD_LABELS,
@@ -35,7 +36,6 @@ from app.staff.registration_forms import (
     fill_from_settings,
     settings_payload,
 )
-from app.staff.tournament_views import actor, load, status_for
 
 QUEUE_TEMPLATE = "staff/registrations/queue.html"
 REFUND_TEMPLATE = "staff/registrations/refund.html"

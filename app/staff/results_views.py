@@ -1,5 +1,5 @@
 """Final results of a completed tournament: the frozen order, overrides previewed before they
-are confirmed, and clearing an override. The rules are `LeaderboardService`'s, the API's own."""
+are confirmed, and clearing an override. The rules are app.services.placement_overrides', the API's own."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from flask import flash, redirect, render_template, request, url_for
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import Tournament, TournamentStatus
-from app.services.leaderboard import LeaderboardService, preview_override
+from app.services import final_results, placement_overrides
 from app.services.numbers import parse_whole
 from app.staff import bp
+from app.staff.common import actor, load, status_for
 from app.staff.forms import ActionForm, ClearOverrideForm, OverrideForm, attach_error, storable_form, whole_number
-from app.staff.tournament_views import actor, load, status_for
 
 
 def _version(form: Any) -> int | None:
@@ -38,7 +38,7 @@ def results_page(
     preview: dict[str, Any] | None = None,
 ):
     completed = tournament.status == TournamentStatus.COMPLETED.value
-    rows = LeaderboardService.results(tournament.id) if completed else []
+    rows = final_results.results(tournament.id) if completed else []
     failed = None
     if override_form is not None:
         failed = override_form.participant.data
@@ -79,10 +79,12 @@ def results_override(slug: str):
     try:
         new_rank = whole_number(form.new_rank, required=True)
         if not confirm:
-            preview = preview_override(tournament.id, form.participant.data, new_rank, form.reason.data)
+            preview = placement_overrides.preview_override(
+                tournament.id, form.participant.data, new_rank, form.reason.data
+            )
             form.version.data = str(preview["version"])
             return results_page(tournament, override_form=form, preview=preview)
-        outcome = LeaderboardService.override_placement(
+        outcome = placement_overrides.override_placement(
             tournament.id,
             form.participant.data,
             new_rank,
@@ -97,7 +99,7 @@ def results_override(slug: str):
             return results_page(fresh, 409, error=exc.message)
         # Show the order as it is now, previewed again, so the second person decides on it.
         try:
-            preview = preview_override(fresh.id, form.participant.data, new_rank, form.reason.data)
+            preview = placement_overrides.preview_override(fresh.id, form.participant.data, new_rank, form.reason.data)
             form.version.data = str(preview["version"])
         except DomainError:
             preview = None
@@ -123,7 +125,7 @@ def results_clear(slug: str):
     if not form.validate_on_submit() or not storable_form(form):
         return results_page(tournament, 400, error=_unplaced(form), clear_form=form)
     try:
-        outcome = LeaderboardService.clear_override(
+        outcome = placement_overrides.clear_override(
             tournament.id, form.participant.data, form.reason.data, actor(), expected_version=_version(form)
         )
     except DomainError as exc:

@@ -14,6 +14,7 @@ from app.services import series as series_service
 from app.services import states
 from app.services.numbers import parse_whole
 from app.staff import bp
+from app.staff.common import actor, conflict_message, load, participant_choices, status_for
 from app.staff.forms import (
     ActionForm,
     ForfeitForm,
@@ -24,7 +25,6 @@ from app.staff.forms import (
     storable_form,
     whole_number,
 )
-from app.staff.tournament_views import actor, conflict_message, load, participant_choices, status_for
 
 
 def series_page(

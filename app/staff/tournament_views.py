@@ -7,17 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.errors import Conflict, DomainError, NotFound, ValidationError
+from app.errors import DomainError, ValidationError
 from app.extensions import db
 from app.models import Match, Participant, Tournament, TournamentStatus
-from app.players.service import issue_join_code
 from app.services import states, tournaments
-from app.services.leaderboard import get_tournament_by_slug
-from app.services.text import storable
+from app.services.players import issue_join_code
 from app.staff import bp
+from app.staff.common import actor, conflict_message, load, participant_choices, status_for
 from app.staff.forms import (
     ActionForm,
     AdjustmentForm,
@@ -33,36 +31,6 @@ from app.staff.forms import (
 )
 
 MAX_UPLOAD = 1024 * 1024
-
-
-def load(slug: str) -> Tournament:
-    """The tournament a staff page is about (404 for an unknown slug)."""
-    if not storable(slug):
-        abort(404)
-    try:
-        return get_tournament_by_slug(slug)
-    except NotFound:
-        abort(404)
-
-
-def status_for(exc: DomainError) -> int:
-    """A refused form is answered 400 (bad input) or 409 (the state forbids it), never 200."""
-    return 409 if isinstance(exc, Conflict) else exc.status
-
-
-def conflict_message(exc: DomainError) -> str | None:
-    """A refusal by the tournament's state is shown at the top: the form may not be on the page."""
-    return exc.message if isinstance(exc, Conflict) else None
-
-
-def actor() -> int:
-    return current_user.id
-
-
-def participant_choices(tournament: Tournament, blank: str | None = None) -> dict[str, str]:
-    choices = {"": blank} if blank is not None else {}
-    choices.update((p.key, p.name) for p in sorted(tournament.participants, key=lambda p: p.name.casefold()))
-    return choices
 
 
 # --------------------------------------------------------------------------- create / import / edit

@@ -36,11 +36,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
-from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import Entry, Match, Participant, PointAdjustment, Registration, Series, Tournament, User
 from app.notifications import endpoints, preferences
 from app.services import entries
+from app.services.api_tokens import create_token
 from app.services.demo import DEMO_PLAYERS, ensure_demo_players, ensure_demo_registrations, load_demo
 from app.services.leaderboard import LeaderboardService, summarise_series
 from tests.conftest import create_user

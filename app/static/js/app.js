@@ -30,7 +30,7 @@
     if (token) {
       event.detail.headers["X-CSRFToken"] = token;
     }
-    // Live blocks (app/public/live.py) carry the ETag of what they show in data-etag. Sending it
+    // Live blocks (app/live.py) carry the ETag of what they show in data-etag. Sending it
     // ourselves makes the browser skip its HTTP cache, so an unchanged poll comes back as a bare
     // 304, on which htmx (configured in base.html) swaps nothing.
     var etag = event.detail.elt && event.detail.elt.getAttribute && event.detail.elt.getAttribute("data-etag");

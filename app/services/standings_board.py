@@ -25,16 +25,15 @@ Rules, as the page states them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Match, MatchResult, MatchState, Participant, PointAdjustment, Tournament
-from app.scoring import Ruleset
+from app.models import Match, Participant, PointAdjustment, Tournament
 from app.services import shown
-from app.services.leaderboard import compute_standings, tournament_ruleset
+from app.services.standings import CountedResults, compute_standings, counted_results
 
 LOBBIES_PER_PAGE = 20
 CHART_TEAMS = 10
@@ -116,73 +115,10 @@ def standings(tournament: Tournament, filters: Filters) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Counted:
-    """The counted result rows in match order, as the standings engine reads them."""
-
-    rows: list[tuple[int, int, int, int]]
-    match_order: list[int]
-    match_keys: dict[int, str]
-    times: dict[int, Any]
-    names: dict[int, tuple[str, str]]
-    adjustments: dict[int, int] | None
-    ruleset: Ruleset
-    placements: dict[str, dict[int, int]] = field(default_factory=dict)  # team key -> match index -> placement
-
-
-def _counted(tournament: Tournament, filters: Filters) -> _Counted:
-    # The same counted set as LeaderboardService.calculate_br_standings: completed, not voided.
-    where = [Match.tournament_id == tournament.id, Match.state == MatchState.COMPLETED.value, Match.voided_at.is_(None)]
-    if filters.match_ids is not None:
-        where.append(Match.id.in_(filters.match_ids))
-    if filters.stage is not None:
-        where.append(Match.stage == filters.stage)
-    order = (Match.completed_at, Match.position, Match.id)
-    # Core execution: plain tuples, without the ORM's per-row work (a big event has ~10^6 rows).
-    connection = db.session.connection()
-    matches = connection.execute(select(Match.id, Match.key, Match.completed_at).where(*where).order_by(*order)).all()
-    # Each statement sees its own snapshot (READ COMMITTED): a lobby committed between the two
-    # reads has results but is not in `matches`. Counting only the matches read keeps the board
-    # consistent (that lobby belongs to the next version, rendered under its own key).
-    known = {m.id for m in matches}
-    rows = [
-        tuple(row)
-        for row in connection.execute(
-            select(MatchResult.match_id, MatchResult.participant_id, MatchResult.placement, MatchResult.kills)
-            .join(Match, MatchResult.match_id == Match.id)
-            .where(*where)
-            .order_by(*order)
-        )
-        if row[0] in known
-    ]
-    names = {
-        pid: (key, name)
-        for pid, key, name in db.session.execute(
-            select(Participant.id, Participant.key, Participant.name).where(Participant.tournament_id == tournament.id)
-        )
-    }
-    adjustments = None
-    if not filters.active:
-        adjustments = dict(
-            db.session.execute(
-                select(PointAdjustment.participant_id, func.sum(PointAdjustment.points))
-                .where(PointAdjustment.tournament_id == tournament.id)
-                .group_by(PointAdjustment.participant_id)
-            ).all()
-        )
-    counted = _Counted(
-        rows=rows,  # type: ignore[arg-type]
-        match_order=[m.id for m in matches],
-        match_keys={m.id: m.key for m in matches},
-        times={m.id: m.completed_at for m in matches},
-        names=names,
-        adjustments=adjustments,
-        ruleset=tournament_ruleset(tournament),
-    )
-    index = {match_id: i for i, match_id in enumerate(counted.match_order)}
-    for match_id, participant_id, placement, _kills in rows:
-        counted.placements.setdefault(names[participant_id][0], {})[index[match_id]] = placement
-    return counted
+def _counted(tournament: Tournament, filters: Filters) -> CountedResults:
+    """The counted results for these filters: the engine's own query (app.services.standings),
+    rows kept, since the standings, the movement and the chart all read them."""
+    return counted_results(tournament, match_ids=filters.match_ids, stage=filters.stage)
 
 
 def _ordinal(n: int) -> str:
@@ -205,7 +141,7 @@ def wins_word(game: str) -> str:
     return {"freefire": "Booyahs", "pubgm": "WWCD"}.get(game, "wins")
 
 
-def _tiebreak_values(key: str, above: dict[str, Any], row: dict[str, Any], counted: _Counted) -> str:
+def _tiebreak_values(key: str, above: dict[str, Any], row: dict[str, Any], counted: CountedResults) -> str:
     if key == "wins":
         return f"{above['wins']} vs {row['wins']}"
     if key == "placement_points":
@@ -238,7 +174,7 @@ def _when(stamp: str | None) -> str:
     return stamp.replace("T", " ").replace("Z", " UTC") if stamp else "—"
 
 
-def tie_note(row: dict[str, Any], above: dict[str, Any] | None, counted: _Counted, game: str) -> str | None:
+def tie_note(row: dict[str, Any], above: dict[str, Any] | None, counted: CountedResults, game: str) -> str | None:
     """The visible sentence for a row level on points with the row above (None otherwise)."""
     if above is None:
         return None
@@ -258,7 +194,7 @@ def tie_note(row: dict[str, Any], above: dict[str, Any] | None, counted: _Counte
     )
 
 
-def _movements(current: list[dict[str, Any]], counted: _Counted) -> dict[str, int | None]:
+def _movements(current: list[dict[str, Any]], counted: CountedResults) -> dict[str, int | None]:
     """Rank change per team key since before the latest counted match (None: new this match)."""
     if len(counted.match_order) < 2:
         return {}
@@ -300,7 +236,7 @@ def _spread(indexes: list[int], most: int) -> list[int]:
     return sorted({indexes[round(i * stride)] for i in range(most)})
 
 
-def _chart(rows: list[dict[str, Any]], counted: _Counted) -> dict[str, Any] | None:
+def _chart(rows: list[dict[str, Any]], counted: CountedResults) -> dict[str, Any] | None:
     if not rows or not counted.match_order:
         return None
     shown = rows[:CHART_TEAMS]

@@ -6,16 +6,15 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from app.cli.groups import cli_errors
+from app.cli.groups import cli_errors, players_cli
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Registration, Tournament, User
-from app.players import bp
-from app.players.service import issue_join_code, remove_registration
+from app.services.players import issue_join_code, remove_registration
 from app.services.text import printable
 
 
-@bp.cli.command("join-code")
+@players_cli.command("join-code")
 @click.argument("slug")
 @click.argument("teams", nargs=-1)
 @cli_errors
@@ -37,7 +36,7 @@ def join_code_command(slug: str, teams: tuple[str, ...]) -> None:
         click.echo(f"{participant.key}\t{code}\t{printable(participant.name)}")
 
 
-@bp.cli.command("remove")
+@players_cli.command("remove")
 @click.argument("slug")
 @click.argument("email")
 @cli_errors

@@ -26,7 +26,7 @@ The browser side (static/js/app.js) sends the fragment's ETag back in `If-None-M
 htmx poll; a request with an author-set `If-None-Match` bypasses the browser's HTTP cache, so
 the 304 reaches htmx untouched, and the htmx config in base.html swaps nothing on a 304.
 
-Drafts are seen by staff only (`app.public.visibility`): everyone else gets the 404 of an unknown
+Drafts are seen by staff only (`app.visibility`): everyone else gets the 404 of an unknown
 tournament, and a staff member's view of a draft is always rendered for them alone (`private`,
 never stored), so it can never be served from the cache to anyone else.
 """
@@ -47,8 +47,12 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import BATTLE_ROYALE_GAMES, Tournament, TournamentStatus
-from app.public.visibility import viewer_is_staff
+from app.services import standings_board
+from app.visibility import viewer_is_staff
 
+# Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
+# indexed lookup, so every page (and the widget) polls at this pace whatever the tournament's status.
+POLL_SECONDS = 1
 PUBLIC_CACHE_CONTROL = "public, max-age=1, s-maxage=1"
 PRIVATE_CACHE_CONTROL = "private, no-cache"
 CACHE_ENTRIES = 512
@@ -257,3 +261,13 @@ def live_response(
     for name, value in (headers or {}).items():
         out[name] = value
     return response
+
+
+def shared_board(version: Version, tournament: Tournament, filters: standings_board.Filters) -> dict[str, Any]:
+    """The standings board for this version and filters, computed once per process for the page,
+    its fragment and the widget (app.services.standings_board). A draft's is never kept: only
+    staff see it, and nothing of it may be served to anyone else."""
+    if version.is_draft:
+        return standings_board.battle_royale_board(tournament, filters)
+    key = (version.stamp(), "board", filters.stage, filters.match_keys)
+    return render_cache().memo(key, lambda: standings_board.battle_royale_board(tournament, filters))

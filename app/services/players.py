@@ -39,33 +39,19 @@ from app.models import (
     Payment,
     Registration,
     RegistrationSettings,
+    TeamJoinCode,
     Tournament,
     User,
     is_db_id,
     utcnow,
 )
-from app.players.models import TeamJoinCode
 from app.services import audit
 from app.services import email_verification as verification
-from app.services.text import check_name, storable
-
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
-MAX_DISPLAY_NAME = 120
+from app.services.account_rules import check_display_name, check_password, normalise_email
 
 # No 0/O, 1/I/L or U: codes are read out loud and typed from screenshots.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 CODE_LENGTH = 16
-
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_EMAIL_RE = re.compile(rf"[a-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
-
-
-def normalise_email(raw: str) -> str:
-    email = (raw or "").strip().lower()
-    if len(email) > 255 or not _EMAIL_RE.fullmatch(email) or ".." in email:
-        raise ValidationError("That is not a valid email address.")
-    return email
 
 
 def sign_up(email: str, password: str, display_name: str = "") -> User | None:
@@ -73,16 +59,8 @@ def sign_up(email: str, password: str, display_name: str = "") -> User | None:
     None when the address already has an account: its owner gets an email instead, and the
     caller must answer exactly as for a new account."""
     email = normalise_email(email)
-    display_name = (display_name or "").strip()
-    if len(display_name) > MAX_DISPLAY_NAME:
-        raise ValidationError(f"The display name must be at most {MAX_DISPLAY_NAME} characters.")
-    if not storable(display_name):
-        raise ValidationError("The display name contains characters that cannot be stored.")
-    check_name(display_name, "display name")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
-    if len(password) > MAX_PASSWORD_LENGTH or not storable(password):
-        raise ValidationError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters of text.")
+    display_name = check_display_name(display_name)
+    check_password(password)
     existing = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if existing is None:
         user = User(email=email, display_name=display_name or email.split("@")[0], is_staff=False, is_admin=False)
