@@ -4,6 +4,8 @@ database version, and logged-in viewers get the shared body plus a private heade
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.extensions import db
@@ -82,8 +84,11 @@ def test_host_and_unknown_query_keys_mint_no_variant(make_app, cup):
     first = client.get("/tournaments/br-cup/", headers=HX)
     renders = app.extensions["deltacrown_render_cache"].renders
     for n in range(20):
+        # Unknown keys never reach a render: a cacheable redirect to the one canonical address.
         again = client.get(f"/tournaments/br-cup/?utm_source={n}&x{n}=1", headers=HX)
-        assert again.headers["ETag"] == first.headers["ETag"]
+        assert again.status_code == 302 and again.headers["Location"] == "/tournaments/br-cup/"
+        assert again.headers["Cache-Control"] == "public, max-age=60"
+        assert "Set-Cookie" not in again.headers
     other_host = client.get("/tournaments/br-cup/", headers=HX, base_url="http://mirror.example")
     assert other_host.headers["ETag"] == first.headers["ETag"]
     assert app.extensions["deltacrown_render_cache"].renders == renders
@@ -152,3 +157,40 @@ def test_account_nav_is_empty_for_anonymous_visitors(client):
     response = client.get("/account-nav")
     assert response.status_code == 204 and response.headers["Cache-Control"] == "private, no-store"
     assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("asked", "canonical"),
+    [
+        ("/tournaments/br-cup/?fbclid=IwAR0abc", "/tournaments/br-cup/"),
+        ("/tournaments/br-cup/?stage=Day+1&STAGE=x", "/tournaments/br-cup/?stage=Day+1"),
+        ("/tournaments/br-cup/?stage=a&stage=b", "/tournaments/br-cup/?stage=a"),
+        ("/tournaments/br-cup/?matches=m10,m2,m2,+m1", "/tournaments/br-cup/?matches=m1,m2,m10"),
+        ("/tournaments/br-cup/standings.csv?matches=m2,m1&x=1", "/tournaments/br-cup/standings.csv?matches=m1,m2"),
+        ("/tournaments/br-cup/standings.json?utm_medium=social", "/tournaments/br-cup/standings.json"),
+        ("/embed/br-cup?limit=5&theme=dark&ref=obs", "/embed/br-cup?limit=5&theme=dark"),
+        ("/?page=2", "/"),
+    ],
+)
+def test_every_cached_address_has_one_spelling_per_variant(app, client, cup, asked, canonical):
+    response = client.get(asked)
+    assert response.status_code == 302
+    location = response.headers["Location"].replace("%2C", ",")
+    assert location == canonical
+    assert client.get(canonical.replace(",", "%2C") if "matches" in canonical else canonical).status_code in (200, 404)
+
+
+def test_canonical_addresses_and_the_apps_own_links_are_not_redirected(app, client, cup):
+    for url in (
+        "/tournaments/br-cup/",
+        "/tournaments/br-cup/?stage=",
+        "/tournaments/br-cup/?lobbies=1&stage=Day+1",
+        "/tournaments/br-cup/?stage=Day+1&lobbies=1",
+        "/embed/br-cup?overlay=1&theme=dark&limit=3",
+        "/tournaments/br-cup/standings.csv",
+    ):
+        assert client.get(url).status_code != 302, url
+    page = client.get("/tournaments/br-cup/").get_data(as_text=True)
+    for link in re.findall(r'(?:href|hx-get)="(/tournaments/br-cup/[^"]*)"', page):
+        link = link.replace("&amp;", "&")
+        assert client.get(link).status_code != 302, link

@@ -14,6 +14,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from app.canonical import canonical_query
 from app.embed import bp
 from app.extensions import db
 from app.hosts import public_url
@@ -50,6 +51,7 @@ def _options() -> tuple[str | None, int, bool]:
 
 @bp.get("/embed/<slug>")
 @allow_framing
+@canonical_query("theme", "limit", "overlay")
 def widget(slug: str):
     theme, limit, overlay = _options()
     version = current_version(slug)

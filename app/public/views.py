@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
+from app.canonical import canonical_query
 from app.errors import DomainError
 from app.extensions import db
 from app.hosts import public_url
@@ -139,6 +140,7 @@ def favicon():
 
 
 @bp.get("/")
+@canonical_query()
 def index():
     """The tournament list, cached by the list's version (app.public.list_version): a 304 when
     the viewer has it, else the body rendered once per version, shared by every viewer. Staff
@@ -203,6 +205,7 @@ def _render_index(shared: bool = True, drafts: bool = False) -> str:
 
 
 @bp.get("/tournaments/<slug>/")
+@canonical_query("stage", "matches", "lobbies")
 def tournament(slug: str):
     version = current_version(slug)
     stage, match_keys = _query_filters()
@@ -259,6 +262,7 @@ def tournament(slug: str):
 
 
 @bp.get("/tournaments/<slug>/series/<series_key>/")
+@canonical_query()
 def series(slug: str, series_key: str):
     version = current_version(slug)
 
@@ -305,11 +309,13 @@ def _export(slug: str, extension: str):
 
 
 @bp.get("/tournaments/<slug>/standings.csv")
+@canonical_query("stage", "matches")
 def standings_csv(slug: str):
     return _export(slug, "csv")
 
 
 @bp.get("/tournaments/<slug>/standings.json")
+@canonical_query("stage", "matches")
 def standings_json(slug: str):
     return _export(slug, "json")
 
