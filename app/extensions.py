@@ -2,13 +2,14 @@
 so models, services and tests import them without importing an application."""
 
 from flask_htmx import HTMX
-from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from app.signing import RotatingLoginManager
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -27,7 +28,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 # compare_type: autogenerate notices type changes; render_as_batch: ALTERs work on SQLite.
 migrate = Migrate(compare_type=True, render_as_batch=True)
-login_manager = LoginManager()
+login_manager = RotatingLoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 htmx = HTMX()

@@ -145,6 +145,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "app.extensions",
         "app.mailer",
         "app.signals",
+        "app.signing",
         "app.text",
         "app.timestamps",
     ),
@@ -156,6 +157,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "notifications": ("app.notifications",),
     # Request plumbing every blueprint shares (live responses, page or fragment, headers, hosts).
     "web": (
+        "app.canonical",
         "app.confirmation",
         "app.health",
         "app.hosts",

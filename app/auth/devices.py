@@ -5,8 +5,9 @@ holding a random device id and the ids of the accounts that logged in with it (t
 `MAX_ACCOUNTS`). On that browser, failed log-ins to one of those accounts count in a bucket of
 the device's own instead of the account's shared one (app/services/throttle.py): a stranger
 hammering the account uses up the shared bucket and is refused, while the owner, on a device
-they have used, still gets in. The cookie is signed with SECRET_KEY, so it cannot be made up
-for an account; a stolen one gives a thief no more guesses than the limit per device.
+they have used, still gets in. The cookie is signed (app.signing: SECRET_KEY, old keys in
+SECRET_KEY_FALLBACKS still verify), so it cannot be made up for an account; a stolen one gives
+a thief no more guesses than the limit per device.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
+from app.signing import serializer
+
 COOKIE_NAME = "dc_device"
 MAX_ACCOUNTS = 10
 _SALT = "deltacrown-known-device"
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return serializer(_SALT)
 
 
 def _read() -> tuple[str, list[int]] | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models import User, UTCDateTime, is_db_id, utcnow
+from app.signing import serializer
 
 PAYMENTS = "payments"
 MATCHES = "matches"
@@ -144,7 +144,7 @@ def set_email_preferences(user_id: int, enabled: dict[str, bool]) -> list[str]:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_UNSUBSCRIBE_SALT)
+    return serializer(_UNSUBSCRIBE_SALT)
 
 
 def unsubscribe_token(user_id: int, category: str) -> str:

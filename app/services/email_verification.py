@@ -24,6 +24,7 @@ from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
 from app.mailer import send
 from app.models import User, utcnow
+from app.signing import timed_serializer
 
 _SALT = "deltacrown-verify-email"
 
@@ -48,7 +49,7 @@ def require_verified(user: User) -> None:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return timed_serializer(_SALT)
 
 
 def make_token(user: User) -> str:
