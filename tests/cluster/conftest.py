@@ -81,7 +81,8 @@ class Cluster:
     def nginx_log(self, uri: str, count: int, timeout: float = 5.0) -> list[dict[str, str]]:
         """nginx's access-log lines for `uri` (deploy/cluster.py's `upstream` format: time,
         status, cache status, URI, upstream address, "-" when no app instance was asked), once
-        at least `count` are written (nginx flushes its log buffer every second)."""
+        at least `count` are written (nginx flushes its log buffer every second), in the order
+        they were answered (each nginx worker has its own buffer: the file is not in order)."""
         path = self.run_dir / "logs" / "access.log"
         deadline = time.monotonic() + timeout
         while True:
@@ -92,7 +93,7 @@ class Cluster:
                     if found and found["uri"] == uri:
                         lines.append(found.groupdict())
             if len(lines) >= count or time.monotonic() > deadline:
-                return lines
+                return sorted(lines, key=lambda line: float(line["time"]))
             time.sleep(0.2)
 
 

@@ -128,10 +128,12 @@ def test_a_repeat_polls_304_is_answered_by_nginx_without_asking_the_app(cluster,
     assert first.status_code == 200 and first.headers["X-Cache"] == "MISS"
     assert again.status_code == 304 and again.headers["X-Cache"] == "HIT", again.headers
     assert again.headers["ETag"] == first.headers["ETag"] and again.content == b""
-    lines = cluster.nginx_log(uri, 2)
-    assert [(line["status"], line["cache"]) for line in lines] == [("200", "MISS"), ("304", "HIT")], lines
-    # Only the first reached an app instance; the 304 came from nginx's copy.
-    assert lines[0]["upstream"] != "-" and lines[1]["upstream"] == "-", lines
+    # Only the first reached an app instance; the 304 came from nginx's copy. (Matched by status,
+    # not by order: two answers within one millisecond may be logged either way round.)
+    lines = {line["status"]: line for line in cluster.nginx_log(uri, 2)}
+    assert set(lines) == {"200", "304"}, lines
+    assert lines["200"]["cache"] == "MISS" and lines["200"]["upstream"] != "-", lines
+    assert lines["304"]["cache"] == "HIT" and lines["304"]["upstream"] == "-", lines
 
 
 def test_simultaneous_cold_requests_for_one_key_reach_the_app_once(cluster, seeded):
@@ -217,7 +219,8 @@ def test_a_private_answer_in_the_cached_location_is_never_served_to_another_clie
     assert other.status_code == 302 and "/login" in other.headers["Location"]
     assert other.headers["X-Cache"] == "MISS"
     lines = cluster.nginx_log(page, 3)
-    assert [line["cache"] for line in lines] == ["MISS", "MISS", "HIT"], lines
+    assert sorted(line["cache"] for line in lines) == ["HIT", "MISS", "MISS"], lines
+    assert len(_reached_app(lines)) == 2, lines
     assert len(_reached_app(cluster.nginx_log(register, 2))) == 2
 
 
