@@ -37,7 +37,7 @@ run: install .env
 # Production-style serving (see README): gunicorn with several workers.
 serve: install .env
 	$(FLASK) db upgrade
-	$(BIN)/gunicorn --workers 4 --bind $(HOST):$(PORT) wsgi:app
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 # The production topology on this machine (README, "Production"): nginx with its 1 s micro-cache
 # on CLUSTER_PORT, two gunicorn instances, two delivery workers, PostgreSQL (CLUSTER_DATABASE_URL,

@@ -1,7 +1,8 @@
 """Run the production topology on this machine: `make cluster` (or `python deploy/cluster.py`).
 
 nginx (deploy/nginx/deltacrown.conf.template, with its 1-second micro-cache) in front of two
-app instances (gunicorn, several workers each, on separate ports), two delivery workers
+app instances (gunicorn with deploy/gunicorn.conf.py, the systemd unit's settings, on separate
+ports and with --app-workers each), two delivery workers
 (`flask worker`), one PostgreSQL database and Redis for the shared log-in limits. Like the
 systemd units (`Restart=always`), a process that exits is started again; Ctrl+C (or SIGTERM)
 stops everything. The ports and process ids are written to `<run dir>/cluster.json`, which the
@@ -30,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx" / "deltacrown.conf.template"
+# gunicorn's settings, shared with the systemd unit (deploy/systemd/deltacrown-web@.service).
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 BIN = Path(sys.executable).parent
 
 NGINX_MAIN = """\
@@ -75,6 +78,13 @@ class Child:
                 os.killpg(self.process.pid, sig)
 
 
+def gunicorn_argv(port: int, workers: int) -> list[str]:
+    """One app instance: the systemd unit's gunicorn settings (deploy/gunicorn.conf.py), with
+    only what differs per instance here given on the command line (which gunicorn applies last):
+    its port, and its worker count, since several instances share this machine's cores."""
+    return [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+
+
 def render_site(*, listen: str, server_name: str, cache_dir: str, app_ports: list[int]) -> str:
     # max_fails=0: nginx never benches an instance. A restarted instance is back the moment it
     # listens; benched for fail_timeout, it left no live upstream while the next one restarted
@@ -84,6 +94,28 @@ def render_site(*, listen: str, server_name: str, cache_dir: str, app_ports: lis
     return string.Template(TEMPLATE.read_text()).safe_substitute(
         LISTEN=listen, SERVER_NAME=server_name, CACHE_DIR=cache_dir, APP_SERVERS=servers
     )
+
+
+def write_nginx_config(run: Path, port: int, app_ports: list[int], *, access_log: bool = False) -> Path:
+    """nginx's main config and the rendered site in the run directory; returns the main config
+    (tests/test_deploy_config.py checks it with `nginx -t`)."""
+    for sub in ("tmp", "cache", "logs"):
+        (run / sub).mkdir(parents=True, exist_ok=True)
+    site = run / "deltacrown-site.conf"
+    site.write_text(
+        render_site(
+            listen=f"127.0.0.1:{port}",
+            server_name="127.0.0.1 localhost",
+            cache_dir=str(run / "cache"),
+            app_ports=app_ports,
+        )
+    )
+    log = f"{run}/logs/access.log upstream buffer=256k flush=1s" if access_log else "off"
+    # Started by root, nginx's workers would drop to `nobody`, who cannot write the run directory.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    main_config = run / "nginx.conf"
+    main_config.write_text(NGINX_MAIN.format(user=user, run=run, site=site, access_log=log))
+    return main_config
 
 
 def wait_ready(url: str, timeout: float) -> bool:
@@ -103,7 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8080, help="nginx port (default 8080)")
     parser.add_argument("--app-ports", default="8001,8002", help="app instance ports (default 8001,8002)")
-    parser.add_argument("--app-workers", type=int, default=3, help="gunicorn workers per instance")
+    parser.add_argument(
+        "--app-workers",
+        type=int,
+        default=3,
+        help="gunicorn workers per instance (default 3: the instances share this machine; "
+        "deploy/gunicorn.conf.py's 4 is for a host of its own)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="delivery workers (default 2)")
     parser.add_argument(
         "--database-url",
@@ -151,41 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         subprocess.run([*flask, "demo"], env=env, cwd=ROOT, check=False)
 
-    site = run / "deltacrown-site.conf"
-    site.write_text(
-        render_site(
-            listen=f"127.0.0.1:{args.port}",
-            server_name="127.0.0.1 localhost",
-            cache_dir=str(run / "cache"),
-            app_ports=app_ports,
-        )
-    )
-    access_log = f"{run}/logs/access.log upstream buffer=256k flush=1s" if args.access_log else "off"
-    # Started by root, nginx's workers would drop to `nobody`, who cannot write the run directory.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (run / "nginx.conf").write_text(NGINX_MAIN.format(user=user, run=run, site=site, access_log=access_log))
+    write_nginx_config(run, args.port, app_ports, access_log=args.access_log)
 
     children: list[Child] = []
     for n, port in enumerate(app_ports, 1):
-        argv_web = [
-            str(BIN / "gunicorn"),
-            "--workers",
-            str(args.app_workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "30",
-            "--graceful-timeout",
-            "10",
-            "--keep-alive",
-            "5",
-            # One control socket per user by default: two instances would fight over it.
-            "--no-control-socket",
-            # The app is loaded before the port is bound: a restarting instance refuses
-            # connections (nginx retries them elsewhere) instead of queueing them while it boots.
-            "--preload",
-            "wsgi:app",
-        ]
+        argv_web = gunicorn_argv(port, args.app_workers)
         children.append(Child(f"web-{n}", argv_web, env, log=run / "logs" / f"web-{n}.log"))
     for n in range(1, args.workers + 1):
         children.append(

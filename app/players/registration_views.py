@@ -169,9 +169,8 @@ def register(slug: str):
     if request.method == "POST":
         if form.validate_on_submit() and storable(form.team_name.data or "") and storable(form.tag.data or ""):
             try:
-                entry = entries.register(
-                    tournament.id, current_user.id, form.team_name.data.strip(), (form.tag.data or "").strip()
-                )
+                # As typed: the service trims, after checking the name rule on what was sent.
+                entry = entries.register(tournament.id, current_user.id, form.team_name.data, form.tag.data or "")
             except DomainError as exc:
                 db.session.rollback()
                 error, status = exc.message, exc.status

@@ -102,17 +102,20 @@ def rename_participant(ref: int | str, key: Any, name: Any, tag: Any, actor_id: 
     tournament = get_tournament(ref)
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("name: required")
+    # The rule is checked on the text as sent: strip() would drop a trailing U+0085 or U+2028
+    # (Python counts them as spaces) and accept what the other entry points refuse.
+    sent_name, sent_tag = name, tag
     name = name.strip()
     if len(name) > MAX_NAME or not storable(name):
         raise ValidationError(f"name: at most {MAX_NAME} characters of text")
-    check_name(name, "name")
+    check_name(sent_name, "name")
     if tag is not None and not isinstance(tag, str):
         raise ValidationError("tag: must be text")
     tag = (tag or "").strip() or None
     if tag is not None and (len(tag) > MAX_TAG or not storable(tag)):
         raise ValidationError(f"tag: at most {MAX_TAG} characters of text")
     if tag is not None:
-        check_name(tag, "tag")
+        check_name(sent_tag, "tag")
     lock_tournament(tournament)
     participant = participant_by_key(tournament, key)
     others = db.session.execute(

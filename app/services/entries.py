@@ -608,7 +608,9 @@ def public_state(tournament: Tournament, now: datetime | None = None) -> Registr
 def _clean_team(team_name: Any, tag: Any) -> tuple[str, str | None]:
     if not isinstance(team_name, str) or not team_name.strip():
         raise ValidationError("team_name: required")
-    check_name(team_name.strip(), "team_name")
+    # Checked as sent, before trimming: strip() would drop a trailing U+0085 or U+2028 (Python
+    # counts them as spaces) and accept what every other entry point refuses.
+    check_name(team_name, "team_name")
     team_name = " ".join(team_name.split())
     if len(team_name) > MAX_TEAM_NAME or not storable(team_name):
         raise ValidationError(f"team_name: at most {MAX_TEAM_NAME} characters of text")
@@ -616,7 +618,7 @@ def _clean_team(team_name: Any, tag: Any) -> tuple[str, str | None]:
         return team_name, None
     if not isinstance(tag, str) or len(tag.strip()) > MAX_TAG or not storable(tag):
         raise ValidationError(f"tag: at most {MAX_TAG} characters of text")
-    check_name(tag.strip(), "tag")
+    check_name(tag, "tag")
     return team_name, tag.strip() or None
 
 

@@ -168,7 +168,8 @@ def _check_stage(stage: Any) -> str | None:
         return None
     if not isinstance(stage, str) or len(stage.strip()) > MAX_STAGE or not storable(stage):
         raise ValidationError(f"stage: at most {MAX_STAGE} characters of text")
-    return check_name(stage.strip(), "stage")
+    check_name(stage, "stage")  # as sent: strip() would drop a trailing U+0085 or U+2028
+    return stage.strip()
 
 
 def record_lobby(

@@ -69,10 +69,11 @@ def create_series(
     if not isinstance(key, str) or not key.strip() or len(key.strip()) > MAX_KEY or not ID_RE.match(key.strip()):
         raise ValidationError(f"key: up to {MAX_KEY} letters, digits, '_', '.' or '-', such as sf1")
     key = key.strip()
-    name = (name or "").strip() if isinstance(name, str) else ""
+    sent_name = name if isinstance(name, str) else ""
+    name = sent_name.strip()
     if len(name) > MAX_NAME or not storable(name):
         raise ValidationError(f"name: at most {MAX_NAME} characters of text")
-    check_name(name, "name")
+    check_name(sent_name, "name")  # as sent: strip() would drop a trailing U+0085 or U+2028
     if isinstance(best_of, bool) or best_of not in BEST_OF_CHOICES:
         raise ValidationError(f"best_of: one of {', '.join(map(str, BEST_OF_CHOICES))}")
     lock_tournament(tournament)

@@ -282,12 +282,15 @@ def _check_participant(
     prefix = f"{where} " if where else ""
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"{prefix}name: required")
+    # The rule is checked on the text as sent (below): strip() would drop a trailing U+0085 or
+    # U+2028 (Python counts them as spaces) and accept what the other entry points refuse.
+    sent_name, sent_tag = name, tag
     name = name.strip()
     if len(name) > MAX_NAME:
         raise ValidationError(f"{prefix}name: at most {MAX_NAME} characters")
     if not storable(name):
         raise ValidationError(f"{prefix}name: contains a NUL character or an unpaired surrogate")
-    check_name(name, f"{prefix}name")
+    check_name(sent_name, f"{prefix}name")
     if name.casefold() in taken_names:
         raise ValidationError(f"{prefix}name: {name!r} is already registered (as {taken_names[name.casefold()]})")
     key = (key or "").strip() if isinstance(key, str) else key
@@ -302,7 +305,7 @@ def _check_participant(
         key = _key_from_name(name, taken_keys)
     tag = (tag or "").strip() if isinstance(tag, str) else tag
     if isinstance(tag, str) and tag:
-        check_name(tag, f"{prefix}tag")
+        check_name(sent_tag, f"{prefix}tag")
     if tag and (not isinstance(tag, str) or len(tag) > MAX_TAG or not storable(tag)):
         raise ValidationError(f"{prefix}tag: at most {MAX_TAG} characters of text")
     taken_keys.add(key)

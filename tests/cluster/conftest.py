@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -77,6 +78,27 @@ class Cluster:
     def starts(self, name: str) -> int:
         return self.state()["starts"][name]
 
+    def nginx_log(self, uri: str, count: int, timeout: float = 5.0) -> list[dict[str, str]]:
+        """nginx's access-log lines for `uri` (deploy/cluster.py's `upstream` format: time,
+        status, cache status, URI, upstream address, "-" when no app instance was asked), once
+        at least `count` are written (nginx flushes its log buffer every second), in the order
+        they were answered (each nginx worker has its own buffer: the file is not in order)."""
+        path = self.run_dir / "logs" / "access.log"
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = []
+            if path.exists():
+                for line in path.read_text(errors="replace").splitlines():
+                    found = _LOG_LINE.match(line)
+                    if found and found["uri"] == uri:
+                        lines.append(found.groupdict())
+            if len(lines) >= count or time.monotonic() > deadline:
+                return sorted(lines, key=lambda line: float(line["time"]))
+            time.sleep(0.2)
+
+
+_LOG_LINE = re.compile(r'(?P<time>[\d.]+) (?P<status>\d+) (?P<cache>\S+) "(?P<uri>[^"]*)" "(?P<upstream>[^"]*)"')
+
 
 # Settings the topology's processes get for the tests: short leases, so a killed delivery
 # worker's deliveries are taken over within seconds (production: 60 s), room for 16 deliveries
@@ -124,6 +146,8 @@ def cluster(tmp_path_factory):
             str(run_dir),
             "--database-url",
             database_url,
+            # The nginx tests count which requests reached an app instance.
+            "--access-log",
         ],
         cwd=ROOT,
         env={**os.environ, **WORKER_SETTINGS},

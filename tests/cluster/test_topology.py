@@ -9,6 +9,7 @@ import re
 import signal
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -104,6 +105,123 @@ def test_nginx_answers_polls_from_its_cache_honouring_the_apps_headers(cluster, 
     assert full.text.startswith("<!doctype html>") and not again.text.startswith("<!doctype html>")
     login = requests.get(f"{cluster.base}/login", timeout=5)
     assert "X-Cache" not in login.headers and login.headers["Cache-Control"] == "no-store"
+
+
+def _fresh(path: str) -> str:
+    """`path` under a cache key nginx has never seen (its key is the whole URI); the app
+    ignores the unknown query key, so it answers as for `path`."""
+    return f"{path}?probe={uuid.uuid4().hex}"
+
+
+def _reached_app(lines: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [line for line in lines if line["upstream"] != "-"]
+
+
+def test_a_repeat_polls_304_is_answered_by_nginx_without_asking_the_app(cluster, seeded):
+    for _ in range(3):  # both requests within the cached second (a loaded machine may need another go)
+        uri = _fresh(f"/tournaments/{SLUG}/")
+        started = time.monotonic()
+        first = requests.get(cluster.base + uri, headers=HX, timeout=5)
+        again = requests.get(cluster.base + uri, headers={**HX, "If-None-Match": first.headers["ETag"]}, timeout=5)
+        if time.monotonic() - started < 0.9:
+            break
+    assert first.status_code == 200 and first.headers["X-Cache"] == "MISS"
+    assert again.status_code == 304 and again.headers["X-Cache"] == "HIT", again.headers
+    assert again.headers["ETag"] == first.headers["ETag"] and again.content == b""
+    # Only the first reached an app instance; the 304 came from nginx's copy. (Matched by status,
+    # not by order: two answers within one millisecond may be logged either way round.)
+    lines = {line["status"]: line for line in cluster.nginx_log(uri, 2)}
+    assert set(lines) == {"200", "304"}, lines
+    assert lines["200"]["cache"] == "MISS" and lines["200"]["upstream"] != "-", lines
+    assert lines["304"]["cache"] == "HIT" and lines["304"]["upstream"] == "-", lines
+
+
+def test_simultaneous_cold_requests_for_one_key_reach_the_app_once(cluster, seeded):
+    uri = _fresh(f"/tournaments/{SLUG}/")
+    viewers = 20
+    barrier = threading.Barrier(viewers)
+    answers: list[tuple[int, str, str]] = []
+
+    def viewer() -> None:
+        session = requests.Session()
+        session.get(f"{cluster.base}/healthz", timeout=5)  # connected before the barrier
+        barrier.wait(timeout=10)
+        response = session.get(cluster.base + uri, headers=HX, timeout=10)
+        answers.append((response.status_code, response.headers.get("X-Cache", ""), response.headers.get("ETag", "")))
+
+    threads = [threading.Thread(target=viewer) for _ in range(viewers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(answers) == viewers and {status for status, _, _ in answers} == {200}, answers
+    assert len({etag for _, _, etag in answers}) == 1
+    lines = cluster.nginx_log(uri, viewers)
+    assert len(lines) == viewers, lines
+    # proxy_cache_lock: one request fetched the key, the other 19 waited for it and got its copy.
+    assert len(_reached_app(lines)) == 1, lines
+    assert sorted(cache for _, cache, _ in answers) == ["HIT"] * (viewers - 1) + ["MISS"]
+
+
+def _cookies(response: requests.Response, jar: dict[str, str]) -> dict[str, str]:
+    # Production cookies are Secure; a client on plain http keeps and sends them by hand.
+    return {**jar, **{cookie.name: cookie.value for cookie in response.cookies}}
+
+
+def _cookie_header(jar: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
+
+
+def test_a_private_answer_in_the_cached_location_is_never_served_to_another_client(cluster, seeded):
+    """A public page with a flashed message waiting for this visitor is rendered for them alone
+    (`private`, and a Set-Cookie that clears the message); the registration page is `private,
+    no-store`. nginx stores neither: another client asking for the same URI gets its own answer."""
+    email, password = f"viewer-{uuid.uuid4().hex[:8]}@example.com", "viewer password 123"
+    with seeded["app"].app_context():
+        user = User(email=email, display_name="Cluster viewer")
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        db.session.remove()
+    page = _fresh(f"/tournaments/{SLUG}/")
+    login_page = requests.get(f"{cluster.base}/login", timeout=5)
+    jar = _cookies(login_page, {})
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page.text).group(1)
+    logged_in = requests.post(
+        f"{cluster.base}/login",
+        data={"email": email, "password": password, "csrf_token": token, "next": page},
+        headers=_cookie_header(jar),
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert logged_in.status_code == 302 and logged_in.headers["Location"].endswith(page), logged_in.text[:300]
+    jar = _cookies(logged_in, jar)
+
+    # The viewer's page, with "Logged in as ..." on it: private, clears the flash (Set-Cookie).
+    mine = requests.get(cluster.base + page, headers=_cookie_header(jar), timeout=5)
+    assert mine.status_code == 200 and f"Logged in as {email}" in mine.text
+    assert "private" in mine.headers["Cache-Control"] and "Set-Cookie" in mine.headers
+    assert mine.headers["X-Cache"] == "MISS"
+    # Someone else, at once and a moment later: never the viewer's copy.
+    for _ in range(2):
+        theirs = requests.get(cluster.base + page, timeout=5)
+        assert theirs.status_code == 200 and email not in theirs.text and "Logged in as" not in theirs.text
+        assert theirs.headers["X-Cache"] in ("MISS", "HIT") and "private" not in theirs.headers["Cache-Control"]
+    # The second anonymous answer is a HIT of the first anonymous one: the key is cached, just
+    # never with the private body.
+    assert theirs.headers["X-Cache"] == "HIT"
+
+    # `private, no-store` inside the cached location: the registration page of a logged-in player.
+    register = f"/tournaments/{SLUG}/register"
+    own = requests.get(cluster.base + register, headers=_cookie_header(jar), allow_redirects=False, timeout=5)
+    assert own.headers["Cache-Control"] == "private, no-store" and own.headers["X-Cache"] == "MISS"
+    other = requests.get(cluster.base + register, allow_redirects=False, timeout=5)
+    assert other.status_code == 302 and "/login" in other.headers["Location"]
+    assert other.headers["X-Cache"] == "MISS"
+    lines = cluster.nginx_log(page, 3)
+    assert sorted(line["cache"] for line in lines) == ["HIT", "MISS", "MISS"], lines
+    assert len(_reached_app(lines)) == 2, lines
+    assert len(_reached_app(cluster.nginx_log(register, 2))) == 2
 
 
 def _login(base: str, password: str) -> int:
