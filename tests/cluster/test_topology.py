@@ -107,10 +107,15 @@ def test_nginx_answers_polls_from_its_cache_honouring_the_apps_headers(cluster, 
     assert "X-Cache" not in login.headers and login.headers["Cache-Control"] == "no-store"
 
 
-def _fresh(path: str) -> str:
-    """`path` under a cache key nginx has never seen (its key is the whole URI); the app
-    ignores the unknown query key, so it answers as for `path`."""
-    return f"{path}?probe={uuid.uuid4().hex}"
+def _fresh(seeded) -> str:
+    """The page of a new tournament: a cache key nginx has never seen. (Not a junk query key on
+    a known page: the app answers those with a redirect to the canonical address.)"""
+    slug = f"fresh-{uuid.uuid4().hex[:12]}"
+    with seeded["app"].app_context():
+        f.br_tournament(slug, teams=TEAMS)
+        db.session.commit()
+        db.session.remove()
+    return f"/tournaments/{slug}/"
 
 
 def _reached_app(lines: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -119,7 +124,7 @@ def _reached_app(lines: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def test_a_repeat_polls_304_is_answered_by_nginx_without_asking_the_app(cluster, seeded):
     for _ in range(3):  # both requests within the cached second (a loaded machine may need another go)
-        uri = _fresh(f"/tournaments/{SLUG}/")
+        uri = _fresh(seeded)
         started = time.monotonic()
         first = requests.get(cluster.base + uri, headers=HX, timeout=5)
         again = requests.get(cluster.base + uri, headers={**HX, "If-None-Match": first.headers["ETag"]}, timeout=5)
@@ -137,7 +142,7 @@ def test_a_repeat_polls_304_is_answered_by_nginx_without_asking_the_app(cluster,
 
 
 def test_simultaneous_cold_requests_for_one_key_reach_the_app_once(cluster, seeded):
-    uri = _fresh(f"/tournaments/{SLUG}/")
+    uri = _fresh(seeded)
     viewers = 20
     barrier = threading.Barrier(viewers)
     answers: list[tuple[int, str, str]] = []
@@ -183,7 +188,7 @@ def test_a_private_answer_in_the_cached_location_is_never_served_to_another_clie
         db.session.add(user)
         db.session.commit()
         db.session.remove()
-    page = _fresh(f"/tournaments/{SLUG}/")
+    page = _fresh(seeded)
     login_page = requests.get(f"{cluster.base}/login", timeout=5)
     jar = _cookies(login_page, {})
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page.text).group(1)
@@ -222,6 +227,27 @@ def test_a_private_answer_in_the_cached_location_is_never_served_to_another_clie
     assert sorted(line["cache"] for line in lines) == ["HIT", "MISS", "MISS"], lines
     assert len(_reached_app(lines)) == 2, lines
     assert len(_reached_app(cluster.nginx_log(register, 2))) == 2
+
+    # Once the message is shown, the logged-in viewer's answers are the shared ones (no `Vary:
+    # Cookie`): a key they fetched first is a HIT for an anonymous viewer right after.
+    jar = _cookies(mine, jar)
+    for _ in range(3):
+        shared = _fresh(seeded)
+        started = time.monotonic()
+        viewer = requests.get(cluster.base + shared, headers={**HX, **_cookie_header(jar)}, timeout=5)
+        anonymous = requests.get(cluster.base + shared, headers=HX, timeout=5)
+        if time.monotonic() - started < 0.9:
+            break
+    assert viewer.headers["X-Cache"] == "MISS" and "Cookie" not in viewer.headers.get("Vary", ""), viewer.headers
+    assert "public" in viewer.headers["Cache-Control"] and "Set-Cookie" not in viewer.headers
+    assert anonymous.headers["X-Cache"] == "HIT" and anonymous.content == viewer.content
+
+
+def test_tracking_junk_on_a_link_lands_on_the_address_nginx_holds(cluster, seeded):
+    junk = requests.get(f"{cluster.base}/tournaments/{SLUG}/?fbclid=IwAR0abc", allow_redirects=False, timeout=5)
+    assert junk.status_code == 302 and junk.headers["Location"] == f"/tournaments/{SLUG}/"
+    followed = requests.get(f"{cluster.base}/tournaments/{SLUG}/?fbclid=IwAR0abc", timeout=5)
+    assert followed.status_code == 200 and followed.url == f"{cluster.base}/tournaments/{SLUG}/"
 
 
 def _login(base: str, password: str) -> int:
