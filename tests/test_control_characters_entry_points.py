@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 import tests.factories as f
-from app.auth.tokens import create_token
 from app.extensions import db
 from app.models import AuditEvent, Entry, Match, MatchResult, Participant, Tournament
 from app.notifications.models import OutboxEvent
+from app.services.api_tokens import create_token
 from tests.test_control_characters import BAD
 from tests.test_registration_api import _h, _put_settings
 from tests.test_registration_api import setup as setup  # noqa: F401  (fixture)
@@ -218,4 +218,15 @@ def test_staff_series_refuses_a_name_with_control_characters_even_at_the_end(app
     response = staff.post("/staff/tournaments/val-cup/series/", data)
     assert response.status_code == 400, text(response)
     assert RULE in _field_errors(text(response), "name"), text(response)
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("bad", [b for b in BAD if "\n" not in b and "\r" not in b])
+def test_staff_pasted_team_list_refuses_control_characters_even_at_the_end(app, staff, bad):
+    """The pasted list trimmed each cell with str.strip(), which also dropped a trailing U+0085
+    or U+2028; only spaces and tabs around a cell are trimmed now. (CR/LF end a pasted line.)"""
+    before = snapshot(app)
+    response = staff.post(f"{URL}/participants/paste", {"participants": f"Team Good,good\n{bad},bad-one"})
+    assert response.status_code == 400, text(response)
+    assert RULE in text(response), text(response)
     assert snapshot(app) == before

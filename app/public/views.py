@@ -142,7 +142,7 @@ def favicon():
 @bp.get("/")
 @canonical_query()
 def index():
-    """The tournament list, cached by the list's version (app.public.list_version): a 304 when
+    """The tournament list, cached by the list's version (app.services.list_version): a 304 when
     the viewer has it, else the body rendered once per version, shared by every viewer. Staff
     also see drafts (app.visibility), so theirs is a private render."""
     # Staff see drafts too, but only a list that has drafts needs a page of their own.

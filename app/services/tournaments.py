@@ -354,7 +354,9 @@ def parse_participants_csv(text: Any) -> list[tuple[int, list[str]]]:
         raise ValidationError("participants: contains a NUL character or an unpaired surrogate")
     rows: list[tuple[int, list[str]]] = []
     for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
-        cells = [c.strip() for c in cells]
+        # Spaces and tabs around a cell are spreadsheet noise; str.strip() would also drop a
+        # trailing U+0085 or U+2028, which the name rule refuses everywhere else.
+        cells = [c.strip(" \t") for c in cells]
         if not any(cells):
             continue
         if not rows and [c.casefold() for c in cells[:1]] == ["name"]:
