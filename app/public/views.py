@@ -32,9 +32,9 @@ from app.live import (
     without_session,
 )
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import bp, exports, list_version, registration_block
+from app.public import bp, exports, registration_block
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
-from app.services import final_results
+from app.services import final_results, list_version
 from app.services import standings_board as board
 from app.services.numbers import parse_whole
 from app.services.roster_visibility import is_visible
@@ -140,7 +140,7 @@ def favicon():
 
 @bp.get("/")
 def index():
-    """The tournament list, cached by the list's version (app.public.list_version): a 304 when
+    """The tournament list, cached by the list's version (app.services.list_version): a 304 when
     the viewer has it, else the body rendered once per version, shared by every viewer. Staff
     also see drafts (app.visibility), so theirs is a private render."""
     # Staff see drafts too, but only a list that has drafts needs a page of their own.
