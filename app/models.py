@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     CheckConstraint,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -667,3 +669,24 @@ class TeamJoinCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     participant: Mapped[Participant] = relationship()
+
+
+TOURNAMENT_LIST = "tournament_list"
+
+
+class SiteVersion(db.Model):
+    """Versions every app instance reads from the database (the tournament list's: app.services.list_version)."""
+
+    __tablename__ = "site_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+# The row exists from the start (the migration inserts it too), so a bump is one UPDATE and two
+# first writers can never race to insert it.
+event.listen(
+    SiteVersion.__table__,
+    "after_create",
+    DDL(f"INSERT INTO site_versions (name, version) VALUES ('{TOURNAMENT_LIST}', 0)"),
+)

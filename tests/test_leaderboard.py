@@ -224,6 +224,22 @@ def test_avg_placement_compares_exact_values_not_rounded_ones():
     ]
 
 
+def test_rows_of_a_match_read_after_the_match_list_are_not_counted():
+    """The streamed standings read the counted matches, then their rows, in two statements: a
+    lobby committed in between has rows but no place in the match list, and counts from the next
+    results version on, not half in this one (no points, no match index for last_match_placement)."""
+    ruleset = Ruleset("custom", (10, 5), 1, ("last_match_placement",))
+    rows = [(1, 1, 1, 0), (1, 2, 2, 0), (2, 1, 2, 3), (2, 2, 1, 0), (3, 2, 1, 9)]
+    names = {1: ("A", "Team A"), 2: ("B", "Team B")}
+    times = {1: T0, 2: T0}
+    out = compute_standings(rows, names, ruleset, completed_at=times, matches=times.keys())
+    assert [(r["participant_id"], r["total_points"], r["matches_played"], r["rank"]) for r in out] == [
+        ("A", 18, 2, 1),
+        ("B", 15, 2, 2),
+    ]
+    assert compute_standings(rows, names, ruleset, completed_at=times)[0]["participant_id"] == "B"  # unfiltered: 34
+
+
 def test_avg_placement_rounds_half_up(app):
     with app.app_context():
         t = _tied_custom(app, [])

@@ -33,9 +33,9 @@ from app.live import (
     without_session,
 )
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
-from app.public import bp, exports, list_version, registration_block
+from app.public import bp, exports, registration_block
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
-from app.services import final_results
+from app.services import final_results, list_version
 from app.services import standings_board as board
 from app.services.numbers import parse_whole
 from app.services.roster_visibility import is_visible

@@ -19,7 +19,7 @@ Rules (contract §1 and §4; organisers answer disputes with these, so they are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -85,25 +85,33 @@ def compute_standings(
     participants: dict[int, tuple[str, str]],
     ruleset: Ruleset,
     adjustments: dict[int, int] | None = None,
-    completed_at: dict[int, datetime] | None = None,
+    completed_at: dict[int, datetime | None] | None = None,
+    *,
+    matches: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Rank teams from result rows `(match_id, participant_id, placement, kills)` given in match
     order (completed_at, then file/creation order). One pass over the rows.
 
     Match times come separately (`completed_at`, by match id) because a lobby's time is the
     same on all its rows: reading it once per match instead of once per row halves the cost of
-    fetching the rows."""
+    fetching the rows. `matches`, when given, are the counted matches: rows of any other match
+    are skipped (checked once per match, not per row)."""
     lines: dict[int, _Line] = {}
     match_index = -1
     previous_match = None
     score = ruleset.placement_score
     times = completed_at or {}
     latest = None
+    skipping = False
     for match_id, participant_id, placement, kills in rows:
         if match_id != previous_match:
             previous_match = match_id
-            match_index += 1
-            latest = times.get(match_id)
+            skipping = matches is not None and match_id not in matches
+            if not skipping:
+                match_index += 1
+                latest = times.get(match_id)
+        if skipping:
+            continue
         line = lines.get(participant_id)
         if line is None:
             key, name = participants[participant_id]
@@ -235,7 +243,9 @@ def counted_results(
     ids of this tournament) and/or `stage`. With a filter, point adjustments are left out.
 
     `keep_rows=False` streams the rows once, straight into the engine (the API's and CLI's
-    standings); the public board keeps them, since movement and the chart read them again."""
+    standings), as read: they may then hold rows of a lobby committed after `match_order` was
+    read, which `compute_standings(..., matches=counted.times.keys())` skips once per match. The
+    public board keeps the rows (movement and the chart read them again), already filtered."""
     where = [Match.tournament_id == tournament.id, Match.state == MatchState.COMPLETED.value, Match.voided_at.is_(None)]
     if match_ids is not None:
         where.append(Match.id.in_(match_ids))
@@ -255,9 +265,10 @@ def counted_results(
         .where(*where)
         .order_by(*order)
     )
-    rows: Iterable[tuple[int, int, int, int]] = (row for row in result if row[0] in known)  # type: ignore[misc]
     if keep_rows:
-        rows = [tuple(row) for row in rows]  # type: ignore[misc]
+        rows: Iterable[tuple[int, int, int, int]] = [tuple(row) for row in result if row[0] in known]  # type: ignore[misc]
+    else:
+        rows = result  # type: ignore[assignment]  (the engine skips unknown matches: `matches=times`)
     adjustments = None
     if match_ids is None and stage is None:
         adjustments = dict(
@@ -318,4 +329,6 @@ def br_standings(
         raise ValidationError(f"{tournament.slug} is a {tournament.game_name} tournament, not battle royale")
     wanted = _check_match_ids(tournament.id, match_ids) if match_ids is not None else None
     counted = counted_results(tournament, match_ids=wanted, stage=stage, keep_rows=False)
-    return compute_standings(counted.rows, counted.names, counted.ruleset, counted.adjustments, counted.times)
+    return compute_standings(
+        counted.rows, counted.names, counted.ruleset, counted.adjustments, counted.times, matches=counted.times.keys()
+    )

@@ -7,40 +7,25 @@ cached like a tournament page: `If-None-Match` with the current version is a 304
 body rendered once per version is served. The version lives in the database, not in a
 process, so every app instance and worker agrees on it the moment the change commits.
 
-The bump is made by session hooks rather than by each service, so a new way of creating or
-editing tournaments (registration pages, imports) cannot forget it. A results change alone
+The bump is made by session hooks (registered when this module is imported, which the factory
+does) rather than by each service, so a new way of creating or editing tournaments
+(registration pages, imports) cannot forget it. A results change alone
 (`results_version`) does not alter the list and does not bump it, which keeps the hot path of a
 final (posting lobbies) off this one shared row.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, Integer, String, event, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Entry, Participant, Tournament
+from app.models import TOURNAMENT_LIST, Entry, Participant, SiteVersion, Tournament
 
-LIST = "tournament_list"
+LIST = TOURNAMENT_LIST
 # An entry confirmed or ended changes a tournament's team count on the list.
 _WATCHED = (Tournament, Participant, Entry)
 _RESULTS_ONLY = frozenset({"results_version"})
-
-
-class SiteVersion(db.Model):
-    __tablename__ = "site_versions"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-
-
-# The row exists from the start (the migration inserts it too), so a bump is one UPDATE and two
-# first writers can never race to insert it.
-event.listen(
-    SiteVersion.__table__,
-    "after_create",
-    DDL(f"INSERT INTO site_versions (name, version) VALUES ('{LIST}', 0)"),
-)
 
 
 def current() -> int:
