@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -121,7 +122,10 @@ def _tournament_summary(t: Tournament) -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    """UTF-8 JSON with astral characters as themselves: `\\ud800\\udc00`-style escapes are refused
+    by YAML-based readers (openapi-spec-validator)."""
+    body = json.dumps(openapi_document(), ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(body.encode("utf-8"), mimetype="application/json; charset=utf-8")
 
 
 def _caller_is_staff() -> bool:

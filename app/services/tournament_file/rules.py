@@ -11,6 +11,7 @@ score) are said in descriptions and checked in `validation.py` alone.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -220,8 +221,7 @@ _LOBBY_MEMBERS = {
 # One battle-royale lobby as the API takes it (no key: one is made up; no time: now).
 LOBBY = Obj(
     _LOBBY_MEMBERS,
-    description="One lobby. Each participant must be one of the tournament's, listed once, and placements "
-    "must differ.",
+    description="One lobby. Each participant must be one of the tournament's, listed once, and placements must differ.",
     conditions=(*_time_conditions(time_required=False), _PLAYED_HAS_RESULTS),
 )
 # The same in a file: the key and (once played) the time are required.
@@ -369,3 +369,8 @@ def json_schema() -> dict[str, Any]:
 def lobby_schema() -> dict[str, Any]:
     """One lobby as the API's POST /matches/ takes it."""
     return LOBBY.schema()
+
+
+def json_schema_text() -> str:
+    """docs/tournament-file.schema.json as written (a test checks the file equals this)."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

@@ -429,5 +429,3 @@ def _check_all_final(plan: _Plan) -> None:
             raise ValidationError(
                 f'{where}.state: "{state}" in a completed tournament; no match may be live or disputed'
             )
-
-
