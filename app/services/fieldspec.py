@@ -41,8 +41,14 @@ FORMAT_DESCRIPTION = (
     f"`format: {STORABLE_FORMAT}`: text without an unpaired UTF-16 surrogate (a lone `\\udc80`-style "
     "JSON escape), which no database can store; the patterns refuse NUL"
 )
-# For validators: format name -> check of a str (what the server applies).
-FORMATS = {STORABLE_FORMAT: storable}
+
+
+def _storable_format(value: object) -> bool:
+    return not isinstance(value, str) or storable(value)  # formats leave other types alone
+
+
+# For validators: format name -> the check the server applies.
+FORMATS = {STORABLE_FORMAT: _storable_format}
 
 TEXT_PATTERN = "^[^\\u0000]*$"
 
