@@ -68,6 +68,8 @@ FILE_BEYOND_SCHEMA = {
     "winner-with-lower-score": "the winner has the higher score",
     "winner-with-equal-score": "the winner has the higher score",
 }
+
+
 def _case_ids() -> list[str]:
     return [p.id for p in INVALID]
 
