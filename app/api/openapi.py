@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services import fieldspec
+from app.services import entries, fieldspec
 from app.services.corrections import MIN_VOID_REASON
 from app.services.fieldspec import FORMAT_DESCRIPTION, NAME_PATTERN, NON_BLANK_PATTERN, STORABLE_FORMAT, TEXT_PATTERN
 from app.services.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
@@ -398,7 +398,8 @@ REGISTRATION_STATUSES = [
     "no_show",
 ]
 PAYMENT_STATUSES = ["none", "submitted", "verified", "rejected", "waived", "refunded"]
-_METHOD_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$"
+# The registration rules' own limits and forms (app/services/entries.py).
+_METHOD_NAME_PATTERN = f"^{entries._METHOD_RE.pattern}$"
 
 REGISTRATION_SETTINGS = {
     "type": "object",
@@ -411,9 +412,9 @@ REGISTRATION_SETTINGS = {
             **_TIME_OR_NULL,
             "description": "When play starts: check-in closes and withdrawing ends then (required with check-in)",
         },
-        "capacity": {"type": "integer", "minimum": 1, "maximum": 10000},
-        "roster_min": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
-        "roster_max": {"type": "integer", "minimum": 1, "maximum": 100},
+        "capacity": {"type": "integer", "minimum": 1, "maximum": entries.MAX_CAPACITY},
+        "roster_min": {"type": "integer", "minimum": 1, "maximum": entries.MAX_ROSTER, "default": 1},
+        "roster_max": {"type": "integer", "minimum": 1, "maximum": entries.MAX_ROSTER},
         "fee": {
             "type": ["object", "null"],
             "additionalProperties": False,
@@ -424,7 +425,7 @@ REGISTRATION_SETTINGS = {
         },
         "methods": {
             "type": ["array", "null"],
-            "maxItems": 10,
+            "maxItems": entries.MAX_METHODS,
             "description": "Required (at least one) when the fee is not 0; names are unique, e.g. bkash, nagad, rocket",
             "items": {
                 "type": "object",
@@ -432,13 +433,18 @@ REGISTRATION_SETTINGS = {
                 "required": ["name"],
                 "properties": {
                     "name": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
-                    "instructions": _nullable(_text(1000)),
+                    "instructions": _nullable(_text(entries.MAX_INSTRUCTIONS)),
                 },
             },
         },
-        "payment_deadline_hours": {"type": "integer", "minimum": 1, "maximum": 720, "default": 48},
+        "payment_deadline_hours": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": entries.MAX_DEADLINE_HOURS,
+            "default": 48,
+        },
         "auto_confirm_free": {"type": "boolean", "default": True},
-        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": 1440},
+        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": entries.MAX_CHECK_IN_MINUTES},
     },
 }
 
@@ -537,8 +543,8 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "additionalProperties": False,
                         "required": ["team_name"],
                         "properties": {
-                            "team_name": _text(200, blank=False),
-                            "tag": _nullable(_text(20)),
+                            "team_name": _text(entries.MAX_TEAM_NAME, blank=False),
+                            "tag": _nullable(_text(entries.MAX_TAG)),
                         },
                     }
                 ),
@@ -573,7 +579,7 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                 "required": ["method", "transaction_id", "amount"],
                 "properties": {
                     "method": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
-                    "transaction_id": {"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._/-]{2,79}\s*$"},
+                    "transaction_id": {"type": "string", "pattern": rf"^\s*{entries._TXN_RE.pattern}\s*$"},
                     "amount": _AMOUNT,
                     "sender_last_digits": {"type": ["string", "null"], "pattern": r"^\s*[0-9]{0,4}\s*$"},
                 },
@@ -592,8 +598,12 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "required": ["decision"],
                         "properties": {
                             "decision": {"type": "string", "enum": ["verify", "reject", "waive", "approve", "refund"]},
-                            "reason": _nullable(_text(1000, description="Required (not blank) for reject and refund")),
-                            "reference": _nullable(_text(120, description="A refund's transaction reference")),
+                            "reason": _nullable(
+                                _text(entries.MAX_REASON, description="Required (not blank) for reject and refund")
+                            ),
+                            "reference": _nullable(
+                                _text(entries.MAX_REFERENCE, description="A refund's transaction reference")
+                            ),
                         },
                     }
                 ),
