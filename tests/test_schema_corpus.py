@@ -174,10 +174,13 @@ API_CORPUS: list[tuple[str, tuple[str, str], Any, bool]] = [
     ("override-rank-text", OVERRIDE, {"participant_id": "B", "new_rank": "1", "reason": REASON}, False),
     ("override-rank-missing", OVERRIDE, {"participant_id": "B", "reason": REASON}, False),
     ("override-participant-empty", OVERRIDE, {"participant_id": "", "new_rank": 1, "reason": REASON}, False),
-    ("override-extra-nul", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": {"y": NUL}}, False),
+    ("override-extra-nul", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": NUL}, False),
+    ("override-extra-lone", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": [LONE]}, None),
+    ("override-deep-nul", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": {"y": NUL}}, None),
+    ("override-extra-lone-top", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": LONE}, False),
     ("override-extra-key-nul", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, NUL: 1}, False),
     ("override-deep", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": "DEEPEST"}, True),
-    ("override-too-deep", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": "DEEP"}, False),
+    ("override-too-deep", OVERRIDE, {"participant_id": "B", "new_rank": 1, "reason": REASON, "x": "DEEP"}, None),
     ("override-rank-past-n", OVERRIDE, {"participant_id": "B", "new_rank": 9, "reason": REASON}, None),
     ("clear-ok", CLEAR, {"participant_id": "B", "reason": REASON}, True),
     ("clear-reason-short", CLEAR, {"participant_id": "B", "reason": "short"}, False),
@@ -253,6 +256,10 @@ API_BEYOND_SCHEMA = {
     "lobby-placement-twice": "distinct placements (a property unique across items)",
     "lobby-impossible-date": "calendar dates",
     "restore-empty": "only a voided lobby can be restored (409, a state rule)",
+    # Said recursively only, which client generators cannot read (app/api/openapi.py, _storable_json).
+    "override-extra-lone": "text deep inside an ignored key's value",
+    "override-deep-nul": "text deep inside an ignored key's value",
+    "override-too-deep": "the body's nesting depth",
 }
 
 
