@@ -24,6 +24,8 @@ from app.services import tournament_file as tf
 from app.services.leaderboard import LeaderboardService
 from app.services.text import MAX_JSON_DEPTH
 from tests import factories as f
+from tests.conftest import create_user
+from tests.test_registration_api import SETTINGS, _put_settings
 from tests.test_tournament_file import INVALID, br_documents, build
 
 
@@ -332,3 +334,78 @@ def test_api_schema_accepts_what_the_server_accepts(client, api, name, operation
     else:
         assert server_ok == accepted, (name, response.status_code, response.get_json())
         assert schema_ok == accepted, (name, "schema disagrees with the server")
+
+
+API_CORPUS_EXTRA = [
+    ("state-winner-not-completing", STATE, {"state": "disputed", "reason": "Contested kills", "winner": "A"}, False),
+    ("state-score-not-completing", STATE, {"state": "disputed", "reason": "Contested kills", "score": {}}, False),
+    ("state-winner-null", STATE, {"state": "disputed", "reason": "Contested kills", "winner": None}, True),
+    ("lobby-year-0", LOBBY, {"completed_at": "0000-01-01T00:00Z", "results": R}, False),
+    ("lobby-year-1", LOBBY, {"completed_at": "0001-01-01T00:00Z", "results": R}, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "operation", "body", "accepted"), API_CORPUS_EXTRA, ids=[c[0] for c in API_CORPUS_EXTRA]
+)
+def test_api_schema_agrees_on_rules_schemathesis_found(client, api, name, operation, body, accepted):
+    test_api_schema_accepts_what_the_server_accepts(client, api, name, operation, body, accepted)
+
+
+@pytest.fixture
+def registration(app, staff_user):
+    """A tournament taking registrations, staff and a captain (as tests/test_registration_api.py)."""
+    with app.app_context():
+        tournament = f.br_tournament("reg-cup", status="registration", teams=())
+        db.session.commit()
+        tid, staff = tournament.id, create_token(staff_user)
+    uid = create_user(app, "cap1@example.com", "password 12345")
+    with app.app_context():
+        return {"tid": tid, "staff": staff, "captains": {1: {"token": create_token(uid)}}}
+
+
+# Registration: a team's name and tag are names the service strips first (`_clean_team`).
+REGISTER = ("post", "/api/tournaments/{ref}/registrations/")
+SETTINGS_PUT = ("put", "/api/tournaments/{ref}/registration/")
+REGISTRATION_CORPUS = [
+    ("register-ok", REGISTER, {"team_name": "Team Phoenix", "tag": "PHX"}, True),
+    ("register-padded", REGISTER, {"team_name": "\tTeam Phoenix\n", "tag": "  PHX "}, True),
+    ("register-tag-empty", REGISTER, {"team_name": "Team Phoenix", "tag": ""}, True),
+    ("register-tag-blank", REGISTER, {"team_name": "Team Phoenix", "tag": "   "}, True),
+    ("register-tag-null", REGISTER, {"team_name": "Team Phoenix", "tag": None}, True),
+    ("register-tag-c1", REGISTER, {"team_name": "Team Phoenix", "tag": "P\u008eX"}, False),
+    ("register-name-newline-inside", REGISTER, {"team_name": "Team\nPhoenix"}, False),
+    ("register-name-blank", REGISTER, {"team_name": " \u3000 "}, False),
+    ("register-name-missing", REGISTER, {"tag": "PHX"}, False),
+    ("register-unknown-key", REGISTER, {"team_name": "Team Phoenix", "captain": 1}, False),
+    ("settings-year-0", SETTINGS_PUT, {"opens_at": "0000-01-01T00:00Z"}, False),
+    ("settings-ok", SETTINGS_PUT, {}, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "operation", "body", "accepted"), REGISTRATION_CORPUS, ids=[c[0] for c in REGISTRATION_CORPUS]
+)
+def test_registration_schema_accepts_what_the_server_accepts(client, registration, name, operation, body, accepted):
+    setup = registration
+
+    doc = client.get("/api/openapi.json").get_json()
+    method, template = operation
+    url = template.format(ref=setup["tid"])
+    if operation == SETTINGS_PUT:
+        body = {**SETTINGS, **body}
+        token = setup["staff"]
+    else:
+        assert _put_settings(client, setup).status_code == 200
+        token = setup["captains"][1]["token"]
+    schema_ok = _request_schema(doc, method, template).is_valid(body)
+    response = client.open(
+        url,
+        method=method.upper(),
+        data=json.dumps(body, ensure_ascii=True),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert response.status_code < 500
+    server_ok = response.status_code < 300
+    assert server_ok == accepted, (name, response.status_code, response.get_json())
+    assert schema_ok == accepted, (name, "schema disagrees with the server")

@@ -525,7 +525,8 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "description": "Staff: a status, proof_submitted or refund_requested",
                         "schema": {
                             "type": "string",
-                            "enum": [*REGISTRATION_STATUSES, "proof_submitted", "refund_requested"],
+                            # Empty: no filter (the view reads `?status=` as absent).
+                            "enum": ["", *REGISTRATION_STATUSES, "proof_submitted", "refund_requested"],
                         },
                     },
                 ],
@@ -542,8 +543,10 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "additionalProperties": False,
                         "required": ["team_name"],
                         "properties": {
-                            "team_name": _text(entries.MAX_TEAM_NAME, blank=False),
-                            "tag": _nullable(_text(entries.MAX_TAG)),
+                            "team_name": _text(
+                                entries.MAX_TEAM_NAME, blank=False, pattern=fieldspec.padded_name_pattern()
+                            ),
+                            "tag": _nullable(_text(entries.MAX_TAG, pattern=fieldspec.padded_name_pattern(blank=True))),
                         },
                     }
                 ),
@@ -604,6 +607,15 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                                 _text(entries.MAX_REFERENCE, description="A refund's transaction reference")
                             ),
                         },
+                        "allOf": [
+                            {
+                                "if": {
+                                    "required": ["decision"],
+                                    "properties": {"decision": {"enum": sorted(entries.REASON_REQUIRED)}},
+                                },
+                                "then": {"required": ["reason"], "properties": {"reason": _text(blank=False)}},
+                            }
+                        ],
                     }
                 ),
                 "responses": {**_ok(REGISTRATION_ROW), **_errors(400, 401, 403, 404, 409)},
@@ -757,12 +769,24 @@ def openapi_document() -> dict[str, Any]:
                             ["state"],
                         )
                         | {
-                            "description": "A dispute needs a reason (what is contested, and by whom).",
-                            "if": {"required": ["state"], "properties": {"state": {"const": "disputed"}}},
-                            "then": {
-                                "required": ["reason"],
-                                "properties": {"reason": _text(MAX_REASON, blank=False)},
-                            },
+                            "description": "A dispute needs a reason (what is contested, and by whom). A winner "
+                            "and score are given only when completing a series game.",
+                            "allOf": [
+                                {
+                                    "if": {"required": ["state"], "properties": {"state": {"const": "disputed"}}},
+                                    "then": {
+                                        "required": ["reason"],
+                                        "properties": {"reason": _text(MAX_REASON, blank=False)},
+                                    },
+                                },
+                                {
+                                    "if": {
+                                        "required": ["state"],
+                                        "properties": {"state": {"not": {"const": "completed"}}},
+                                    },
+                                    "then": {"properties": {"winner": {"type": "null"}, "score": {"type": "null"}}},
+                                },
+                            ],
                         }
                     ),
                     "responses": {

@@ -64,6 +64,18 @@ def text_pattern(min_stripped: int = 0) -> str:
 
 
 NON_BLANK_PATTERN = text_pattern(1)
+
+
+def padded_name_pattern(*, blank: bool = False) -> str:
+    """A name the service strips before `check_name`: whitespace around it (even a tab or a line
+    break) is dropped, and inside it no control character may stand. `blank`: nothing but
+    whitespace is fine too (an optional name)."""
+    around = f"[{WHITESPACE}]*"
+    visible = f"[^{CONTROLS}{_NAME_WHITESPACE}]"
+    core = f"{visible}(?:[^{CONTROLS}]*{visible})?"
+    return f"^{around}(?:{core})?{around}$" if blank else f"^{around}{core}{around}$"
+
+
 # One line of printable text with something visible in it (`check_name`).
 NAME_PATTERN = f"^[^{CONTROLS}]*[^{CONTROLS}{_NAME_WHITESPACE}][^{CONTROLS}]*$"
 
@@ -363,10 +375,11 @@ class Obj(Rule):
 TIMESTAMP_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?$"
 )
-# The same with a zone, as JSON Schema (what the server parses; a day that does not exist,
-# such as February 30, is refused by the server alone).
+# The same with a zone, as JSON Schema (what the server parses: years 1-9999; a day that does
+# not exist, such as February 30, is refused by the server alone).
 TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+    r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
     r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])$"
 )
 
