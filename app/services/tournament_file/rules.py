@@ -242,6 +242,9 @@ ADJUSTMENT = Obj(
     description="A penalty (negative) or bonus (positive) counted in total points",
 )
 
+# One side's score in a series game.
+SCORE = Integer(0, MAX_SCORE)
+
 GAME = Obj(
     {
         "key": Member(KEY, required=True),
@@ -254,7 +257,7 @@ GAME = Obj(
                     "type": "object",
                     "minProperties": 2,
                     "maxProperties": 2,
-                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": MAX_SCORE},
+                    "additionalProperties": SCORE.schema(),
                 },
                 description="Both participants' scores; the winner's is higher, a draw's equal",
             ),

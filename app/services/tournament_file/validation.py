@@ -23,7 +23,7 @@ from app import scoring
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import BATTLE_ROYALE_GAMES, MatchState, Tournament, TournamentStatus
-from app.services.fieldspec import Integer
+from app.services.fieldspec import Obj
 from app.services.fieldspec import describe as _describe
 from app.services.fieldspec import join as _join
 from app.services.fieldspec import quote as _quote
@@ -36,10 +36,10 @@ from app.services.tournament_file.rules import (
     FORMAT,
     GAME,
     LOBBY,
-    MAX_SCORE,
     OPEN_STATES,
     PARTICIPANT,
     RESULT,
+    SCORE,
     SCORING,
     SERIES,
     STATES_WITH_TIME,
@@ -51,8 +51,6 @@ from app.services.tournament_file.rules import (
 _PLACEMENT = RESULT.members["placement"].rule
 _KILLS = RESULT.members["kills"].rule
 _ADVANCING = Advancing()
-# One side's score in a series game (the score object's values).
-_SCORE = Integer(0, MAX_SCORE)
 
 
 def _required(obj: dict[str, Any], key: str, where: str) -> object:
@@ -69,9 +67,10 @@ def _participant_ref(value: object, path: str, participant_keys: set[str] | froz
     return value
 
 
-def _state_and_time(obj: dict[str, Any], where: str) -> tuple[str, datetime | None]:
-    state = LOBBY.get(obj, "state", where)
-    completed_at = LOBBY.get(obj, "completed_at", where)
+def _state_and_time(obj: dict[str, Any], where: str, rule: Obj) -> tuple[str, datetime | None]:
+    """A lobby's or game's state and end time (`rule`: LOBBY or GAME, which declare both)."""
+    state = rule.get(obj, "state", where)
+    completed_at = rule.get(obj, "completed_at", where)
     if state in STATES_WITH_TIME and completed_at is None:
         raise ValidationError(f'{_join(where, "completed_at")}: required when state is "{state}"')
     if state in STATES_WITHOUT_TIME and completed_at is not None:
@@ -79,14 +78,14 @@ def _state_and_time(obj: dict[str, Any], where: str) -> tuple[str, datetime | No
     return state, completed_at
 
 
-def _key(obj: dict[str, Any], where: str, taken: Iterable[str], required: bool) -> str | None:
+def _key(obj: dict[str, Any], where: str, taken: Iterable[str], required: bool, rule: Obj) -> str | None:
     path = _join(where, "key")
     value = obj.get("key")
     if value is None:
         if required:
             raise ValidationError(f"{path}: required")
         return None
-    text = LOBBY.members["key"].rule.check(value, path)
+    text = rule.members["key"].rule.check(value, path)
     if text in taken:
         raise ValidationError(f"{path}: duplicate key {_quote(text)} (match and game keys must be unique)")
     return text
@@ -106,9 +105,9 @@ def validate_match_entry(
     """Check one battle-royale lobby; shared by the import and the API so both refuse the same
     input with the same words. `existing_keys` are the keys already taken in the tournament."""
     obj = (FILE_LOBBY if require_key else LOBBY).check(entry, where)
-    key = _key(obj, where, existing_keys, require_key)
+    key = _key(obj, where, existing_keys, require_key, LOBBY)
     stage = LOBBY.get(obj, "stage", where)
-    state, completed_at = _state_and_time(obj, where)
+    state, completed_at = _state_and_time(obj, where, LOBBY)
 
     results_path = _join(where, "results")
     raw_results = LOBBY.get(obj, "results", where) or []
@@ -369,8 +368,8 @@ def _check_series(value: object, where: str, participant_keys: set[str], taken: 
 
 def _check_game(value: object, where: str, sides: tuple[str, str], sides_text: str, taken: set[str]) -> dict[str, Any]:
     obj = GAME.check(value, where)
-    key = _key(obj, where, taken, required=True)
-    state, completed_at = _state_and_time(obj, where)
+    key = _key(obj, where, taken, True, GAME)
+    state, completed_at = _state_and_time(obj, where, GAME)
 
     score: tuple[int, int] | None = None
     raw_score = obj.get("score")
@@ -385,8 +384,8 @@ def _check_game(value: object, where: str, sides: tuple[str, str], sides_text: s
             if name not in raw_score:
                 raise ValidationError(f"{score_path}: must give the scores of both {sides_text}")
         score = (
-            _SCORE.check(raw_score[sides[0]], _join(score_path, sides[0])),
-            _SCORE.check(raw_score[sides[1]], _join(score_path, sides[1])),
+            SCORE.check(raw_score[sides[0]], _join(score_path, sides[0])),
+            SCORE.check(raw_score[sides[1]], _join(score_path, sides[1])),
         )
 
     winner_path = f"{where}.winner"
