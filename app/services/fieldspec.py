@@ -80,6 +80,20 @@ def padded_name_pattern(*, blank: bool = False) -> str:
 NAME_PATTERN = f"^[^{CONTROLS}]*[^{CONTROLS}{_NAME_WHITESPACE}][^{CONTROLS}]*$"
 
 
+def decimal_at_most(bound: int) -> str:
+    """A regex (no anchors) for 1..bound in decimal without leading zeros, e.g. for database
+    ids: an alternation per digit of the bound, no look-ahead."""
+    digits = str(bound)
+    alternatives = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, ch in enumerate(digits):
+        low, high, rest = (1 if i == 0 else 0), int(ch) - 1, len(digits) - i - 1
+        if high >= low:
+            cls = str(low) if high == low else f"[{low}-{high}]"
+            alternatives.append(digits[:i] + cls + (f"[0-9]{{{rest}}}" if rest else ""))
+    alternatives.append(digits)
+    return "|".join(alternatives)
+
+
 def describe(value: object) -> str:
     """How a message names what it found instead ("a string", "null", ...)."""
     if value is None:
