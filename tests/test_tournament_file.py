@@ -756,7 +756,7 @@ def test_slug_taken_between_check_and_insert(app, examples_dir, monkeypatch):
     doc = example(examples_dir, "ff-weekly-cup")
     with app.app_context():
         tf.import_tournament(doc)
-        monkeypatch.setattr(tf, "has_app_context", lambda: False)  # skip the early check
+        monkeypatch.setattr(tf.validation, "has_app_context", lambda: False)  # skip the early check
         with pytest.raises(ValidationError, match=r"^tournament\.slug: .*already in use"):
             tf.import_tournament(doc)
     counts = row_counts(app)

@@ -1,76 +1,84 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
 
 Kept beside the views and checked by tests against the app's URL map, so it cannot silently
-drift from the routes it describes. Request schemas say what the server accepts, not more:
-text without NUL characters or unpaired surrogates (`TEXT_PATTERN`, the databases cannot store
-them), non-blank keys, ids in 1..2**31-1, and bodies nested at most 32 levels. What JSON Schema
-cannot say (a participant that exists, placements unique within a lobby, the 32-level limit on
-extra properties) is said in the descriptions and answered with 400 or 404.
+drift from the routes it describes. Request schemas say what the server accepts, not more, and
+are generated from the rules the server checks: the lobby body from the tournament file's rules
+(app/services/tournament_file/rules.py), every text field from app/services/fieldspec.py (no
+NUL: the patterns; no unpaired surrogate: the format `storable-text`), the `match_ids` form from
+the view's own limits, and ids in 1..2**31-1. What JSON Schema cannot say, or cannot say in a
+form today's tools read (a participant that exists, placements unique within a lobby, text and
+depth deep inside the value of an ignored key: `_storable_json`), is said in the descriptions
+and answered with 400 or 404; tests/test_schema_corpus.py proves the rest against the server.
+
+Patterns are negated character classes and short alternations: generators (schemathesis,
+hypothesis) draw from them in milliseconds, where the earlier astral-range classes took 40-160 s
+per body.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.services.leaderboard import STANDINGS_FIELDS
+from app.services import entries, fieldspec
+from app.services.corrections import MIN_VOID_REASON
+from app.services.fieldspec import FORMAT_DESCRIPTION, NAME_PATTERN, NON_BLANK_PATTERN, STORABLE_FORMAT, TEXT_PATTERN
+from app.services.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
+from app.services.leaderboard import MIN_REASON_LENGTH, STANDINGS_FIELDS
+from app.services.text import MAX_JSON_DEPTH
+from app.services.tournament_file import MAX_KEY, MAX_REASON, lobby_schema
+
+__all__ = ["NAME_PATTERN", "NON_BLANK_PATTERN", "TEXT_PATTERN", "MATCH_IDS_PATTERN", "openapi_document"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _ANY_STORABLE = {"$ref": "#/components/schemas/StorableJson"}
 
-# Text PostgreSQL and SQLite can store: no NUL, no unpaired UTF-16 surrogate (app/services/text.py).
-# Spelled as the allowed ranges (the astral plane as literal characters) because surrogate escapes
-# are not valid in every regex engine that reads this document, and without look-ahead, so test
-# generators can draw values quickly.
-_ASTRAL = "\U00010000-\U0010ffff"
-_STORABLE_CHAR = f"[\\u0001-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
-# Python's str.strip() whitespace (what the services strip), and storable text that is not it.
-_SPACE = (
-    "[\\t\\n\\u000b\\u000c\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-)
-_VISIBLE = (
-    "[\\u0001-\\u0008\\u000e-\\u001b\\u0021-\\u0084\\u0086-\\u009f\\u00a1-\\u167f\\u1681-\\u1fff"
-    f"\\u200b-\\u2027\\u202a-\\u202e\\u2030-\\u205e\\u2060-\\u2fff\\u3001-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
-)
-TEXT_PATTERN = f"^{_STORABLE_CHAR}*$"
-# Storable and not only whitespace (the services strip and refuse blank keys and names).
-NON_BLANK_PATTERN = f"^{_SPACE}*{_VISIBLE}{_STORABLE_CHAR}*$"
-# A name (stage, team, tournament): storable, not blank, and no control characters at all
-# (`check_name` in app/services/text.py: C0, DEL, C1, U+2028/U+2029).
-_NAME_SPACE = "[ \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]"
-_NAME_VISIBLE = (
-    "[\\u0021-\\u007e\\u00a1-\\u167f\\u1681-\\u1fff\\u200b-\\u2027\\u202a-\\u202e\\u2030-\\u205e"
-    f"\\u2060-\\u2fff\\u3001-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
-)
-_NAME_CHAR = f"[\\u0020-\\u007e\\u00a0-\\u2027\\u202a-\\ud7ff\\ue000-\\uffff{_ASTRAL}]"
-NAME_PATTERN = f"^{_NAME_SPACE}*{_NAME_VISIBLE}{_NAME_CHAR}*$"
-# An override reason: at least 10 characters once surrounding whitespace is stripped.
-REASON_PATTERN = f"^{_SPACE}*{_VISIBLE}{_STORABLE_CHAR}{{8,}}{_VISIBLE}{_SPACE}*$"
 # A database id: 1 to 2147483647 (32-bit), ASCII digits only.
-_ID = (
-    r"(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
-    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7])"
-)
-# One id of a list: spaces around it and leading zeros are tolerated, up to 18 digits.
-_ID_PART = rf"\s*(?=[0-9]{{1,18}}\s*(?:,|$))0*{_ID}\s*"
-MATCH_IDS_PATTERN = rf"^{_ID_PART}(?:,{_ID_PART}){{0,999}}$"
-# ISO 8601 with a zone (the import refuses a time without one rather than guess it).
-TIMESTAMP_PATTERN = (
-    r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]"
-    r"(?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])$"
-)
+MAX_DB_ID = 2**31 - 1
+# `match_ids`: the view's limits (app/api/views.py `_parse_match_ids`).
+MAX_MATCH_IDS = 1000
+MAX_ID_DIGITS = 18
 
 
-def _text(max_length: int | None = None, *, blank: bool = True, **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "pattern": TEXT_PATTERN if blank else NON_BLANK_PATTERN}
-    if not blank:
-        schema["minLength"] = 1
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    return {**schema, **extra}
+def _not_above(bound: int) -> str:
+    """A regex for decimal numbers of exactly len(str(bound)) digits, no leading zero, <= bound."""
+    digits = str(bound)
+    alternatives = []
+    for i, ch in enumerate(digits):
+        low, high, rest = (1 if i == 0 else 0), int(ch) - 1, len(digits) - i - 1
+        if high >= low:
+            cls = str(low) if high == low else f"[{low}-{high}]"
+            alternatives.append(digits[:i] + cls + (f"[0-9]{{{rest}}}" if rest else ""))
+    alternatives.append(digits)
+    return "|".join(alternatives)
+
+
+def _id_with_zeros(bound: int, max_digits: int) -> str:
+    """An id in 1..bound, written with leading zeros up to `max_digits` digits in all (what
+    `parse_whole(part, max_digits=...)` then the range check accept), without look-ahead."""
+    width = len(str(bound))
+    alternatives = [f"0{{0,{max_digits - n}}}[1-9]" + (f"[0-9]{{{n - 1}}}" if n > 1 else "") for n in range(1, width)]
+    alternatives.append(f"0{{0,{max_digits - width}}}(?:{_not_above(bound)})")
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+_SPACE = f"[{fieldspec.WHITESPACE}]"
+_ID_PART = f"{_SPACE}*{_id_with_zeros(MAX_DB_ID, MAX_ID_DIGITS)}{_SPACE}*"
+MATCH_IDS_PATTERN = f"^{_ID_PART}(?:,{_ID_PART}){{0,{MAX_MATCH_IDS - 1}}}$"
+
+
+def _text(
+    max_length: int | None = None, *, blank: bool = True, min_stripped: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    if min_stripped is None:
+        min_stripped = 0 if blank else 1
+    return fieldspec.text_schema(max_length, min_stripped=min_stripped, **extra)
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "type": [schema["type"], "null"]}
+
+
+_KEY_NAMES = {"type": "string", "format": STORABLE_FORMAT, "pattern": TEXT_PATTERN}
 
 
 def _lenient_object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -79,8 +87,33 @@ def _lenient_object(properties: dict[str, Any], required: list[str]) -> dict[str
         "type": "object",
         "required": required,
         "properties": properties,
-        "propertyNames": {"pattern": TEXT_PATTERN},
+        "propertyNames": _KEY_NAMES,
         "additionalProperties": _ANY_STORABLE,
+    }
+
+
+def _storable_json() -> dict[str, Any]:
+    """The value of an unknown (ignored) key of a lenient body: storable text, and containers
+    whose content is any JSON. The server also refuses NUL or an unpaired surrogate deeper
+    inside and bodies nested more than MAX_JSON_DEPTH levels (400); JSON Schema can only say
+    that recursively, and neither form serves today's tools: a schema that refers to itself
+    stops openapi-python-client ("Could not find reference"), and a 32-level chain of schemas
+    makes schemathesis' coverage phase grow exponentially (1,637 cases at 8 levels)."""
+    nested = (
+        f"Any JSON; text inside must also be storable and the body nested at most {MAX_JSON_DEPTH} levels "
+        "(checked by the server, 400)"
+    )
+    return {
+        "StorableJson": {
+            "description": "Any JSON value whose text has no NUL or unpaired surrogate",
+            "type": ["null", "boolean", "number", "string", "array", "object"],
+            "format": STORABLE_FORMAT,
+            "pattern": TEXT_PATTERN,
+            "items": {"$ref": "#/components/schemas/NestedJson"},
+            "propertyNames": _KEY_NAMES,
+            "additionalProperties": {"$ref": "#/components/schemas/NestedJson"},
+        },
+        "NestedJson": {"description": nested},
     }
 
 
@@ -104,7 +137,7 @@ _REF = {
     "in": "path",
     "required": True,
     "description": "The tournament's numeric id or its slug",
-    "schema": {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN},
+    "schema": {"type": "string", "minLength": 1, "format": STORABLE_FORMAT, "pattern": TEXT_PATTERN},
 }
 _MATCH = {
     "name": "match_id",
@@ -185,8 +218,12 @@ RESULT_ROW = {
         "best_placement": _NULLABLE_INT,
         "avg_placement": {"type": ["number", "null"]},
         "matches_played": {"type": "integer"},
-        "series_score": {"type": ["object", "null"]},
-        "game_results": {"type": ["array", "null"]},
+        "series_score": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
+        "game_results": {
+            "type": ["array", "null"],
+            "items": {"type": "object", "additionalProperties": True},
+            "description": "Series tournaments: one entry per game played",
+        },
     },
 }
 
@@ -194,7 +231,7 @@ OVERRIDE_REQUEST = _lenient_object(
     {
         "participant_id": _text(80, blank=False),
         "new_rank": {"type": "integer", "minimum": 1, "description": "1..number of participants"},
-        "reason": _text(500, pattern=REASON_PATTERN),
+        "reason": _text(MAX_REASON, min_stripped=MIN_REASON_LENGTH),
     },
     ["participant_id", "new_rank", "reason"],
 )
@@ -214,54 +251,9 @@ OVERRIDE_RESPONSE = {
 }
 
 MATCH_ENTRY = {
-    "type": "object",
+    **lobby_schema(),
     "description": "One lobby, as one entry of a tournament file's `matches` (unknown keys are refused). "
     "Each participant must be one of the tournament's, listed once, and placements must differ.",
-    "additionalProperties": False,
-    "properties": {
-        "key": _nullable(_text(80, blank=False, description="Optional and unique; one is made up when absent")),
-        "stage": _nullable(_text(80, blank=False, pattern=NAME_PATTERN)),
-        "state": {
-            "type": "string",
-            "enum": ["scheduled", "live", "completed", "disputed", "cancelled"],
-            "default": "completed",
-        },
-        "completed_at": {
-            "type": ["string", "null"],
-            "pattern": TIMESTAMP_PATTERN,
-            "description": "ISO 8601 with a zone; defaults to now for a completed or disputed lobby",
-        },
-        "results": {
-            "type": ["array", "null"],
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["participant", "placement", "kills"],
-                "properties": {
-                    "participant": _text(80, blank=False),
-                    "placement": {"type": "integer", "minimum": 1, "maximum": 100},
-                    "kills": {"type": "integer", "minimum": 0, "maximum": 1000},
-                },
-            },
-        },
-    },
-    "allOf": [
-        {
-            # Not played yet: no time it ended.
-            "if": {"required": ["state"], "properties": {"state": {"enum": ["scheduled", "live"]}}},
-            "then": {"properties": {"completed_at": {"type": "null"}}},
-        },
-        {
-            # Played (the default state): it has results.
-            "if": {
-                "anyOf": [
-                    {"not": {"required": ["state"]}},
-                    {"properties": {"state": {"enum": ["completed", "disputed"]}}},
-                ]
-            },
-            "then": {"required": ["results"], "properties": {"results": {"type": "array", "minItems": 1}}},
-        },
-    ],
 }
 
 LOBBY = {
@@ -319,9 +311,8 @@ CORRECTION_REQUEST = _lenient_object(
 REASON_BODY = _lenient_object(
     {
         "reason": _text(
-            500,
-            pattern=NON_BLANK_PATTERN,
-            minLength=5,
+            MAX_REASON,
+            min_stripped=MIN_VOID_REASON,
             description="At least 5 characters once surrounding whitespace is trimmed; kept in the audit log",
         )
     },
@@ -406,7 +397,8 @@ REGISTRATION_STATUSES = [
     "no_show",
 ]
 PAYMENT_STATUSES = ["none", "submitted", "verified", "rejected", "waived", "refunded"]
-_METHOD_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$"
+# The registration rules' own limits and forms (app/services/entries.py).
+_METHOD_NAME_PATTERN = f"^{entries._METHOD_RE.pattern}$"
 
 REGISTRATION_SETTINGS = {
     "type": "object",
@@ -419,9 +411,9 @@ REGISTRATION_SETTINGS = {
             **_TIME_OR_NULL,
             "description": "When play starts: check-in closes and withdrawing ends then (required with check-in)",
         },
-        "capacity": {"type": "integer", "minimum": 1, "maximum": 10000},
-        "roster_min": {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
-        "roster_max": {"type": "integer", "minimum": 1, "maximum": 100},
+        "capacity": {"type": "integer", "minimum": 1, "maximum": entries.MAX_CAPACITY},
+        "roster_min": {"type": "integer", "minimum": 1, "maximum": entries.MAX_ROSTER, "default": 1},
+        "roster_max": {"type": "integer", "minimum": 1, "maximum": entries.MAX_ROSTER},
         "fee": {
             "type": ["object", "null"],
             "additionalProperties": False,
@@ -432,7 +424,7 @@ REGISTRATION_SETTINGS = {
         },
         "methods": {
             "type": ["array", "null"],
-            "maxItems": 10,
+            "maxItems": entries.MAX_METHODS,
             "description": "Required (at least one) when the fee is not 0; names are unique, e.g. bkash, nagad, rocket",
             "items": {
                 "type": "object",
@@ -440,13 +432,18 @@ REGISTRATION_SETTINGS = {
                 "required": ["name"],
                 "properties": {
                     "name": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
-                    "instructions": _nullable(_text(1000)),
+                    "instructions": _nullable(_text(entries.MAX_INSTRUCTIONS)),
                 },
             },
         },
-        "payment_deadline_hours": {"type": "integer", "minimum": 1, "maximum": 720, "default": 48},
+        "payment_deadline_hours": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": entries.MAX_DEADLINE_HOURS,
+            "default": 48,
+        },
         "auto_confirm_free": {"type": "boolean", "default": True},
-        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": 1440},
+        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": entries.MAX_CHECK_IN_MINUTES},
     },
 }
 
@@ -528,7 +525,8 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "description": "Staff: a status, proof_submitted or refund_requested",
                         "schema": {
                             "type": "string",
-                            "enum": [*REGISTRATION_STATUSES, "proof_submitted", "refund_requested"],
+                            # Empty: no filter (the view reads `?status=` as absent).
+                            "enum": ["", *REGISTRATION_STATUSES, "proof_submitted", "refund_requested"],
                         },
                     },
                 ],
@@ -545,8 +543,10 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "additionalProperties": False,
                         "required": ["team_name"],
                         "properties": {
-                            "team_name": _text(200, blank=False),
-                            "tag": _nullable(_text(20)),
+                            "team_name": _text(
+                                entries.MAX_TEAM_NAME, blank=False, pattern=fieldspec.padded_name_pattern()
+                            ),
+                            "tag": _nullable(_text(entries.MAX_TAG, pattern=fieldspec.padded_name_pattern(blank=True))),
                         },
                     }
                 ),
@@ -581,7 +581,7 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                 "required": ["method", "transaction_id", "amount"],
                 "properties": {
                     "method": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
-                    "transaction_id": {"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9._/-]{2,79}\s*$"},
+                    "transaction_id": {"type": "string", "pattern": rf"^\s*{entries._TXN_RE.pattern}\s*$"},
                     "amount": _AMOUNT,
                     "sender_last_digits": {"type": ["string", "null"], "pattern": r"^\s*[0-9]{0,4}\s*$"},
                 },
@@ -600,9 +600,22 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "required": ["decision"],
                         "properties": {
                             "decision": {"type": "string", "enum": ["verify", "reject", "waive", "approve", "refund"]},
-                            "reason": _nullable(_text(1000, description="Required (not blank) for reject and refund")),
-                            "reference": _nullable(_text(120, description="A refund's transaction reference")),
+                            "reason": _nullable(
+                                _text(entries.MAX_REASON, description="Required (not blank) for reject and refund")
+                            ),
+                            "reference": _nullable(
+                                _text(entries.MAX_REFERENCE, description="A refund's transaction reference")
+                            ),
                         },
+                        "allOf": [
+                            {
+                                "if": {
+                                    "required": ["decision"],
+                                    "properties": {"decision": {"enum": sorted(entries.REASON_REQUIRED)}},
+                                },
+                                "then": {"required": ["reason"], "properties": {"reason": _text(blank=False)}},
+                            }
+                        ],
                     }
                 ),
                 "responses": {**_ok(REGISTRATION_ROW), **_errors(400, 401, 403, 404, 409)},
@@ -630,7 +643,8 @@ def openapi_document() -> dict[str, Any]:
             "endpoints accept `Authorization: Bearer <token>` (from `flask users token`) or a logged-in "
             "staff session with its CSRF token in `X-CSRFToken`; registration's player endpoints accept the "
             "same from any logged-in user. Read endpoints send a weak ETag that changes with every result "
-            "change. A draft tournament is not found (404) except by staff.",
+            "change. A draft tournament is not found (404) except by staff. Text formats: "
+            f"{FORMAT_DESCRIPTION}.",
         },
         "paths": {
             "/api/tournaments/": {
@@ -695,7 +709,10 @@ def openapi_document() -> dict[str, Any]:
                     "security": _STAFF,
                     "requestBody": body(
                         _lenient_object(
-                            {"participant_id": _text(80, blank=False), "reason": _text(500, pattern=REASON_PATTERN)},
+                            {
+                                "participant_id": _text(MAX_KEY, blank=False),
+                                "reason": _text(MAX_REASON, min_stripped=MIN_REASON_LENGTH),
+                            },
                             ["participant_id", "reason"],
                         )
                     ),
@@ -744,7 +761,7 @@ def openapi_document() -> dict[str, Any]:
                                 ),
                                 "score": {
                                     "type": ["object", "null"],
-                                    "propertyNames": {"pattern": TEXT_PATTERN},
+                                    "propertyNames": _KEY_NAMES,
                                     "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10000},
                                     "description": "Series games only: both participants' scores",
                                 },
@@ -752,12 +769,24 @@ def openapi_document() -> dict[str, Any]:
                             ["state"],
                         )
                         | {
-                            "description": "A dispute needs a reason (what is contested, and by whom).",
-                            "if": {"required": ["state"], "properties": {"state": {"const": "disputed"}}},
-                            "then": {
-                                "required": ["reason"],
-                                "properties": {"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1)},
-                            },
+                            "description": "A dispute needs a reason (what is contested, and by whom). A winner "
+                            "and score are given only when completing a series game.",
+                            "allOf": [
+                                {
+                                    "if": {"required": ["state"], "properties": {"state": {"const": "disputed"}}},
+                                    "then": {
+                                        "required": ["reason"],
+                                        "properties": {"reason": _text(MAX_REASON, blank=False)},
+                                    },
+                                },
+                                {
+                                    "if": {
+                                        "required": ["state"],
+                                        "properties": {"state": {"not": {"const": "completed"}}},
+                                    },
+                                    "then": {"properties": {"winner": {"type": "null"}, "score": {"type": "null"}}},
+                                },
+                            ],
                         }
                     ),
                     "responses": {
@@ -823,7 +852,7 @@ def openapi_document() -> dict[str, Any]:
                             {
                                 "participant_id": _text(80, blank=False),
                                 "points": _POINTS,
-                                "reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1),
+                                "reason": _text(MAX_REASON, blank=False),
                             },
                             ["participant_id", "points", "reason"],
                         )
@@ -841,8 +870,8 @@ def openapi_document() -> dict[str, Any]:
                         _lenient_object(
                             {
                                 "points": _POINTS,
-                                "reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1),
-                                "note": _nullable(_text(500)),
+                                "reason": _text(MAX_REASON, blank=False),
+                                "note": _nullable(_text(MAX_REASON)),
                             },
                             [],
                         )
@@ -853,9 +882,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Delete an adjustment (staff)",
                     "parameters": [_REF, _ADJUSTMENT],
                     "security": _STAFF,
-                    "requestBody": body(
-                        _lenient_object({"reason": _text(500, pattern=NON_BLANK_PATTERN, minLength=1)}, ["reason"])
-                    ),
+                    "requestBody": body(_lenient_object({"reason": _text(MAX_REASON, blank=False)}, ["reason"])),
                     "responses": {
                         **_ok(
                             {
@@ -886,20 +913,7 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
-                "StorableJson": {
-                    "description": "Any JSON value whose text has no NUL or unpaired surrogate, nested at most "
-                    "32 levels in the whole body",
-                    "anyOf": [
-                        {"type": ["null", "boolean", "number"]},
-                        {"type": "string", "pattern": TEXT_PATTERN},
-                        {"type": "array", "items": _ANY_STORABLE},
-                        {
-                            "type": "object",
-                            "propertyNames": {"pattern": TEXT_PATTERN},
-                            "additionalProperties": _ANY_STORABLE,
-                        },
-                    ],
-                },
+                **_storable_json(),
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},

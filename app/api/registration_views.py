@@ -12,7 +12,7 @@ from app.api.views import json_body, player_required, staff_required, visible_to
 from app.errors import NotFound, ValidationError
 from app.services import entries
 
-RID = "<int(max=2147483647):rid>"
+RID = "<dbid:rid>"
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -121,7 +122,10 @@ def _tournament_summary(t: Tournament) -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    """UTF-8 JSON with astral characters as themselves: `\\ud800\\udc00`-style escapes are refused
+    by YAML-based readers (openapi-spec-validator)."""
+    body = json.dumps(openapi_document(), ensure_ascii=False, separators=(",", ":"))
+    return current_app.response_class(body.encode("utf-8"), mimetype="application/json; charset=utf-8")
 
 
 def _caller_is_staff() -> bool:
@@ -160,7 +164,7 @@ def leaderboard(ref: str):
     return _versioned(tournament, rows)
 
 
-@bp.get("/tournaments/<ref>/series/<int(max=2147483647):match_id>/")
+@bp.get("/tournaments/<ref>/series/<dbid:match_id>/")
 def series(ref: str, match_id: int):
     tournament = visible_tournament(ref)
     return _versioned(tournament, LeaderboardService.series_summary_for_match(tournament.id, match_id))
@@ -240,7 +244,7 @@ def _lobby_payload(match: Match) -> dict[str, Any]:
     }
 
 
-@bp.put("/tournaments/<ref>/matches/<int(max=2147483647):match_id>/results/")
+@bp.put("/tournaments/<ref>/matches/<dbid:match_id>/results/")
 @staff_required
 def correct_match(ref: str, match_id: int):
     """Replace a lobby's results (the portal's correction, same rules and audit)."""
@@ -281,7 +285,7 @@ def correct_match(ref: str, match_id: int):
     return jsonify(_lobby_payload(match))
 
 
-@bp.post("/tournaments/<ref>/matches/<int(max=2147483647):match_id>/void/")
+@bp.post("/tournaments/<ref>/matches/<dbid:match_id>/void/")
 @staff_required
 def void_match(ref: str, match_id: int):
     body = json_body()
@@ -289,7 +293,7 @@ def void_match(ref: str, match_id: int):
     return jsonify(_lobby_payload(match))
 
 
-@bp.post("/tournaments/<ref>/matches/<int(max=2147483647):match_id>/restore/")
+@bp.post("/tournaments/<ref>/matches/<dbid:match_id>/restore/")
 @staff_required
 def restore_match(ref: str, match_id: int):
     body = json_body()
@@ -324,7 +328,7 @@ def adjustment_add(ref: str):
     return jsonify(_adjustment_payload(adjustment)), 201
 
 
-@bp.patch("/tournaments/<ref>/adjustments/<int(max=2147483647):adjustment_id>/")
+@bp.patch("/tournaments/<ref>/adjustments/<dbid:adjustment_id>/")
 @staff_required
 def adjustment_edit(ref: str, adjustment_id: int):
     body = json_body()
@@ -341,7 +345,7 @@ def adjustment_edit(ref: str, adjustment_id: int):
     return jsonify(_adjustment_payload(adjustment))
 
 
-@bp.delete("/tournaments/<ref>/adjustments/<int(max=2147483647):adjustment_id>/")
+@bp.delete("/tournaments/<ref>/adjustments/<dbid:adjustment_id>/")
 @staff_required
 def adjustment_delete(ref: str, adjustment_id: int):
     body = json_body()
@@ -349,7 +353,7 @@ def adjustment_delete(ref: str, adjustment_id: int):
     return jsonify(deleted=True, id=adjustment_id, **deleted)
 
 
-@bp.post("/tournaments/<ref>/matches/<int(max=2147483647):match_id>/state/")
+@bp.post("/tournaments/<ref>/matches/<dbid:match_id>/state/")
 @staff_required
 def match_state(ref: str, match_id: int):
     body = json_body()
