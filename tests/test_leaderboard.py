@@ -11,7 +11,7 @@ from app.models import AuditEvent, TournamentResult
 from app.scoring import Ruleset
 from app.services import audit
 from app.services.leaderboard import LeaderboardService as LS
-from app.services.leaderboard import compute_standings
+from app.services.standings import compute_standings
 from tests import factories as f
 from tests.conftest import create_user
 from tests.factories import T0

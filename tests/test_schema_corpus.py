@@ -364,12 +364,14 @@ def registration(app, staff_user):
         return {"tid": tid, "staff": staff, "captains": {1: {"token": create_token(uid)}}}
 
 
-# Registration: a team's name and tag are names the service strips first (`_clean_team`).
+# Registration: a team's name and tag are checked as sent, then trimmed (`_clean_team`).
 REGISTER = ("post", "/api/tournaments/{ref}/registrations/")
 SETTINGS_PUT = ("put", "/api/tournaments/{ref}/registration/")
 REGISTRATION_CORPUS = [
     ("register-ok", REGISTER, {"team_name": "Team Phoenix", "tag": "PHX"}, True),
-    ("register-padded", REGISTER, {"team_name": "\tTeam Phoenix\n", "tag": "  PHX "}, True),
+    ("register-padded", REGISTER, {"team_name": "  Team Phoenix\u3000", "tag": "  PHX "}, True),
+    ("register-padded-with-controls", REGISTER, {"team_name": "\tTeam Phoenix\n", "tag": "PHX"}, False),
+    ("register-tag-padded-with-controls", REGISTER, {"team_name": "Team Phoenix", "tag": "PHX\u2028"}, False),
     ("register-tag-empty", REGISTER, {"team_name": "Team Phoenix", "tag": ""}, True),
     ("register-tag-blank", REGISTER, {"team_name": "Team Phoenix", "tag": "   "}, True),
     ("register-tag-null", REGISTER, {"team_name": "Team Phoenix", "tag": None}, True),

@@ -12,7 +12,7 @@ import pytest
 from app.extensions import db
 from app.services import shown
 from app.services.leaderboard import LeaderboardService as LS
-from app.services.leaderboard import get_tournament
+from app.services.tournament_lookup import get_tournament
 from tests import factories as f
 from tests.test_public import HX, standings_rows
 

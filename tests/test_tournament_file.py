@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import time
-import types
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -32,6 +31,7 @@ from app.models import (
     Series,
     Tournament,
 )
+from app.services import final_results
 from app.services import tournament_file as tf
 
 EXAMPLES = ("ff-weekly-cup", "pmcs-group-a", "val-campus-playoffs")
@@ -1116,9 +1116,7 @@ def test_completed_tournament_freezes_before_commit(app, examples_dir, monkeypat
         # Called inside the import's transaction: the rows are there, not yet committed.
         frozen.append((tournament_id, db.session.scalar(select(func.count()).select_from(MatchResult))))
 
-    fake = types.ModuleType("app.services.leaderboard")
-    fake.freeze_results = freeze_results  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "app.services.leaderboard", fake)
+    monkeypatch.setattr(final_results, "freeze_results", freeze_results)
     with app.app_context():
         result = tf.import_tournament(completed_ff(examples_dir))
     assert frozen == [(result.tournament_id, 18)]
@@ -1128,9 +1126,7 @@ def test_freeze_failure_stores_nothing(app, examples_dir, monkeypatch):
     def freeze_results(tournament_id: int) -> None:
         raise ValidationError("cannot freeze")
 
-    fake = types.ModuleType("app.services.leaderboard")
-    fake.freeze_results = freeze_results  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "app.services.leaderboard", fake)
+    monkeypatch.setattr(final_results, "freeze_results", freeze_results)
     with app.app_context(), pytest.raises(ValidationError):
         tf.import_tournament(completed_ff(examples_dir))
     assert set(row_counts(app).values()) == {0}

@@ -23,7 +23,8 @@ from app.services import entries, fieldspec
 from app.services.corrections import MIN_VOID_REASON
 from app.services.fieldspec import FORMAT_DESCRIPTION, NAME_PATTERN, NON_BLANK_PATTERN, STORABLE_FORMAT, TEXT_PATTERN
 from app.services.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
-from app.services.leaderboard import MIN_REASON_LENGTH, STANDINGS_FIELDS
+from app.services.placement_overrides import MIN_REASON_LENGTH
+from app.services.standings import STANDINGS_FIELDS
 from app.services.text import MAX_JSON_DEPTH
 from app.services.tournament_file import MAX_KEY, MAX_REASON, lobby_schema
 

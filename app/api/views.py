@@ -18,10 +18,11 @@ from app.models import Match, PointAdjustment, Tournament, TournamentStatus
 from app.services import corrections, idempotency, lobbies, states
 from app.services import tournaments as tournaments_service
 from app.services.api_tokens import authenticate_api_request
-from app.services.leaderboard import LeaderboardService, get_tournament
+from app.services.leaderboard import LeaderboardService
 from app.services.numbers import parse_whole
 from app.services.text import check_json, integral_numbers
 from app.services.timestamps import iso_z
+from app.services.tournament_lookup import get_tournament
 
 MAX_MATCH_IDS = 1000
 

@@ -67,10 +67,10 @@ NON_BLANK_PATTERN = text_pattern(1)
 
 
 def padded_name_pattern(*, blank: bool = False) -> str:
-    """A name the service strips before `check_name`: whitespace around it (even a tab or a line
-    break) is dropped, and inside it no control character may stand. `blank`: nothing but
-    whitespace is fine too (an optional name)."""
-    around = f"[{WHITESPACE}]*"
+    """A name the service checks as sent (`check_name`: no control character anywhere, a tab or
+    line break around it included) and then trims: spaces around it are dropped. `blank`:
+    nothing but spaces is fine too (an optional name)."""
+    around = f"[{_NAME_WHITESPACE}]*"
     visible = f"[^{CONTROLS}{_NAME_WHITESPACE}]"
     core = f"{visible}(?:[^{CONTROLS}]*{visible})?"
     return f"^{around}(?:{core})?{around}$" if blank else f"^{around}{core}{around}$"

@@ -7,9 +7,6 @@ rule lives in the module that owns its concept, with the rule stated in that mod
 - app.services.series_summaries: who wins a best-of series;
 - app.services.final_results: completing a tournament and freezing its final results;
 - app.services.placement_overrides: staff overrides of final placements and their preview.
-
-The module also re-exports the names the seed exposed here (`get_tournament`,
-`compute_standings`, `STANDINGS_FIELDS`, ...); new code imports them from their own module.
 """
 
 from __future__ import annotations
@@ -19,23 +16,8 @@ from typing import Any
 
 from app.models import Tournament
 from app.services import final_results, placement_overrides, series_summaries, standings
-from app.services.final_results import freeze_results
-from app.services.placement_overrides import preview_override
-from app.services.series_summaries import summarise_series
-from app.services.standings import STANDINGS_FIELDS, compute_standings, tournament_ruleset
-from app.services.tournament_lookup import get_tournament, get_tournament_by_slug
 
-__all__ = [
-    "STANDINGS_FIELDS",
-    "LeaderboardService",
-    "compute_standings",
-    "freeze_results",
-    "get_tournament",
-    "get_tournament_by_slug",
-    "preview_override",
-    "summarise_series",
-    "tournament_ruleset",
-]
+__all__ = ["LeaderboardService"]
 
 
 class LeaderboardService:

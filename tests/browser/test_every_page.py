@@ -42,7 +42,8 @@ from app.notifications import endpoints, preferences
 from app.services import entries
 from app.services.api_tokens import create_token
 from app.services.demo import DEMO_PLAYERS, ensure_demo_players, ensure_demo_registrations, load_demo
-from app.services.leaderboard import LeaderboardService, summarise_series
+from app.services.leaderboard import LeaderboardService
+from app.services.series_summaries import summarise_series
 from tests.conftest import create_user
 
 WIDTHS = (1280, 390)

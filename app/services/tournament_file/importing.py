@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, Participant, PointAdjustment, Series, Tournament, TournamentStatus
-from app.services import audit
+from app.services import audit, final_results
 from app.services.tournament_file.validation import _check_document, _Plan, _slug_taken
 
 # Rows per bulk INSERT: large enough that a 100,000-result file is a few dozen statements,
@@ -43,9 +43,7 @@ def import_tournament(
         plan = _check_document(doc)
         result = _insert(plan, progress)
         if plan.tournament["status"] == TournamentStatus.COMPLETED.value:
-            from app.services.leaderboard import freeze_results
-
-            freeze_results(result.tournament_id)
+            final_results.freeze_results(result.tournament_id)
         audit.record(
             "tournament.imported",
             target_type="tournament",
