@@ -21,6 +21,8 @@ from typing import Any
 
 from flask import Response, redirect, request, url_for
 
+from app.services import standings_board
+
 REDIRECT_CACHE_CONTROL = "public, max-age=60"
 _DIGITS = re.compile(r"(\d+)")
 
@@ -31,9 +33,9 @@ def natural_key(text: str) -> tuple:
 
 
 def canonical_matches(raw: str) -> str:
-    """The `matches` value in natural order without blanks or repeats (the filter is a set)."""
-    keys = dict.fromkeys(part.strip() for part in raw.split(",") if part.strip())
-    return ",".join(sorted(keys, key=natural_key))
+    """The `matches` value in natural order without blanks or repeats (the filter is a set),
+    read by the board's own parser; FilterError (too many keys) is the view's to answer."""
+    return ",".join(sorted(standings_board.parse_match_keys(raw), key=natural_key))
 
 
 def canonical_query(*known: str) -> Callable:
@@ -61,7 +63,10 @@ def _canonical_args(known: tuple[str, ...]) -> dict[str, str] | None:
         return None
     kept = {key: args[key] for key in args if key in known}
     if "matches" in kept:
-        kept["matches"] = canonical_matches(kept["matches"])
+        try:
+            kept["matches"] = canonical_matches(kept["matches"])
+        except standings_board.FilterError:
+            return None  # the view refuses it with its 400
     if len(args) == len(kept) and all(
         len(args.getlist(key)) == 1 and args[key] == value for key, value in kept.items()
     ):

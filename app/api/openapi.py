@@ -40,25 +40,12 @@ MAX_MATCH_IDS = 1000
 MAX_ID_DIGITS = 18
 
 
-def _not_above(bound: int) -> str:
-    """A regex for decimal numbers of exactly len(str(bound)) digits, no leading zero, <= bound."""
-    digits = str(bound)
-    alternatives = []
-    for i, ch in enumerate(digits):
-        low, high, rest = (1 if i == 0 else 0), int(ch) - 1, len(digits) - i - 1
-        if high >= low:
-            cls = str(low) if high == low else f"[{low}-{high}]"
-            alternatives.append(digits[:i] + cls + (f"[0-9]{{{rest}}}" if rest else ""))
-    alternatives.append(digits)
-    return "|".join(alternatives)
-
-
 def _id_with_zeros(bound: int, max_digits: int) -> str:
     """An id in 1..bound, written with leading zeros up to `max_digits` digits in all (what
     `parse_whole(part, max_digits=...)` then the range check accept), without look-ahead."""
     width = len(str(bound))
     alternatives = [f"0{{0,{max_digits - n}}}[1-9]" + (f"[0-9]{{{n - 1}}}" if n > 1 else "") for n in range(1, width)]
-    alternatives.append(f"0{{0,{max_digits - width}}}(?:{_not_above(bound)})")
+    alternatives.append(f"0{{0,{max_digits - width}}}(?:{fieldspec.full_width_at_most(bound)})")
     return "(?:" + "|".join(alternatives) + ")"
 
 

@@ -1295,15 +1295,7 @@ def proofs_of(entry_id: int) -> list[PaymentProof]:
 
 def history_of(entry_id: int) -> list[AuditEvent]:
     """The entry's audit events, oldest first."""
-    if not is_db_id(entry_id):
-        return []
-    return list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.target_type == "entry", AuditEvent.target_id == entry_id)
-            .order_by(AuditEvent.id)
-        )
-    )
+    return histories_of([entry_id]).get(entry_id, [])
 
 
 def histories_of(entry_ids: list[int]) -> dict[int, list[AuditEvent]]:

@@ -80,11 +80,11 @@ def padded_name_pattern(*, blank: bool = False) -> str:
 NAME_PATTERN = f"^[^{CONTROLS}]*[^{CONTROLS}{_NAME_WHITESPACE}][^{CONTROLS}]*$"
 
 
-def decimal_at_most(bound: int) -> str:
-    """A regex (no anchors) for 1..bound in decimal without leading zeros, e.g. for database
-    ids: an alternation per digit of the bound, no look-ahead."""
+def full_width_at_most(bound: int) -> str:
+    """A regex (no anchors) for numbers of exactly len(str(bound)) digits, no leading zero,
+    <= bound: an alternation per digit of the bound, no look-ahead."""
     digits = str(bound)
-    alternatives = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    alternatives = []
     for i, ch in enumerate(digits):
         low, high, rest = (1 if i == 0 else 0), int(ch) - 1, len(digits) - i - 1
         if high >= low:
@@ -92,6 +92,14 @@ def decimal_at_most(bound: int) -> str:
             alternatives.append(digits[:i] + cls + (f"[0-9]{{{rest}}}" if rest else ""))
     alternatives.append(digits)
     return "|".join(alternatives)
+
+
+def decimal_at_most(bound: int) -> str:
+    """A regex (no anchors) for 1..bound in decimal without leading zeros, e.g. for database
+    ids: the shorter numbers, then the full-width ones up to the bound."""
+    width = len(str(bound))
+    shorter = [f"[1-9][0-9]{{0,{width - 2}}}"] if width > 1 else []
+    return "|".join([*shorter, full_width_at_most(bound)])
 
 
 def describe(value: object) -> str:
