@@ -24,7 +24,10 @@ def cup(app, staff_user):
 
 def test_staff_enters_a_lobby_by_keyboard_and_the_public_page_shows_it(app, live_server, page, cup):
     page.goto(f"{live_server.url}/login")
-    page.keyboard.type(STAFF_EMAIL)  # the email box has focus
+    # Autofocus lands a moment after "load" on a busy machine: type only once it has.
+    expect(page.locator("#email")).to_be_focused()
+    page.keyboard.type(STAFF_EMAIL)
+    expect(page.locator("#email")).to_have_value(STAFF_EMAIL)
     page.keyboard.press("Tab")
     page.keyboard.type(STAFF_PASSWORD)
     page.keyboard.press("Enter")
