@@ -411,3 +411,120 @@ def test_registration_schema_accepts_what_the_server_accepts(client, registratio
     server_ok = response.status_code < 300
     assert server_ok == accepted, (name, response.status_code, response.get_json())
     assert schema_ok == accepted, (name, "schema disagrees with the server")
+
+
+API_CORPUS_DECLARED = [
+    ("correct-row-unknown-key", CORRECT, {"results": [{"participant": "A", "placement": 1, "kils": 2}]}, False),
+    ("correct-stage-null", CORRECT, {"results": R, "stage": None}, True),
+    ("correct-version-negative", CORRECT, {"results": R, "version": -1}, False),
+    ("edit-points-null", EDIT, {"points": None}, False),
+    ("edit-reason-blank", EDIT, {"reason": " "}, False),
+    ("state-score-negative", STATE, {"state": "disputed", "reason": "Contested kills", "score": {"A": -1}}, False),
+    ("override-rank-huge", OVERRIDE, {"participant_id": "B", "new_rank": 2**31, "reason": REASON}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "operation", "body", "accepted"), API_CORPUS_DECLARED, ids=[c[0] for c in API_CORPUS_DECLARED]
+)
+def test_api_schema_agrees_on_declared_rules(client, api, name, operation, body, accepted):
+    test_api_schema_accepts_what_the_server_accepts(client, api, name, operation, body, accepted)
+
+
+SETTINGS_CORPUS = [
+    ("settings-fee-as-amount", {"fee": "500"}, True),
+    ("settings-fee-as-number", {"fee": 500}, True),
+    ("settings-fee-null-free", {"fee": None, "methods": None}, True),
+    ("settings-fee-three-decimals", {"fee": {"amount": "5.001"}}, False),
+    ("settings-fee-padded", {"fee": {"amount": " 500 ", "currency": "bdt"}}, True),
+    ("settings-currency-long", {"fee": {"amount": "500", "currency": "TAKA"}}, False),
+    ("settings-method-padded", {"methods": [{"name": " bkash", "instructions": "x"}]}, False),
+    ("settings-method-extra-key", {"methods": [{"name": "bkash", "fee": 1}]}, False),
+    ("settings-time-space", {"opens_at": "2020-01-01 00:00Z"}, True),
+    ("settings-time-no-zone", {"opens_at": "2020-01-01T00:00"}, False),
+    ("settings-auto-text", {"auto_confirm_free": "yes"}, False),
+    ("settings-unknown-key", {"prize": 1}, False),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "accepted"), SETTINGS_CORPUS, ids=[c[0] for c in SETTINGS_CORPUS])
+def test_settings_schema_accepts_what_the_server_accepts(client, registration, name, change, accepted):
+    test_registration_schema_accepts_what_the_server_accepts(
+        client, registration, name, SETTINGS_PUT, change, accepted
+    )
+
+
+PAYMENT = ("post", "/api/tournaments/{ref}/registrations/{rid}/payment/")
+DECISION = ("post", "/api/tournaments/{ref}/registrations/{rid}/decision/")
+PROOF = {"method": "bkash", "transaction_id": "8N7A6B5C4D", "amount": "500.00", "sender_last_digits": "1234"}
+ENTRY_CORPUS = [
+    ("payment-ok", PAYMENT, PROOF, True),
+    ("payment-padded", PAYMENT, {**PROOF, "transaction_id": " 8N7A6B5C4D ", "sender_last_digits": " 12 "}, True),
+    ("payment-amount-number", PAYMENT, {**PROOF, "amount": 500}, True),
+    ("payment-digits-null", PAYMENT, {**PROOF, "sender_last_digits": None}, True),
+    ("payment-method-padded", PAYMENT, {**PROOF, "method": " bkash"}, False),
+    ("payment-txn-short", PAYMENT, {**PROOF, "transaction_id": "8N"}, False),
+    ("payment-txn-newline", PAYMENT, {**PROOF, "transaction_id": "8N7A6B5C4D\n"}, True),  # trimmed, like a space
+    ("payment-amount-words", PAYMENT, {**PROOF, "amount": "five hundred"}, False),
+    ("payment-amount-missing", PAYMENT, {k: v for k, v in PROOF.items() if k != "amount"}, False),
+    ("payment-digits-five", PAYMENT, {**PROOF, "sender_last_digits": "12345"}, False),
+    ("payment-unknown-key", PAYMENT, {**PROOF, "screenshot": "x"}, False),
+    ("payment-method-unknown", PAYMENT, {**PROOF, "method": "nagad"}, None),
+    ("decision-waive", DECISION, {"decision": "waive"}, True),
+    ("decision-reject-reason", DECISION, {"decision": "reject", "reason": "Fake screenshot"}, True),
+    ("decision-reject-no-reason", DECISION, {"decision": "reject"}, False),
+    ("decision-reject-blank", DECISION, {"decision": "reject", "reason": "  "}, False),
+    ("decision-unknown", DECISION, {"decision": "maybe"}, False),
+    ("decision-reference-number", DECISION, {"decision": "waive", "reference": 5}, False),
+]
+ENTRY_BEYOND_SCHEMA = {"payment-method-unknown": "one of this tournament's payment methods (its settings)"}
+
+
+@pytest.mark.parametrize(("name", "operation", "body", "accepted"), ENTRY_CORPUS, ids=[c[0] for c in ENTRY_CORPUS])
+def test_entry_schemas_accept_what_the_server_accepts(client, registration, name, operation, body, accepted):
+    setup = registration
+    assert _put_settings(client, setup).status_code == 200
+    captain = {"Authorization": f"Bearer {setup['captains'][1]['token']}"}
+    base = f"/api/tournaments/{setup['tid']}/registrations/"
+    registered = client.post(base, json={"team_name": "Team Phoenix"}, headers=captain)
+    assert registered.status_code == 201, registered.get_json()
+    rid = registered.get_json()["id"]
+    token = captain["Authorization"]
+    if operation == DECISION:
+        token = f"Bearer {setup['staff']}"
+    doc = client.get("/api/openapi.json").get_json()
+    method, template = operation
+    schema_ok = _request_schema(doc, method, template).is_valid(body)
+    response = client.open(
+        template.format(ref=setup["tid"], rid=rid),
+        method=method.upper(),
+        data=json.dumps(body, ensure_ascii=True),
+        headers={"Authorization": token, "Content-Type": "application/json"},
+    )
+    assert response.status_code < 500
+    server_ok = response.status_code < 300
+    if accepted is None:
+        assert name in ENTRY_BEYOND_SCHEMA
+        assert schema_ok and not server_ok, (name, response.get_json())
+    else:
+        assert server_ok == accepted, (name, response.status_code, response.get_json())
+        assert schema_ok == accepted, (name, "schema disagrees with the server")
+
+
+def test_every_request_body_is_generated_from_its_declaration(client):
+    """No body is written by hand in the OpenAPI document: each is a declaration's schema."""
+    from app.api.openapi import MATCH_ENTRY
+    from app.services import api_bodies
+
+    declared = [getattr(api_bodies, name).schema() for name in api_bodies.__all__ if name.isupper()]
+    declared.append(json.loads(json.dumps(MATCH_ENTRY)))
+    doc = client.get("/api/openapi.json").get_json()
+    bodies = [
+        operation["requestBody"]["content"]["application/json"]["schema"]
+        for item in doc["paths"].values()
+        for operation in item.values()
+        if "requestBody" in operation
+    ]
+    assert len(bodies) == 14
+    for body in bodies:
+        assert json.loads(json.dumps(body)) in [json.loads(json.dumps(d)) for d in declared], body

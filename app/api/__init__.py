@@ -7,9 +7,8 @@ from werkzeug.routing import IntegerConverter
 
 from app.errors import DomainError
 from app.extensions import csrf, db
+from app.models import MAX_ID as MAX_DB_ID
 from app.services.fieldspec import decimal_at_most
-
-MAX_DB_ID = 2**31 - 1
 
 
 class DatabaseId(IntegerConverter):

@@ -1,14 +1,16 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
 
 Kept beside the views and checked by tests against the app's URL map, so it cannot silently
-drift from the routes it describes. Request schemas say what the server accepts, not more, and
-are generated from the rules the server checks: the lobby body from the tournament file's rules
-(app/services/tournament_file/rules.py), every text field from app/services/fieldspec.py (no
-NUL: the patterns; no unpaired surrogate: the format `storable-text`), the `match_ids` form from
-the view's own limits, and ids in 1..2**31-1. What JSON Schema cannot say, or cannot say in a
-form today's tools read (a participant that exists, placements unique within a lobby, text and
-depth deep inside the value of an ignored key: `_storable_json`), is said in the descriptions
-and answered with 400 or 404; tests/test_schema_corpus.py proves the rest against the server.
+drift from the routes it describes. Request schemas are generated from the declarations the
+server reads them with: every body from app/services/api_bodies.py (the lobby body from the
+tournament file's rules, which that module reuses), text from app/services/fieldspec.py (no NUL:
+the patterns; no unpaired surrogate: the format `storable-text`), the `match_ids` form from the
+limits `api_bodies.parse_match_ids` applies, ids from the models' bound. What JSON Schema cannot
+say, or cannot say in a form today's tools read (a participant that exists, placements unique
+within a lobby, text and depth deep inside the value of an ignored key:
+`fieldspec.storable_json_components`), is said in the descriptions and answered with 400, 404 or
+409; tests/test_schema_corpus.py proves the rest against the server. Only the responses are
+written here.
 
 Patterns are negated character classes and short alternations: generators (schemathesis,
 hypothesis) draw from them in milliseconds, where the earlier astral-range classes took 40-160 s
@@ -19,25 +21,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services import entries, fieldspec
-from app.services.corrections import MIN_VOID_REASON
+from app.models import EntryPaymentStatus, EntryStatus
+from app.services import api_bodies, entries, fieldspec
 from app.services.fieldspec import FORMAT_DESCRIPTION, NAME_PATTERN, NON_BLANK_PATTERN, STORABLE_FORMAT, TEXT_PATTERN
 from app.services.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
-from app.services.placement_overrides import MIN_REASON_LENGTH
 from app.services.standings import STANDINGS_FIELDS
-from app.services.text import MAX_JSON_DEPTH
-from app.services.tournament_file import MAX_KEY, MAX_REASON, lobby_schema
+from app.services.tournament_file import lobby_schema
 
 __all__ = ["NAME_PATTERN", "NON_BLANK_PATTERN", "TEXT_PATTERN", "MATCH_IDS_PATTERN", "openapi_document"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_ANY_STORABLE = {"$ref": "#/components/schemas/StorableJson"}
 
-# A database id: 1 to 2147483647 (32-bit), ASCII digits only.
-MAX_DB_ID = 2**31 - 1
-# `match_ids`: the view's limits (app/api/views.py `_parse_match_ids`).
-MAX_MATCH_IDS = 1000
-MAX_ID_DIGITS = 18
+MAX_DB_ID = api_bodies.MAX_DB_ID
+MAX_MATCH_IDS = api_bodies.MAX_MATCH_IDS
+MAX_ID_DIGITS = api_bodies.MAX_ID_DIGITS
 
 
 def _id_with_zeros(bound: int, max_digits: int) -> str:
@@ -54,55 +51,7 @@ _ID_PART = f"{_SPACE}*{_id_with_zeros(MAX_DB_ID, MAX_ID_DIGITS)}{_SPACE}*"
 MATCH_IDS_PATTERN = f"^{_ID_PART}(?:,{_ID_PART}){{0,{MAX_MATCH_IDS - 1}}}$"
 
 
-def _text(
-    max_length: int | None = None, *, blank: bool = True, min_stripped: int | None = None, **extra: Any
-) -> dict[str, Any]:
-    if min_stripped is None:
-        min_stripped = 0 if blank else 1
-    return fieldspec.text_schema(max_length, min_stripped=min_stripped, **extra)
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "type": [schema["type"], "null"]}
-
-
-_KEY_NAMES = {"type": "string", "format": STORABLE_FORMAT, "pattern": TEXT_PATTERN}
-
-
-def _lenient_object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    """A body whose unknown keys are ignored, as long as they are storable JSON."""
-    return {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "propertyNames": _KEY_NAMES,
-        "additionalProperties": _ANY_STORABLE,
-    }
-
-
-def _storable_json() -> dict[str, Any]:
-    """The value of an unknown (ignored) key of a lenient body: storable text, and containers
-    whose content is any JSON. The server also refuses NUL or an unpaired surrogate deeper
-    inside and bodies nested more than MAX_JSON_DEPTH levels (400); JSON Schema can only say
-    that recursively, and neither form serves today's tools: a schema that refers to itself
-    stops openapi-python-client ("Could not find reference"), and a 32-level chain of schemas
-    makes schemathesis' coverage phase grow exponentially (1,637 cases at 8 levels)."""
-    nested = (
-        f"Any JSON; text inside must also be storable and the body nested at most {MAX_JSON_DEPTH} levels "
-        "(checked by the server, 400)"
-    )
-    return {
-        "StorableJson": {
-            "description": "Any JSON value whose text has no NUL or unpaired surrogate",
-            "type": ["null", "boolean", "number", "string", "array", "object"],
-            "format": STORABLE_FORMAT,
-            "pattern": TEXT_PATTERN,
-            "items": {"$ref": "#/components/schemas/NestedJson"},
-            "propertyNames": _KEY_NAMES,
-            "additionalProperties": {"$ref": "#/components/schemas/NestedJson"},
-        },
-        "NestedJson": {"description": nested},
-    }
+_KEY_NAMES = fieldspec.KEY_NAMES
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -131,7 +80,7 @@ _MATCH = {
     "name": "match_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DB_ID},
 }
 _STAFF = [{"bearer": []}, {"session": []}]
 
@@ -215,14 +164,7 @@ RESULT_ROW = {
     },
 }
 
-OVERRIDE_REQUEST = _lenient_object(
-    {
-        "participant_id": _text(80, blank=False),
-        "new_rank": {"type": "integer", "minimum": 1, "description": "1..number of participants"},
-        "reason": _text(MAX_REASON, min_stripped=MIN_REASON_LENGTH),
-    },
-    ["participant_id", "new_rank", "reason"],
-)
+OVERRIDE_REQUEST = api_bodies.OVERRIDE.schema()
 
 OVERRIDE_RESPONSE = {
     "type": "object",
@@ -269,47 +211,7 @@ LOBBY = {
     },
 }
 
-CORRECTION_REQUEST = _lenient_object(
-    {
-        "results": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["participant", "placement"],
-                "properties": {
-                    "participant": _text(80, blank=False),
-                    "placement": {"type": "integer", "minimum": 1, "maximum": 100},
-                    "kills": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0},
-                },
-            },
-            "description": "The lobby's whole results, replacing the saved ones",
-        },
-        "stage": _nullable(_text(80)),
-        "version": {
-            "type": "integer",
-            "description": "The lobby's version as last read; a lobby changed since is refused with 409. "
-            "Absent: the current version (last write wins)",
-        },
-    },
-    ["results"],
-)
-
-REASON_BODY = _lenient_object(
-    {
-        "reason": _text(
-            MAX_REASON,
-            min_stripped=MIN_VOID_REASON,
-            description="At least 5 characters once surrounding whitespace is trimmed; kept in the audit log",
-        )
-    },
-    ["reason"],
-)
-OPTIONAL_REASON_BODY = {
-    **_lenient_object({"reason": _nullable(_text(500))}, []),
-    "description": "An empty object is fine",
-}
+CORRECTION_REQUEST = api_bodies.CORRECTION.schema()
 
 ADJUSTMENT = {
     "type": "object",
@@ -321,18 +223,11 @@ ADJUSTMENT = {
         "created_at": {"type": "string", "format": "date-time"},
     },
 }
-_POINTS = {
-    "type": "integer",
-    "minimum": -10000,
-    "maximum": 10000,
-    "not": {"const": 0},
-    "description": "Negative: a penalty; positive: a bonus; never 0",
-}
 _ADJUSTMENT = {
     "name": "adjustment_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DB_ID},
 }
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
@@ -364,76 +259,10 @@ TOURNAMENT = {
 }
 
 
-_TIME_OR_NULL = {"type": ["string", "null"], "pattern": TIMESTAMP_PATTERN}
-# A decimal amount with at most two decimals, as text or a number (e.g. "500.00", "0", 500).
-AMOUNT_PATTERN = r"^[0-9]{1,7}(?:\.[0-9]{1,2})?$"
-_AMOUNT = {
-    "description": 'A decimal amount, e.g. "500.00"; 0 means free',
-    "anyOf": [
-        {"type": "string", "pattern": AMOUNT_PATTERN},
-        {"type": "number", "minimum": 0, "maximum": 9999999.99, "multipleOf": 0.01},
-    ],
-}
-REGISTRATION_STATUSES = [
-    "pending_payment",
-    "awaiting_approval",
-    "confirmed",
-    "waitlisted",
-    "rejected",
-    "cancelled",
-    "withdrawn",
-    "no_show",
-]
-PAYMENT_STATUSES = ["none", "submitted", "verified", "rejected", "waived", "refunded"]
-# The registration rules' own limits and forms (app/services/entries.py).
-_METHOD_NAME_PATTERN = f"^{entries._METHOD_RE.pattern}$"
-
-REGISTRATION_SETTINGS = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["capacity"],
-    "properties": {
-        "opens_at": _TIME_OR_NULL,
-        "closes_at": _TIME_OR_NULL,
-        "starts_at": {
-            **_TIME_OR_NULL,
-            "description": "When play starts: check-in closes and withdrawing ends then (required with check-in)",
-        },
-        "capacity": {"type": "integer", "minimum": 1, "maximum": entries.MAX_CAPACITY},
-        "roster_min": {"type": "integer", "minimum": 1, "maximum": entries.MAX_ROSTER, "default": 1},
-        "roster_max": {"type": "integer", "minimum": 1, "maximum": entries.MAX_ROSTER},
-        "fee": {
-            "type": ["object", "null"],
-            "additionalProperties": False,
-            "properties": {
-                "amount": _AMOUNT,
-                "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$", "default": "BDT"},
-            },
-        },
-        "methods": {
-            "type": ["array", "null"],
-            "maxItems": entries.MAX_METHODS,
-            "description": "Required (at least one) when the fee is not 0; names are unique, e.g. bkash, nagad, rocket",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name"],
-                "properties": {
-                    "name": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
-                    "instructions": _nullable(_text(entries.MAX_INSTRUCTIONS)),
-                },
-            },
-        },
-        "payment_deadline_hours": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": entries.MAX_DEADLINE_HOURS,
-            "default": 48,
-        },
-        "auto_confirm_free": {"type": "boolean", "default": True},
-        "check_in_minutes": {"type": ["integer", "null"], "minimum": 1, "maximum": entries.MAX_CHECK_IN_MINUTES},
-    },
-}
+REGISTRATION_STATUSES = [status.value for status in EntryStatus]
+PAYMENT_STATUSES = [status.value for status in EntryPaymentStatus]
+# The response states what the request accepts, with the defaults filled in.
+REGISTRATION_SETTINGS = api_bodies.SETTINGS.schema()
 
 REGISTRATION_ROW = {
     "type": "object",
@@ -470,7 +299,7 @@ _RID = {
     "in": "path",
     "required": True,
     "description": "The registration's id",
-    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DB_ID},
 }
 _PLAYER = [{"bearer": []}, {"session": []}]
 
@@ -514,7 +343,7 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "schema": {
                             "type": "string",
                             # Empty: no filter (the view reads `?status=` as absent).
-                            "enum": ["", *REGISTRATION_STATUSES, "proof_submitted", "refund_requested"],
+                            "enum": ["", *REGISTRATION_STATUSES, *entries.QUEUE_FILTERS],
                         },
                     },
                 ],
@@ -525,19 +354,7 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                 "summary": "Register a team with the caller as captain (any logged-in player)",
                 "parameters": [_REF],
                 "security": _PLAYER,
-                "requestBody": body(
-                    {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["team_name"],
-                        "properties": {
-                            "team_name": _text(
-                                entries.MAX_TEAM_NAME, blank=False, pattern=fieldspec.padded_name_pattern()
-                            ),
-                            "tag": _nullable(_text(entries.MAX_TAG, pattern=fieldspec.padded_name_pattern(blank=True))),
-                        },
-                    }
-                ),
+                "requestBody": body(api_bodies.REGISTER.schema()),
                 "responses": {
                     **_ok(
                         {
@@ -563,17 +380,7 @@ def _registration_paths(body: Any) -> dict[str, Any]:
         },
         "/api/tournaments/{ref}/registrations/{rid}/payment/": action(
             "Submit proof of payment (the captain)",
-            {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["method", "transaction_id", "amount"],
-                "properties": {
-                    "method": {"type": "string", "pattern": _METHOD_NAME_PATTERN},
-                    "transaction_id": {"type": "string", "pattern": rf"^\s*{entries._TXN_RE.pattern}\s*$"},
-                    "amount": _AMOUNT,
-                    "sender_last_digits": {"type": ["string", "null"], "pattern": r"^\s*[0-9]{0,4}\s*$"},
-                },
-            },
+            api_bodies.PAYMENT.schema(),
             (400, 401, 404, 409),
         ),
         "/api/tournaments/{ref}/registrations/{rid}/decision/": {
@@ -581,31 +388,7 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                 "summary": "Decide on a registration (staff); verify emits payment.verified, refund payment.refunded",
                 "parameters": [_REF, _RID],
                 "security": _STAFF,
-                "requestBody": body(
-                    {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["decision"],
-                        "properties": {
-                            "decision": {"type": "string", "enum": ["verify", "reject", "waive", "approve", "refund"]},
-                            "reason": _nullable(
-                                _text(entries.MAX_REASON, description="Required (not blank) for reject and refund")
-                            ),
-                            "reference": _nullable(
-                                _text(entries.MAX_REFERENCE, description="A refund's transaction reference")
-                            ),
-                        },
-                        "allOf": [
-                            {
-                                "if": {
-                                    "required": ["decision"],
-                                    "properties": {"decision": {"enum": sorted(entries.REASON_REQUIRED)}},
-                                },
-                                "then": {"required": ["reason"], "properties": {"reason": _text(blank=False)}},
-                            }
-                        ],
-                    }
-                ),
+                "requestBody": body(api_bodies.DECISION.schema()),
                 "responses": {**_ok(REGISTRATION_ROW), **_errors(400, 401, 403, 404, 409)},
             }
         },
@@ -663,7 +446,7 @@ def openapi_document() -> dict[str, Any]:
                             "name": "stage",
                             "in": "query",
                             "description": "Count one stage",
-                            "schema": _text(),
+                            "schema": fieldspec.text_schema(),
                         },
                     ],
                     "responses": {**_ok({"type": "array", "items": STANDINGS_ROW}), **_errors(400, 404)},
@@ -695,15 +478,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Clear a participant's override (staff)",
                     "parameters": [_REF],
                     "security": _STAFF,
-                    "requestBody": body(
-                        _lenient_object(
-                            {
-                                "participant_id": _text(MAX_KEY, blank=False),
-                                "reason": _text(MAX_REASON, min_stripped=MIN_REASON_LENGTH),
-                            },
-                            ["participant_id", "reason"],
-                        )
-                    ),
+                    "requestBody": body(api_bodies.OVERRIDE_CLEAR.schema()),
                     "responses": {**_ok(OVERRIDE_RESPONSE), **_errors(400, 401, 403, 404, 409)},
                 },
             },
@@ -732,51 +507,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Move a match to another state (staff)",
                     "parameters": [_REF, _MATCH],
                     "security": _STAFF,
-                    "requestBody": body(
-                        _lenient_object(
-                            {
-                                "state": {
-                                    "type": "string",
-                                    "enum": ["scheduled", "live", "completed", "disputed", "cancelled"],
-                                },
-                                "reason": _nullable(_text(500)),
-                                "winner": _nullable(
-                                    _text(
-                                        80,
-                                        blank=False,
-                                        description="Series games only, when completing: the winning participant id",
-                                    )
-                                ),
-                                "score": {
-                                    "type": ["object", "null"],
-                                    "propertyNames": _KEY_NAMES,
-                                    "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10000},
-                                    "description": "Series games only: both participants' scores",
-                                },
-                            },
-                            ["state"],
-                        )
-                        | {
-                            "description": "A dispute needs a reason (what is contested, and by whom). A winner "
-                            "and score are given only when completing a series game.",
-                            "allOf": [
-                                {
-                                    "if": {"required": ["state"], "properties": {"state": {"const": "disputed"}}},
-                                    "then": {
-                                        "required": ["reason"],
-                                        "properties": {"reason": _text(MAX_REASON, blank=False)},
-                                    },
-                                },
-                                {
-                                    "if": {
-                                        "required": ["state"],
-                                        "properties": {"state": {"not": {"const": "completed"}}},
-                                    },
-                                    "then": {"properties": {"winner": {"type": "null"}, "score": {"type": "null"}}},
-                                },
-                            ],
-                        }
-                    ),
+                    "requestBody": body(api_bodies.MATCH_STATE.schema()),
                     "responses": {
                         **_ok(
                             {
@@ -810,7 +541,7 @@ def openapi_document() -> dict[str, Any]:
                     "409 when already voided or the tournament is completed.",
                     "parameters": [_REF, _MATCH],
                     "security": _STAFF,
-                    "requestBody": body(REASON_BODY),
+                    "requestBody": body(api_bodies.VOID.schema()),
                     "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
                 }
             },
@@ -820,7 +551,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "It counts again exactly as before it was voided.",
                     "parameters": [_REF, _MATCH],
                     "security": _STAFF,
-                    "requestBody": body(OPTIONAL_REASON_BODY),
+                    "requestBody": body(api_bodies.RESTORE.schema()),
                     "responses": {**_ok(LOBBY), **_errors(400, 401, 403, 404, 409)},
                 }
             },
@@ -835,16 +566,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Add a penalty or bonus (staff)",
                     "parameters": [_REF],
                     "security": _STAFF,
-                    "requestBody": body(
-                        _lenient_object(
-                            {
-                                "participant_id": _text(80, blank=False),
-                                "points": _POINTS,
-                                "reason": _text(MAX_REASON, blank=False),
-                            },
-                            ["participant_id", "points", "reason"],
-                        )
-                    ),
+                    "requestBody": body(api_bodies.ADJUSTMENT_NEW.schema()),
                     "responses": {**_ok(ADJUSTMENT, "Created", "201"), **_errors(400, 401, 403, 404, 409)},
                 },
             },
@@ -854,23 +576,14 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Audited with before and after; `note` (optional) says why it changed.",
                     "parameters": [_REF, _ADJUSTMENT],
                     "security": _STAFF,
-                    "requestBody": body(
-                        _lenient_object(
-                            {
-                                "points": _POINTS,
-                                "reason": _text(MAX_REASON, blank=False),
-                                "note": _nullable(_text(MAX_REASON)),
-                            },
-                            [],
-                        )
-                    ),
+                    "requestBody": body(api_bodies.ADJUSTMENT_EDIT.schema()),
                     "responses": {**_ok(ADJUSTMENT), **_errors(400, 401, 403, 404, 409)},
                 },
                 "delete": {
                     "summary": "Delete an adjustment (staff)",
                     "parameters": [_REF, _ADJUSTMENT],
                     "security": _STAFF,
-                    "requestBody": body(_lenient_object({"reason": _text(MAX_REASON, blank=False)}, ["reason"])),
+                    "requestBody": body(api_bodies.ADJUSTMENT_DELETE.schema()),
                     "responses": {
                         **_ok(
                             {
@@ -901,7 +614,7 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
-                **_storable_json(),
+                **fieldspec.storable_json_components(),
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},

@@ -8,28 +8,11 @@ from typing import Any
 from flask import g, jsonify, request
 
 from app.api import bp
-from app.api.views import json_body, player_required, staff_required, visible_tournament
-from app.errors import NotFound, ValidationError
-from app.services import entries
+from app.api.views import json_body, player_required, read_body, staff_required, visible_tournament
+from app.errors import NotFound
+from app.services import api_bodies, entries
 
 RID = "<dbid:rid>"
-
-
-def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise ValidationError(f"{name}: required")
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError(f"{name}: must be text")
-    return value
-
-
-def _only(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise ValidationError(f"{unknown[0]}: unknown field (fields: {', '.join(allowed)})")
 
 
 def _entry(ref: str, rid: int):
@@ -54,7 +37,9 @@ def registration_settings(ref: str):
 @staff_required
 def save_registration_settings(ref: str):
     tournament = visible_tournament(ref)
-    settings = entries.save_settings(tournament.id, json_body(), g.api_user.id)
+    body = json_body()
+    api_bodies.check(api_bodies.SETTINGS, body)  # the declared shape; the service reads the rest
+    settings = entries.save_settings(tournament.id, body, g.api_user.id)
     return jsonify(entries.settings_to_json(settings))
 
 
@@ -62,10 +47,8 @@ def save_registration_settings(ref: str):
 @player_required
 def register(ref: str):
     tournament = visible_tournament(ref)
-    body = json_body()
-    _only(body, ("team_name", "tag"))
-    team_name = _text(body, "team_name", required=True)
-    entry = entries.register(tournament.id, g.api_user.id, team_name, _text(body, "tag") or None)
+    body = read_body(api_bodies.REGISTER)
+    entry = entries.register(tournament.id, g.api_user.id, body["team_name"], body["tag"] or None)
     row = entries.to_row(entry)
     keys = ("id", "code", "status", "payment_deadline", "waitlist_position")
     return jsonify({key: row[key] for key in keys}), 201
@@ -89,17 +72,14 @@ def registrations(ref: str):
 @player_required
 def submit_payment(ref: str, rid: int):
     entry = _entry(ref, rid)
-    body = json_body()
-    _only(body, ("method", "transaction_id", "amount", "sender_last_digits"))
-    if "amount" not in body:
-        raise ValidationError('amount: required, a decimal such as "500.00"')
+    body = read_body(api_bodies.PAYMENT)
     entry = entries.submit_proof(
         entry.id,
         g.api_user.id,
-        method=_text(body, "method", required=True),
-        transaction_id=_text(body, "transaction_id", required=True),
+        method=body["method"],
+        transaction_id=body["transaction_id"],
         amount=body["amount"],
-        sender_last_digits=_text(body, "sender_last_digits"),
+        sender_last_digits=body["sender_last_digits"] or "",
     )
     return _row(entry)
 
@@ -108,11 +88,9 @@ def submit_payment(ref: str, rid: int):
 @staff_required
 def decide(ref: str, rid: int):
     entry = _entry(ref, rid)
-    body = json_body()
-    _only(body, ("decision", "reason", "reference"))
-    decision = _text(body, "decision", required=True)
+    body = read_body(api_bodies.DECISION)
     entry = entries.decide(
-        entry.id, decision, g.api_user.id, reason=_text(body, "reason"), reference=_text(body, "reference")
+        entry.id, body["decision"], g.api_user.id, reason=body["reason"] or "", reference=body["reference"] or ""
     )
     return _row(entry)
 

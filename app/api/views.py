@@ -15,16 +15,14 @@ from app.api.openapi import openapi_document
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import csrf, db
 from app.models import Match, PointAdjustment, Tournament, TournamentStatus
-from app.services import corrections, idempotency, lobbies, states
+from app.services import api_bodies, corrections, idempotency, lobbies, states
 from app.services import tournaments as tournaments_service
 from app.services.api_tokens import authenticate_api_request
+from app.services.fieldspec import Obj
 from app.services.leaderboard import LeaderboardService
-from app.services.numbers import parse_whole
 from app.services.text import check_json, integral_numbers
 from app.services.timestamps import iso_z
 from app.services.tournament_lookup import get_tournament
-
-MAX_MATCH_IDS = 1000
 
 
 def _signed_in(view: Callable[..., Any], *, staff: bool) -> Callable[..., Any]:
@@ -75,11 +73,10 @@ def json_body() -> dict[str, Any]:
     return integral_numbers(body)
 
 
-def _participant_id(body: dict[str, Any]) -> str:
-    participant_id = body.get("participant_id")
-    if not isinstance(participant_id, str) or not participant_id:
-        raise ValidationError("participant_id: required, a participant id such as team-3")
-    return participant_id
+def read_body(declaration: Obj) -> dict[str, Any]:
+    """The JSON body read through its declaration (app/services/api_bodies.py: what the
+    OpenAPI document states), 400 naming the first bad field."""
+    return api_bodies.check(declaration, json_body())
 
 
 def _versioned(tournament: Tournament, payload: Any):
@@ -88,23 +85,6 @@ def _versioned(tournament: Tournament, payload: Any):
     response.set_etag(f"{tournament.id}-{tournament.results_version}", weak=True)
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
-
-
-def _parse_match_ids(raw: str | None) -> list[int] | None:
-    if raw is None:
-        return None
-    parts = [p.strip() for p in raw.split(",")]
-    if not raw.strip() or any(not p for p in parts):
-        raise ValidationError("match_ids: give match ids separated by commas, e.g. 1,2,3")
-    if len(parts) > MAX_MATCH_IDS:
-        raise ValidationError(f"match_ids: at most {MAX_MATCH_IDS} ids")
-    ids = []
-    for part in parts:
-        match_id = parse_whole(part, max_digits=18)
-        if match_id is None:
-            raise ValidationError(f"match_ids: {part[:24]!r} is not a match id")
-        ids.append(match_id)
-    return ids
 
 
 def _tournament_summary(t: Tournament) -> dict[str, Any]:
@@ -159,7 +139,7 @@ def tournament(ref: str):
 @bp.get("/tournaments/<ref>/leaderboard/")
 def leaderboard(ref: str):
     tournament = visible_tournament(ref)
-    match_ids = _parse_match_ids(request.args.get("match_ids"))
+    match_ids = api_bodies.parse_match_ids(request.args.get("match_ids"))
     stage = request.args.get("stage")
     rows = LeaderboardService.calculate_br_standings(tournament.id, match_ids=match_ids, stage=stage)
     return _versioned(tournament, rows)
@@ -180,12 +160,9 @@ def results(ref: str):
 @bp.post("/tournaments/<ref>/override-placement/")
 @staff_required
 def override_placement(ref: str):
-    body = json_body()
-    participant_id = _participant_id(body)
-    if "new_rank" not in body:
-        raise ValidationError("new_rank: required")
+    body = read_body(api_bodies.OVERRIDE)
     outcome = LeaderboardService.override_placement(
-        ref, participant_id, body["new_rank"], body.get("reason"), g.api_user.id
+        ref, body["participant_id"], body["new_rank"], body["reason"], g.api_user.id
     )
     return jsonify(outcome)
 
@@ -193,8 +170,8 @@ def override_placement(ref: str):
 @bp.delete("/tournaments/<ref>/override-placement/")
 @staff_required
 def clear_override(ref: str):
-    body = json_body()
-    outcome = LeaderboardService.clear_override(ref, _participant_id(body), body.get("reason"), g.api_user.id)
+    body = read_body(api_bodies.OVERRIDE_CLEAR)
+    outcome = LeaderboardService.clear_override(ref, body["participant_id"], body["reason"], g.api_user.id)
     return jsonify(outcome)
 
 
@@ -220,15 +197,6 @@ def record_match(ref: str):
     return jsonify(match_id=match.id, key=match.key), 201
 
 
-def _reason_field(body: dict[str, Any], *, required: bool) -> str | None:
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise ValidationError("reason: must be text")
-    if required and not (reason or "").strip():
-        raise ValidationError("reason: required")
-    return reason
-
-
 def _lobby_payload(match: Match) -> dict[str, Any]:
     return {
         "match_id": match.id,
@@ -249,32 +217,14 @@ def _lobby_payload(match: Match) -> dict[str, Any]:
 @staff_required
 def correct_match(ref: str, match_id: int):
     """Replace a lobby's results (the portal's correction, same rules and audit)."""
-    body = json_body()
-    raw_results = body.get("results")
-    if not isinstance(raw_results, list) or not raw_results:
-        raise ValidationError("results: required, a list of {participant, placement, kills}")
-    rows = []
-    for i, row in enumerate(raw_results):
-        if not isinstance(row, dict):
-            raise ValidationError(f"results[{i}]: must be an object with participant, placement, kills")
-        participant = row.get("participant")
-        if not isinstance(participant, str):
-            raise ValidationError(f"results[{i}].participant: required, a participant id")
-        for name in ("placement", "kills"):
-            value = row.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValidationError(f"results[{i}].{name}: must be a whole number")
-        if row.get("placement") is None:
-            raise ValidationError(f"results[{i}].placement: required")
-        rows.append({"participant": participant, "placement": row["placement"], "kills": row.get("kills", 0)})
+    raw = json_body()
+    body = api_bodies.check(api_bodies.CORRECTION, raw)
     tournament = get_tournament(ref)
     current = lobbies.lobby_for(tournament, match_id)
-    version = body.get("version", current.version)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValidationError("version: must be the whole number read with the lobby")
-    stage = body.get("stage", current.stage)
+    version = current.version if body["version"] is None else body["version"]
+    stage = body["stage"] if "stage" in raw else current.stage
     try:
-        match, check = lobbies.correct_lobby(tournament.id, match_id, stage, rows, version, g.api_user.id)
+        match, check = lobbies.correct_lobby(tournament.id, match_id, stage, body["results"], version, g.api_user.id)
     except lobbies.StaleLobby as exc:
         db.session.rollback()
         raise Conflict(exc.message) from None
@@ -289,16 +239,16 @@ def correct_match(ref: str, match_id: int):
 @bp.post("/tournaments/<ref>/matches/<dbid:match_id>/void/")
 @staff_required
 def void_match(ref: str, match_id: int):
-    body = json_body()
-    match = corrections.void_lobby(ref, match_id, _reason_field(body, required=True), g.api_user.id)
+    body = read_body(api_bodies.VOID)
+    match = corrections.void_lobby(ref, match_id, body["reason"], g.api_user.id)
     return jsonify(_lobby_payload(match))
 
 
 @bp.post("/tournaments/<ref>/matches/<dbid:match_id>/restore/")
 @staff_required
 def restore_match(ref: str, match_id: int):
-    body = json_body()
-    match = corrections.restore_lobby(ref, match_id, _reason_field(body, required=False), g.api_user.id)
+    body = read_body(api_bodies.RESTORE)
+    match = corrections.restore_lobby(ref, match_id, body["reason"], g.api_user.id)
     return jsonify(_lobby_payload(match))
 
 
@@ -322,9 +272,9 @@ def adjustments(ref: str):
 @bp.post("/tournaments/<ref>/adjustments/")
 @staff_required
 def adjustment_add(ref: str):
-    body = json_body()
+    body = read_body(api_bodies.ADJUSTMENT_NEW)
     adjustment = tournaments_service.add_adjustment(
-        ref, _participant_id(body), body.get("points"), body.get("reason"), g.api_user.id
+        ref, body["participant_id"], body["points"], body["reason"], g.api_user.id
     )
     return jsonify(_adjustment_payload(adjustment)), 201
 
@@ -332,16 +282,16 @@ def adjustment_add(ref: str):
 @bp.patch("/tournaments/<ref>/adjustments/<dbid:adjustment_id>/")
 @staff_required
 def adjustment_edit(ref: str, adjustment_id: int):
-    body = json_body()
+    body = read_body(api_bodies.ADJUSTMENT_EDIT)
     tournament = get_tournament(ref)
     current = corrections.adjustment_for(tournament, adjustment_id)
     adjustment = corrections.edit_adjustment(
         tournament.id,
         adjustment_id,
-        body.get("points", current.points),
-        body.get("reason", current.reason),
+        current.points if body["points"] is None else body["points"],
+        current.reason if body["reason"] is None else body["reason"],
         g.api_user.id,
-        note=body.get("note"),
+        note=body["note"],
     )
     return jsonify(_adjustment_payload(adjustment))
 
@@ -349,21 +299,18 @@ def adjustment_edit(ref: str, adjustment_id: int):
 @bp.delete("/tournaments/<ref>/adjustments/<dbid:adjustment_id>/")
 @staff_required
 def adjustment_delete(ref: str, adjustment_id: int):
-    body = json_body()
-    deleted = corrections.delete_adjustment(ref, adjustment_id, body.get("reason"), g.api_user.id)
+    body = read_body(api_bodies.ADJUSTMENT_DELETE)
+    deleted = corrections.delete_adjustment(ref, adjustment_id, body["reason"], g.api_user.id)
     return jsonify(deleted=True, id=adjustment_id, **deleted)
 
 
 @bp.post("/tournaments/<ref>/matches/<dbid:match_id>/state/")
 @staff_required
 def match_state(ref: str, match_id: int):
-    body = json_body()
-    state = body.get("state")
-    if not isinstance(state, str):
-        raise ValidationError("state: required, one of scheduled, live, completed, disputed, cancelled")
+    body = read_body(api_bodies.MATCH_STATE)
     # A dispute needs a reason (what is contested, by whom): the portal's rule, lobbies.move_match.
     match = lobbies.move_match(
-        ref, match_id, state, body.get("reason"), g.api_user.id, winner=body.get("winner"), score=body.get("score")
+        ref, match_id, body["state"], body["reason"], g.api_user.id, winner=body["winner"], score=body["score"]
     )
     return jsonify(match_id=match.id, key=match.key, state=match.state)
 

@@ -130,9 +130,15 @@ REASON_REQUIRED = frozenset({"reject", "refund"})
 # Queue filters beyond the entry statuses: what staff look for first.
 QUEUE_FILTERS = ("proof_submitted", "refund_requested")
 
-_TXN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{2,79}")
-_METHOD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}")
-_AMOUNT_RE = re.compile(r"\d{1,7}(\.\d{1,2})?")
+# Forms as portable regexes (ASCII digits, no `\d`): app/services/api_bodies.py states them in
+# the API's schema too.
+MAX_TRANSACTION_ID = 80
+TRANSACTION_PATTERN = f"[A-Za-z0-9][A-Za-z0-9._/-]{{2,{MAX_TRANSACTION_ID - 1}}}"
+METHOD_PATTERN = f"[A-Za-z0-9][A-Za-z0-9 ._-]{{0,{MAX_METHOD_NAME - 1}}}"
+AMOUNT_PATTERN = r"[0-9]{1,7}(?:\.[0-9]{1,2})?"
+_TXN_RE = re.compile(TRANSACTION_PATTERN)
+_METHOD_RE = re.compile(METHOD_PATTERN)
+_AMOUNT_RE = re.compile(AMOUNT_PATTERN)
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 
 

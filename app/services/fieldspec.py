@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import ValidationError
-from app.services.text import check_name, storable
+from app.services.text import MAX_JSON_DEPTH, check_name, storable
 
 # What `str.strip()` removes (Python's str.isspace), and the characters `check_name` refuses.
 WHITESPACE = (
@@ -51,6 +51,10 @@ def _storable_format(value: object) -> bool:
 FORMATS = {STORABLE_FORMAT: _storable_format}
 
 TEXT_PATTERN = "^[^\\u0000]*$"
+
+# The names of keys a lenient body ignores, and their values (`storable_json_components`).
+KEY_NAMES = {"type": "string", "format": STORABLE_FORMAT, "pattern": TEXT_PATTERN}
+ANY_STORABLE = {"$ref": "#/components/schemas/StorableJson"}
 
 
 def text_pattern(min_stripped: int = 0) -> str:
@@ -167,33 +171,44 @@ class Shape:
 
 @dataclass(frozen=True)
 class Text(Rule):
-    """Non-blank storable text of at most `max_length` characters; `name`: one line without
-    control characters (`check_name`)."""
+    """Storable text of at most `max_length` characters with at least `min_stripped` once
+    trimmed (1: non-blank; 0: blank is fine); `name`: one line without control characters
+    (`check_name`); `padded`: a name checked as sent and trimmed afterwards, so spaces around
+    it are fine but a tab or line break is not."""
 
     max_length: int
     name: bool = False
     shape: Shape | None = None
     description: str = ""
+    min_stripped: int = 1
+    padded: bool = False
 
     def check(self, value: object, path: str) -> str:
-        if not isinstance(value, str) or not value.strip():
+        if self.padded and isinstance(value, str):
+            check_name(value, path)
+        if not isinstance(value, str) or (self.min_stripped and not value.strip()):
             found = "an empty string" if isinstance(value, str) else describe(value)
-            raise ValidationError(f"{path}: must be a non-empty string, found {found}")
+            wanted = "a non-empty string" if self.min_stripped else "a string"
+            raise ValidationError(f"{path}: must be {wanted}, found {found}")
         if len(value) > self.max_length:
             raise ValidationError(f"{path}: at most {self.max_length} characters, found {len(value)}")
         if not storable(value):
             raise ValidationError(f"{path}: contains a NUL character or an unpaired surrogate")
-        if self.name:
+        if self.name or self.padded:
             check_name(value, path)
+        if self.min_stripped > 1 and len(value.strip()) < self.min_stripped:
+            raise ValidationError(f"{path}: at least {self.min_stripped} characters, not counting spaces around it")
         if self.shape is not None:
-            if not re.match(self.shape.regex, value):
+            if not re.fullmatch(self.shape.regex, value):
                 raise ValidationError(f"{path}: {self.shape.message.format(value=quote(value))}")
-            if self.shape.not_regex and re.match(self.shape.not_regex, value):
+            if self.shape.not_regex and re.fullmatch(self.shape.not_regex, value):
                 raise ValidationError(f"{path}: {self.shape.not_message.format(value=quote(value))}")
         return value
 
     def schema(self) -> dict[str, Any]:
-        schema = text_schema(self.max_length, min_stripped=1, name=self.name)
+        schema = text_schema(self.max_length, min_stripped=self.min_stripped, name=self.name)
+        if self.padded:
+            schema["pattern"] = padded_name_pattern(blank=not self.min_stripped)
         if self.shape is not None:
             # The shape implies no NUL, no blank and no control character.
             schema["pattern"] = self.shape.regex
@@ -208,11 +223,12 @@ class Integer(Rule):
     high: int
     nonzero: str = ""  # the message's reason when 0 is refused
     description: str = ""
+    wrong_type: str = "must be an integer"  # what the message says of a value that is not one
 
     def check(self, value: object, path: str) -> int:
         # `type(...) is int` first: this runs for every result of a 100,000-result import.
         if type(value) is not int and not is_int(value):
-            raise ValidationError(f"{path}: must be an integer, found {describe(value)}")
+            raise ValidationError(f"{path}: {self.wrong_type}, found {describe(value)}")
         assert isinstance(value, int)
         if value < self.low:
             raise ValidationError(f"{path}: must be >= {self.low}")
@@ -254,15 +270,30 @@ class Choice(Rule):
 
 
 @dataclass(frozen=True)
+class Boolean(Rule):
+    description: str = ""
+
+    def check(self, value: object, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(f"{path}: must be true or false, found {describe(value)}")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return self._described({"type": "boolean"})
+
+
+@dataclass(frozen=True)
 class Raw(Rule):
     """A part whose check lives in code (a participant reference, a list checked item by
-    item); the schema is given as is."""
+    item; or `check`, the service's own parser, called with the value and its path); the
+    schema is given as is, built from the same constants and regexes as that check."""
 
     json_schema: dict[str, Any]
     description: str = ""
+    parse: Any = None  # (value, path) -> value; None: checked by the caller
 
     def check(self, value: object, path: str) -> Any:
-        return value
+        return value if self.parse is None else self.parse(value, path)
 
     def schema(self) -> dict[str, Any]:
         return self._described(dict(self.json_schema))
@@ -277,11 +308,18 @@ class ListOf(Rule):
     max_items: int | None = None
     unique: bool = False
     description: str = ""
+    each: bool = False  # check every item here (`read`); else the caller does, with context
 
     def check(self, value: object, path: str) -> list[Any]:
         if not isinstance(value, list):
             raise ValidationError(f"{path}: must be a list, found {describe(value)}")
-        return value
+        if not self.each:
+            return value
+        if len(value) < self.min_items:
+            raise ValidationError(f"{path}: at least {self.min_items} item{'s' if self.min_items > 1 else ''}")
+        if self.max_items is not None and len(value) > self.max_items:
+            raise ValidationError(f"{path}: at most {self.max_items} items")
+        return [read(self.items, item, f"{path}[{i}]") for i, item in enumerate(value)]
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "array", "items": self.items.schema()}
@@ -338,6 +376,7 @@ class Obj(Rule):
     members: dict[str, Member]
     description: str = ""
     conditions: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    lenient: bool = False  # unknown keys are ignored (an API body a newer client may extend)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -346,7 +385,7 @@ class Obj(Rule):
     def check(self, value: object, path: str, root: str = "entry") -> dict[str, Any]:
         if not isinstance(value, dict):
             raise ValidationError(f"{path or root}: must be an object, found {describe(value)}")
-        if value.keys() <= self.members.keys():  # the usual case, checked in one step
+        if self.lenient or value.keys() <= self.members.keys():  # the usual case, checked in one step
             return value
         for key in value:
             if key not in self.members:
@@ -371,6 +410,21 @@ class Obj(Rule):
             return self.members[key].default
         return obj[key]
 
+    def read(self, value: object, path: str = "") -> dict[str, Any]:
+        """Every member checked all the way down (absent ones get their default; unknown keys of
+        a lenient object are dropped): how an API body is read."""
+        obj = self.check(value, path, root=path or "body")
+        out = {}
+        for key, member in self.members.items():
+            item = obj.get(key, _MISSING)
+            if item is _MISSING or (item is None and member.nullable):
+                if member.required and item is _MISSING:
+                    raise ValidationError(f"{join(path, key)}: required")
+                out[key] = member.default
+            else:
+                out[key] = read(member.rule, item, join(path, key))
+        return out
+
     def schema(self, *, required: Iterable[str] = ()) -> dict[str, Any]:
         required = tuple(required)
         properties = {}
@@ -383,13 +437,65 @@ class Obj(Rule):
             properties[key] = schema
         needed = [k for k, m in self.members.items() if m.required] + [k for k in required if k not in self.members]
         needed += [k for k in required if k in self.members and not self.members[k].required]
-        schema: dict[str, Any] = {"type": "object", "additionalProperties": False}
+        schema: dict[str, Any] = {"type": "object"}
+        if self.lenient:
+            schema |= {"propertyNames": KEY_NAMES, "additionalProperties": ANY_STORABLE}
+        else:
+            schema["additionalProperties"] = False
         if needed:
             schema["required"] = needed
         schema["properties"] = properties
         if self.conditions:
             schema["allOf"] = list(self.conditions)
         return self._described(schema)
+
+
+@dataclass(frozen=True)
+class MapOf(Rule):
+    """An object whose keys are any storable text and whose values all follow one rule."""
+
+    values: Rule
+    description: str = ""
+
+    def check(self, value: object, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise ValidationError(f"{path}: must be an object, found {describe(value)}")
+        return {key: read(self.values, item, join(path, key)) for key, item in value.items()}
+
+    def schema(self) -> dict[str, Any]:
+        return self._described(
+            {"type": "object", "propertyNames": KEY_NAMES, "additionalProperties": self.values.schema()}
+        )
+
+
+def read(rule: Rule, value: object, path: str) -> Any:
+    """`value` checked all the way down (objects member by member), as an API body is."""
+    return rule.read(value, path) if isinstance(rule, Obj) else rule.check(value, path)
+
+
+def storable_json_components() -> dict[str, Any]:
+    """The value of an unknown (ignored) key of a lenient body: storable text, and containers
+    whose content is any JSON. The server also refuses NUL or an unpaired surrogate deeper
+    inside and bodies nested more than MAX_JSON_DEPTH levels (400, `check_json`); JSON Schema
+    can only say that recursively, and neither form serves today's tools: a schema that refers
+    to itself stops openapi-python-client ("Could not find reference"), and a 32-level chain of
+    schemas makes schemathesis' coverage phase grow exponentially (1,637 cases at 8 levels)."""
+    nested = (
+        f"Any JSON; text inside must also be storable and the body nested at most {MAX_JSON_DEPTH} levels "
+        "(checked by the server, 400)"
+    )
+    return {
+        "StorableJson": {
+            "description": "Any JSON value whose text has no NUL or unpaired surrogate",
+            "type": ["null", "boolean", "number", "string", "array", "object"],
+            "format": STORABLE_FORMAT,
+            "pattern": TEXT_PATTERN,
+            "items": {"$ref": "#/components/schemas/NestedJson"},
+            "propertyNames": KEY_NAMES,
+            "additionalProperties": {"$ref": "#/components/schemas/NestedJson"},
+        },
+        "NestedJson": {"description": nested},
+    }
 
 
 # ISO 8601 date and time, loose enough for what spreadsheets and scripts write (space for `T`,
