@@ -15,6 +15,7 @@ from app import config as config_module
 from app.database import engine_options
 from app.extensions import csrf, db, htmx, login_manager, mail, migrate
 from app.hosts import init_app as init_hosts
+from app.routing import init_app as init_routing
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
 
     init_hosts(app)  # first: an unknown Host is refused before anything else runs
+    init_routing(app)  # converters, before any blueprint's routes are added
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)

@@ -449,9 +449,7 @@ SETTINGS_CORPUS = [
 
 @pytest.mark.parametrize(("name", "change", "accepted"), SETTINGS_CORPUS, ids=[c[0] for c in SETTINGS_CORPUS])
 def test_settings_schema_accepts_what_the_server_accepts(client, registration, name, change, accepted):
-    test_registration_schema_accepts_what_the_server_accepts(
-        client, registration, name, SETTINGS_PUT, change, accepted
-    )
+    test_registration_schema_accepts_what_the_server_accepts(client, registration, name, SETTINGS_PUT, change, accepted)
 
 
 PAYMENT = ("post", "/api/tournaments/{ref}/registrations/{rid}/payment/")

@@ -197,6 +197,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "app.http_errors",
         "app.live",
         "app.rendering",
+        "app.routing",
         "app.security",
         "app.visibility",
     ),

@@ -198,13 +198,13 @@ def registrations():
     return _private(render_template("players/registrations.html", rows=mine, method_labels=METHOD_LABELS))
 
 
-@bp.get("/account/registrations/<int(max=2147483647):entry_id>")
+@bp.get("/account/registrations/<dbid:entry_id>")
 @login_required
 def registration(entry_id: int):
     return _private(render_template(ENTRY_TEMPLATE, **_entry_context(_entry(entry_id))))
 
 
-@bp.route("/account/registrations/<int(max=2147483647):entry_id>/proof", methods=["POST"])
+@bp.route("/account/registrations/<dbid:entry_id>/proof", methods=["POST"])
 @csrf.exempt  # checked below, once the larger body limit applies
 @login_required
 def registration_proof(entry_id: int):
@@ -251,7 +251,7 @@ def _attach(form: FlaskForm, exc: DomainError) -> None:
         form.form_errors.append(exc.message)
 
 
-@bp.route("/account/registrations/<int(max=2147483647):entry_id>/withdraw", methods=["GET", "POST"])
+@bp.route("/account/registrations/<dbid:entry_id>/withdraw", methods=["GET", "POST"])
 @login_required
 def registration_withdraw(entry_id: int):
     """GET: the confirm step (a page, or for htmx its block alone); POST: withdraw."""
@@ -277,7 +277,7 @@ def registration_withdraw(entry_id: int):
     return _private((render_template(WITHDRAW_TEMPLATE, **context), status))
 
 
-@bp.post("/account/registrations/<int(max=2147483647):entry_id>/check-in")
+@bp.post("/account/registrations/<dbid:entry_id>/check-in")
 @login_required
 def registration_check_in(entry_id: int):
     entry = _entry(entry_id)
@@ -294,7 +294,7 @@ def registration_check_in(entry_id: int):
     return redirect(url_for("players.registration", entry_id=entry_id))
 
 
-@bp.post("/account/registrations/<int(max=2147483647):entry_id>/join-code")
+@bp.post("/account/registrations/<dbid:entry_id>/join-code")
 @login_required
 def registration_join_code(entry_id: int):
     """A new join code for the captain's teammates, shown on this response only (stored hashed);
@@ -313,7 +313,7 @@ def registration_join_code(entry_id: int):
 # --------------------------------------------------------------------------- the screenshot
 
 
-@bp.get("/proofs/<int(max=2147483647):proof_id>/screenshot")
+@bp.get("/proofs/<dbid:proof_id>/screenshot")
 @login_required
 def proof_screenshot(proof_id: int):
     """Only staff and the team's players: anyone else gets 404 (not 403: whether proof 17 exists

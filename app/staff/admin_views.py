@@ -77,7 +77,7 @@ def user_create():
     return redirect(url_for("staff.users"))
 
 
-@bp.post("/users/<int(max=2147483647):user_id>/role")
+@bp.post("/users/<dbid:user_id>/role")
 @admin_required
 def user_role(user_id: int) -> Response:
     form = RoleForm()
@@ -86,7 +86,7 @@ def user_role(user_id: int) -> Response:
     return _apply(lambda: users_service.change_role(user_id, form.role.data, actor_id=current_user.id), "role changed")
 
 
-@bp.post("/users/<int(max=2147483647):user_id>/active")
+@bp.post("/users/<dbid:user_id>/active")
 @admin_required
 def user_active(user_id: int) -> Response:
     value = request.form.get("active")
@@ -96,7 +96,7 @@ def user_active(user_id: int) -> Response:
     return _apply(lambda: users_service.set_active(user_id, value == "1", actor_id=current_user.id), done)
 
 
-@bp.post("/users/<int(max=2147483647):user_id>/unlock")
+@bp.post("/users/<dbid:user_id>/unlock")
 @admin_required
 def user_unlock(user_id: int) -> Response:
     done = "log-in unlocked; failed attempts against the account are forgotten"

@@ -131,7 +131,7 @@ def participant_remove(slug: str, key: str):
 # --------------------------------------------------------------------------- adjustments
 
 
-@bp.route("/tournaments/<slug>/adjustments/<int(max=2147483647):adjustment_id>/edit", methods=["GET", "POST"])
+@bp.route("/tournaments/<slug>/adjustments/<dbid:adjustment_id>/edit", methods=["GET", "POST"])
 def adjustment_edit(slug: str, adjustment_id: int):
     tournament = load(slug)
     adjustment = _adjustment(tournament, adjustment_id)
@@ -164,7 +164,7 @@ def adjustment_edit(slug: str, adjustment_id: int):
     ), status
 
 
-@bp.route("/tournaments/<slug>/adjustments/<int(max=2147483647):adjustment_id>/delete", methods=["GET", "POST"])
+@bp.route("/tournaments/<slug>/adjustments/<dbid:adjustment_id>/delete", methods=["GET", "POST"])
 def adjustment_delete(slug: str, adjustment_id: int):
     tournament = load(slug)
     adjustment = _adjustment(tournament, adjustment_id)
@@ -201,7 +201,7 @@ def adjustment_delete(slug: str, adjustment_id: int):
 # --------------------------------------------------------------------------- lobbies
 
 
-@bp.route("/tournaments/<slug>/lobbies/<int(max=2147483647):match_id>/void", methods=["GET", "POST"])
+@bp.route("/tournaments/<slug>/lobbies/<dbid:match_id>/void", methods=["GET", "POST"])
 def lobby_void(slug: str, match_id: int):
     tournament = load(slug)
     match = _lobby(tournament, match_id)
@@ -238,7 +238,7 @@ def lobby_void(slug: str, match_id: int):
     return redirect_after(url_for("staff.lobbies_list", slug=slug))
 
 
-@bp.post("/tournaments/<slug>/lobbies/<int(max=2147483647):match_id>/restore")
+@bp.post("/tournaments/<slug>/lobbies/<dbid:match_id>/restore")
 def lobby_restore(slug: str, match_id: int):
     """Restoring undoes a void, so it needs no confirm page."""
     from app.staff.lobby_views import lobbies_page

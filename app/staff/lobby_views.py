@@ -215,7 +215,7 @@ def lobby_paste(slug: str):
     )
 
 
-@bp.route("/tournaments/<slug>/lobbies/<int(max=2147483647):match_id>/edit", methods=["GET", "POST"])
+@bp.route("/tournaments/<slug>/lobbies/<dbid:match_id>/edit", methods=["GET", "POST"])
 def lobby_edit(slug: str, match_id: int):
     tournament = load(slug)
     _refuse_if_not_br(tournament)
@@ -263,7 +263,7 @@ def lobby_edit(slug: str, match_id: int):
     return redirect(url_for("staff.lobbies_list", slug=slug))
 
 
-@bp.post("/tournaments/<slug>/matches/<int(max=2147483647):match_id>/state")
+@bp.post("/tournaments/<slug>/matches/<dbid:match_id>/state")
 def match_state(slug: str, match_id: int):
     """Start, complete, dispute (with a reason), resolve or cancel a lobby or a series game.
     A series game is completed with its result on the series page."""

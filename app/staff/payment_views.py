@@ -60,7 +60,7 @@ def payments_list(slug: str):
     return payments_page(load(slug))
 
 
-@bp.post("/tournaments/<slug>/payments/<int(max=2147483647):payment_id>")
+@bp.post("/tournaments/<slug>/payments/<dbid:payment_id>")
 def payment_decide(slug: str, payment_id: int):
     tournament = load(slug)
     form = PaymentForm()

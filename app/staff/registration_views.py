@@ -213,7 +213,7 @@ def _back(slug: str, entry_id: int | None = None) -> str:
     return url + (f"#entry-{entry_id}" if entry_id else "")
 
 
-@bp.post("/tournaments/<slug>/registrations/<int(max=2147483647):entry_id>/decision")
+@bp.post("/tournaments/<slug>/registrations/<dbid:entry_id>/decision")
 def registration_decide(slug: str, entry_id: int):
     tournament = load(slug)
     entry = _entry_of(tournament, entry_id)
@@ -262,7 +262,7 @@ def registrations_verify_many(slug: str):
     return redirect(_back(slug))
 
 
-@bp.route("/tournaments/<slug>/registrations/<int(max=2147483647):entry_id>/refund", methods=["GET", "POST"])
+@bp.route("/tournaments/<slug>/registrations/<dbid:entry_id>/refund", methods=["GET", "POST"])
 def registration_refund(slug: str, entry_id: int):
     """The confirm step of a refund (a page of its own, or its form alone for htmx), and the refund."""
     tournament = load(slug)

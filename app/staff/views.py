@@ -72,7 +72,7 @@ def token_create() -> tuple[str, int] | Response:
     return page, 201
 
 
-@bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
+@bp.post("/tokens/<dbid:token_id>/revoke")
 def token_revoke(token_id: int) -> Response:
     try:
         token = users_service.revoke_token(token_id, owner_id=current_user.id, actor_id=current_user.id)

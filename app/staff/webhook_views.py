@@ -26,7 +26,7 @@ from app.notifications.outbox import EVENT_TYPES
 from app.staff import admin_required, bp
 from app.staff.forms import attach_error, storable_form
 
-ID = "int(max=2147483647)"
+ID = "dbid"
 
 
 class EndpointForm(FlaskForm):
