@@ -80,11 +80,12 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Every benchmark, in about a minute and a half on a 2-core machine (standings ~25 s, webhooks
+# Every benchmark, in about two minutes on a 2-core machine (standings ~25 s, import ~15 s, webhooks
 # ~30 s, HTTP ~40 s with these rounds); each script's own defaults measure longer (bench/README.md).
 BENCH_HTTP_ARGS ?= --rounds 2 --duration 4
 bench: install
 	$(BIN)/python bench/standings.py
+	$(BIN)/python bench/import_file.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/http_load.py $(BENCH_HTTP_ARGS)
 
