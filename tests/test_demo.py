@@ -6,7 +6,7 @@ import re
 
 from app.extensions import db
 from app.models import Series, Tournament
-from app.services import entries
+from app.services import entries, entry_records
 from app.services.leaderboard import LeaderboardService as LS
 
 
@@ -57,7 +57,7 @@ def test_demo_registration_queue(app, runner, client):
     assert runner.invoke(args=["demo"]).exit_code == 0  # twice: nothing registered again
     with app.app_context():
         tournament = db.session.scalar(db.select(Tournament).filter_by(slug="ff-monsoon-open"))
-        queue = entries.queue(tournament.id)
+        queue = entry_records.queue(tournament.id)
         assert [(e.status, e.payment_status) for e in queue] == [
             ("pending_payment", "submitted"),
             ("pending_payment", "submitted"),

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Entry, Payment, PaymentProof, RegistrationSettings, Tournament
 from app.notifications.models import OutboxEvent
-from app.services import entries
+from app.services import entry_records
 from app.services.api_tokens import create_token
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, create_user, csrf_token_from
 from tests.factories import br_tournament
@@ -295,4 +295,4 @@ def test_bad_proofs_and_decisions(app, client, setup):
         other_id = other.id
     assert client.post(f"/api/tournaments/{other_id}/registrations/{rid}/withdraw/", headers=token).status_code == 404
     with app.app_context():
-        assert entries.get_entry(rid).status == "pending_payment"
+        assert entry_records.get_entry(rid).status == "pending_payment"

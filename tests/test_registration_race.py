@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Entry, EntryStatus, Participant, Registration, User
-from app.services import entries
+from app.services import entries, entry_records
 from tests.factories import br_tournament
 
 CAPTAINS = 50
@@ -44,7 +44,7 @@ def _check(app, tid: int, outcomes: list[str]) -> None:
         rows = list(db.session.scalars(select(Entry).where(Entry.tournament_id == tid)))
         assert len(rows) == CAPTAINS
         assert sum(e.status in entries.SLOT_HOLDING for e in rows) == 1
-        positions = entries.waitlist_positions(tid)
+        positions = entry_records.waitlist_positions(tid)
         assert sorted(positions.values()) == list(range(1, CAPTAINS))
         assert len({e.code for e in rows}) == CAPTAINS
         assert db.session.scalar(select(func.count(Participant.id)).where(Participant.tournament_id == tid)) == CAPTAINS

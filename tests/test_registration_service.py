@@ -24,7 +24,7 @@ from app.models import (
     utcnow,
 )
 from app.notifications.models import OutboxEvent
-from app.services import entries, players, states
+from app.services import entries, entry_records, players, registration_settings, states
 from app.services.leaderboard import LeaderboardService
 from app.services.tournament_file import export_tournament
 from tests.factories import br_tournament
@@ -103,7 +103,7 @@ def test_paid_flow_register_submit_reject_resubmit_verify(ctx):
     assert entry.payment_deadline == later + timedelta(hours=48)
 
     _pay(entry, captain, txn="XYZ999", now=later + timedelta(hours=1))
-    proofs = entries.proofs_of(entry.id)
+    proofs = entry_records.proofs_of(entry.id)
     assert [(p.transaction_id, p.status) for p in proofs] == [("ABC123", "rejected"), ("XYZ999", "submitted")]
 
     entries.decide(entry.id, "verify", ctx["staff"], now=later + timedelta(hours=2))
@@ -137,7 +137,7 @@ def test_paid_flow_register_submit_reject_resubmit_verify(ctx):
         "registration.confirmed",
         "payment.verified",
     ]
-    actions = [e.action for e in entries.history_of(entry.id)]
+    actions = [e.action for e in entry_records.history_of(entry.id)]
     assert actions == [
         "entry.registered",
         "entry.proof_submitted",
@@ -174,22 +174,22 @@ def test_capacity_waitlist_and_deadline_promotion(ctx):
     second = entries.register(ctx["tid"], c2, "Bravo", None, now=NOW + timedelta(minutes=1))
     third = entries.register(ctx["tid"], c3, "Charlie", None, now=NOW + timedelta(minutes=2))
     assert [first.status, second.status, third.status] == ["pending_payment", "waitlisted", "waitlisted"]
-    assert entries.to_row(second)["waitlist_position"] == 1
-    assert entries.to_row(third)["waitlist_position"] == 2
+    assert entry_records.to_row(second)["waitlist_position"] == 1
+    assert entry_records.to_row(third)["waitlist_position"] == 2
     view = entries.public_state(db.session.get(Tournament, ctx["tid"]), now=NOW)
     assert (view.state, view.taken, view.slots_left, view.waitlisted) == ("waitlist", 1, 0, 2)
 
     # Nothing is due before the deadline, and an idle tick takes no lock.
-    lock_before = entries.settings_for(ctx["tid"]).lock_version
+    lock_before = registration_settings.settings_for(ctx["tid"]).lock_version
     idle = {"cancelled": 0, "confirmed": 0, "no_show": 0, "offered": 0}
     assert entries.run_timed_steps(NOW + timedelta(hours=47)) == idle
-    assert entries.settings_for(ctx["tid"]).lock_version == lock_before
+    assert registration_settings.settings_for(ctx["tid"]).lock_version == lock_before
     later = NOW + timedelta(hours=48)
     assert entries.run_timed_steps(later) == {"cancelled": 1, "confirmed": 0, "no_show": 0, "offered": 1}
     first, second, third = (db.session.get(Entry, e.id) for e in (first, second, third))
     assert (first.status, first.end_reason) == ("cancelled", "deadline")
     assert second.status == "pending_payment" and second.payment_deadline == later + timedelta(hours=48)
-    assert entries.to_row(third)["waitlist_position"] == 1
+    assert entry_records.to_row(third)["waitlist_position"] == 1
     cancelled = _events("registration.cancelled")
     assert [e.data["reason"] for e in cancelled] == ["deadline"]
     # The cancelled team's name and captain are free again.
@@ -227,8 +227,8 @@ def test_one_team_per_player_and_names_once(ctx):
     players.join_team(db.session.get(User, c2), code)
     with pytest.raises(Conflict, match="already on Alpha"):
         entries.register(ctx["tid"], c2, "Bravo", None, now=NOW)
-    assert entries.entry_for_user(ctx["tid"], c2).id == entry.id
-    assert [e.id for e in entries.entries_for_user(c2)] == [entry.id]
+    assert entry_records.entry_for_user(ctx["tid"], c2).id == entry.id
+    assert [e.id for e in entry_records.entries_for_user(c2)] == [entry.id]
 
 
 def test_registration_window_and_bad_input(ctx):
@@ -283,12 +283,12 @@ def test_registration_window_and_bad_input(ctx):
 def test_settings_refuse_bad_values(ctx, override, message):
     with pytest.raises(ValidationError, match=message):
         _settings(ctx, **override)
-    assert entries.settings_for(ctx["tid"]) is None
+    assert registration_settings.settings_for(ctx["tid"]) is None
 
 
 def test_settings_round_trip_and_capacity_changes(ctx):
     settings = _settings(ctx, capacity=2, fee={"amount": 500})
-    data = entries.settings_to_json(settings)
+    data = registration_settings.settings_to_json(settings)
     assert data["fee"] == {"amount": "500.00", "currency": "BDT"}
     assert data["methods"] == METHODS and data["capacity"] == 2 and data["starts_at"] == "2026-12-04T10:00:00Z"
     c1, c2, c3 = _captain(1), _captain(2), _captain(3)
@@ -297,7 +297,7 @@ def test_settings_round_trip_and_capacity_changes(ctx):
     waiting = entries.register(ctx["tid"], c3, "Charlie", None, now=NOW)
     with pytest.raises(Conflict, match="2 teams already hold a slot"):
         _settings(ctx, capacity=1)
-    assert entries.settings_for(ctx["tid"]).capacity == 2
+    assert registration_settings.settings_for(ctx["tid"]).capacity == 2
     # A larger capacity offers the new slot to the waiting list at once.
     _settings(ctx, capacity=3)
     assert db.session.get(Entry, waiting.id).status == "pending_payment"
@@ -371,7 +371,7 @@ def test_withdraw_verified_entry_becomes_refund_request(ctx):
     entries.withdraw(entry.id, c1, now=NOW + timedelta(hours=1))
     entry = db.session.get(Entry, entry.id)
     assert (entry.status, entry.payment_status) == ("withdrawn", "verified")
-    assert [e.id for e in entries.queue(ctx["tid"], "refund_requested")] == [entry.id]
+    assert [e.id for e in entry_records.queue(ctx["tid"], "refund_requested")] == [entry.id]
     assert db.session.get(Entry, waiting.id).status == "pending_payment"  # slot offered
     # The captain's paid registration stays for the refund; the participant is hidden.
     assert db.session.scalar(select(func.count(Registration.id)).where(Registration.user_id == c1)) == 1
@@ -381,7 +381,7 @@ def test_withdraw_verified_entry_becomes_refund_request(ctx):
     entry = db.session.get(Entry, entry.id)
     assert entry.payment_status == "refunded"
     assert db.session.get(Payment, entry.payment_id).status == "refunded"
-    assert entries.proofs_of(entry.id)[0].reference == "BK-REF-1"
+    assert entry_records.proofs_of(entry.id)[0].reference == "BK-REF-1"
     assert [e.type for e in _events("payment.refunded")] == ["payment.refunded"]
     with pytest.raises(Conflict):
         entries.withdraw(entry.id, c1, now=NOW)
@@ -398,7 +398,7 @@ def test_a_refund_from_the_payments_tab_shows_on_the_registration_too(ctx):
     payment_id = db.session.get(Entry, entry.id).payment_id
     payments.refund_payment(payment_id, ctx["staff"], "paid twice by mistake")
     entry = db.session.get(Entry, entry.id, populate_existing=True)
-    assert entry.payment_status == "refunded" and entries.to_row(entry)["payment_status"] == "refunded"
+    assert entry.payment_status == "refunded" and entry_records.to_row(entry)["payment_status"] == "refunded"
 
 
 def test_withdraw_after_start_is_refused(ctx):
@@ -464,7 +464,7 @@ def test_duplicate_transaction_ids_are_flagged(ctx):
     _pay(a, c1, txn="dup-1")
     _pay(b, c2, txn="DUP-1")
     _pay(c, c3, txn="UNIQUE-1")
-    assert entries.duplicate_transaction_entry_ids(ctx["tid"]) == {a.id, b.id}
+    assert entry_records.duplicate_transaction_entry_ids(ctx["tid"]) == {a.id, b.id}
 
 
 def test_queue_order_and_bulk_verify(ctx):
@@ -473,10 +473,10 @@ def test_queue_order_and_bulk_verify(ctx):
     rows = [entries.register(ctx["tid"], c, f"Team {n}", None, now=NOW) for n, c in enumerate(caps)]
     _pay(rows[2], caps[2], txn="TX2", now=NOW + timedelta(minutes=1))
     _pay(rows[0], caps[0], txn="TX0", now=NOW + timedelta(minutes=2))
-    assert [e.id for e in entries.queue(ctx["tid"])][:2] == [rows[2].id, rows[0].id]
-    assert {e.id for e in entries.queue(ctx["tid"], "proof_submitted")} == {rows[0].id, rows[2].id}
+    assert [e.id for e in entry_records.queue(ctx["tid"])][:2] == [rows[2].id, rows[0].id]
+    assert {e.id for e in entry_records.queue(ctx["tid"], "proof_submitted")} == {rows[0].id, rows[2].id}
     with pytest.raises(ValidationError, match="status"):
-        entries.queue(ctx["tid"], "nonsense")
+        entry_records.queue(ctx["tid"], "nonsense")
     decided = entries.decide_many([rows[0].id, rows[1].id, rows[2].id], "verify", ctx["staff"])
     assert sorted(e.id for e in decided) == [rows[0].id, rows[2].id]
     assert db.session.get(Entry, rows[1].id).status == "pending_payment"
@@ -519,11 +519,11 @@ def test_can_view_proof(ctx):
     c1, c2 = _captain(1), _captain(2)
     entry = entries.register(ctx["tid"], c1, "Alpha", None, now=NOW)
     _pay(entry, c1)
-    proof = entries.proofs_of(entry.id)[0]
-    assert entries.can_view_proof(db.session.get(User, c1), proof)
-    assert entries.can_view_proof(db.session.get(User, ctx["staff"]), proof)
-    assert not entries.can_view_proof(db.session.get(User, c2), proof)
-    assert not entries.can_view_proof(None, proof)
+    proof = entry_records.proofs_of(entry.id)[0]
+    assert entry_records.can_view_proof(db.session.get(User, c1), proof)
+    assert entry_records.can_view_proof(db.session.get(User, ctx["staff"]), proof)
+    assert not entry_records.can_view_proof(db.session.get(User, c2), proof)
+    assert not entry_records.can_view_proof(None, proof)
     assert db.session.scalar(select(func.count(Participant.id)).where(Participant.name == "Alpha")) == 1
 
 
@@ -576,7 +576,7 @@ def test_organiser_rename_reaches_the_entry_and_a_registered_team_is_not_removed
     corrections.rename_participant(ctx["tid"], key, "New Name", "NN", ctx["staff"])
     entry = db.session.get(Entry, entry.id, populate_existing=True)
     assert (entry.team_name, entry.tag) == ("New Name", "NN")
-    assert entries.to_row(entry)["team_name"] == "New Name"
+    assert entry_records.to_row(entry)["team_name"] == "New Name"
     with pytest.raises(Conflict, match=f"holds registration {entry.code}"):
         corrections.remove_participant(ctx["tid"], key, ctx["staff"])
     assert db.session.get(Participant, entry.participant_id) is not None

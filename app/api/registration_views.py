@@ -1,5 +1,7 @@
 """Registration API (contract §7): settings, register, list, payment proof, staff decision,
-withdraw and check-in. The rules live in app/services/entries.py; these views parse and call."""
+withdraw and check-in. The rules live in app/services/entries.py (the lifecycle),
+app/services/registration_settings.py and app/services/entry_records.py (reading); these views
+parse and call."""
 
 from __future__ import annotations
 
@@ -10,27 +12,28 @@ from flask import g, jsonify, request
 from app.api import bp
 from app.api.views import json_body, player_required, read_body, staff_required, visible_tournament
 from app.errors import NotFound
-from app.services import api_bodies, entries
+from app.services import api_bodies, entries, entry_records
+from app.services.registration_settings import settings_for, settings_to_json
 
 RID = "<dbid:rid>"
 
 
 def _entry(ref: str, rid: int):
     tournament = visible_tournament(ref)
-    return entries.get_entry(rid, tournament.id)
+    return entry_records.get_entry(rid, tournament.id)
 
 
 def _row(entry) -> Any:
-    return jsonify(entries.to_row(entry))
+    return jsonify(entry_records.to_row(entry))
 
 
 @bp.get("/tournaments/<ref>/registration/")
 def registration_settings(ref: str):
     tournament = visible_tournament(ref)
-    settings = entries.settings_for(tournament.id)
+    settings = settings_for(tournament.id)
     if settings is None:
         raise NotFound(f"{tournament.slug} does not take registrations")
-    return jsonify(entries.settings_to_json(settings))
+    return jsonify(settings_to_json(settings))
 
 
 @bp.put("/tournaments/<ref>/registration/")
@@ -40,7 +43,7 @@ def save_registration_settings(ref: str):
     body = json_body()
     api_bodies.check(api_bodies.SETTINGS, body)  # the declared shape; the service reads the rest
     settings = entries.save_settings(tournament.id, body, g.api_user.id)
-    return jsonify(entries.settings_to_json(settings))
+    return jsonify(settings_to_json(settings))
 
 
 @bp.post("/tournaments/<ref>/registrations/")
@@ -49,7 +52,7 @@ def register(ref: str):
     tournament = visible_tournament(ref)
     body = read_body(api_bodies.REGISTER)
     entry = entries.register(tournament.id, g.api_user.id, body["team_name"], body["tag"] or None)
-    row = entries.to_row(entry)
+    row = entry_records.to_row(entry)
     keys = ("id", "code", "status", "payment_deadline", "waitlist_position")
     return jsonify({key: row[key] for key in keys}), 201
 
@@ -60,12 +63,12 @@ def registrations(ref: str):
     tournament = visible_tournament(ref)
     user = g.api_user
     status = request.args.get("status") or None
-    rows = entries.queue(tournament.id, status)
+    rows = entry_records.queue(tournament.id, status)
     if not user.can_staff:
-        mine = {e.id for e in entries.entries_for_user(user.id)}
+        mine = {e.id for e in entry_records.entries_for_user(user.id)}
         rows = [e for e in rows if e.id in mine]
-    positions = entries.waitlist_positions(tournament.id)
-    return jsonify([entries.to_row(e, positions) for e in rows])
+    positions = entry_records.waitlist_positions(tournament.id)
+    return jsonify([entry_records.to_row(e, positions) for e in rows])
 
 
 @bp.post(f"/tournaments/<ref>/registrations/{RID}/payment/")

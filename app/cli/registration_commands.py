@@ -11,7 +11,7 @@ from app.cli.groups import cli_errors
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Tournament
-from app.services import entries
+from app.services import entries, entry_records, registration_settings
 
 registrations_cli = AppGroup("registrations", help="Team registrations: timed steps and listings.")
 
@@ -22,7 +22,7 @@ registrations_cli = AppGroup("registrations", help="Team registrations: timed st
 def tick_command(at: str | None) -> None:
     """Cancel unpaid entries past their deadline, confirm free teams whose roster filled, mark
     no-shows when check-in closes and offer freed slots to the waiting list."""
-    now = entries.parse_time(at, "--at") if at else None
+    now = registration_settings.parse_time(at, "--at") if at else None
     counts = entries.run_timed_steps(now)
     click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
 
@@ -36,9 +36,9 @@ def list_command(slug: str, status: str | None) -> None:
     tournament = db.session.scalar(select(Tournament).where(Tournament.slug == slug))
     if tournament is None:
         raise NotFound(f"no tournament with slug {slug!r}")
-    positions = entries.waitlist_positions(tournament.id)
-    for entry in entries.queue(tournament.id, status):
-        row = entries.to_row(entry, positions)
+    positions = entry_records.waitlist_positions(tournament.id)
+    for entry in entry_records.queue(tournament.id, status):
+        row = entry_records.to_row(entry, positions)
         click.echo(
             f"{row['id']}\t{row['code']}\t{row['status']}\t{row['payment_status']}\t"
             f"{row['waitlist_position'] or '-'}\t{row['team_name']}"

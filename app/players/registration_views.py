@@ -30,7 +30,7 @@ from app.errors import DomainError
 from app.extensions import csrf, db, login_manager
 from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, TournamentStatus, utcnow
 from app.players import bp
-from app.services import entries, proof_images
+from app.services import entries, entry_records, proof_images, registration_settings
 from app.services.players import issue_join_code
 from app.services.text import storable
 from app.services.tournament_lookup import get_tournament_by_slug
@@ -112,7 +112,7 @@ def _method_choices(view: Any) -> list[tuple[str, str]]:
 def _entry_context(entry: Entry, **extra: Any) -> dict[str, Any]:
     tournament = entry.tournament
     view = entries.public_state(tournament)
-    settings = entries.settings_for(tournament.id)
+    settings = registration_settings.settings_for(tournament.id)
     now = utcnow()
     captain = entry.captain_id == current_user.id
     proof_form = extra.pop("proof_form", None) or ProofForm(formdata=None)
@@ -129,7 +129,7 @@ def _entry_context(entry: Entry, **extra: Any) -> dict[str, Any]:
         "view": view,
         "settings": settings,
         "captain": captain,
-        "proofs": entries.proofs_of(entry.id),
+        "proofs": entry_records.proofs_of(entry.id),
         "proof_form": proof_form,
         "confirm_form": ConfirmForm(formdata=None),
         "can_pay": captain
@@ -139,7 +139,7 @@ def _entry_context(entry: Entry, **extra: Any) -> dict[str, Any]:
         "can_withdraw": captain and entry.status in entries.ALIVE and (starts_at is None or now < starts_at),
         "can_check_in": captain and entry.status == EntryStatus.CONFIRMED and not entry.checked_in_at and in_window,
         "method_labels": METHOD_LABELS,
-        "position": entries.to_row(entry)["waitlist_position"],
+        "position": entry_records.to_row(entry)["waitlist_position"],
         "now": now,
         **extra,
     }
@@ -160,7 +160,7 @@ def register(slug: str):
     tournament = _load_tournament(slug)
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    existing = entries.entry_for_user(tournament.id, current_user.id)
+    existing = entry_records.entry_for_user(tournament.id, current_user.id)
     if existing is not None and existing.status in entries.ALIVE:
         return redirect(url_for("players.registration", entry_id=existing.id))
     form = RegisterForm()
@@ -194,7 +194,7 @@ def register(slug: str):
 @bp.get("/account/registrations")
 @login_required
 def registrations():
-    mine = entries.entries_for_user(current_user.id)
+    mine = entry_records.entries_for_user(current_user.id)
     return _private(render_template("players/registrations.html", rows=mine, method_labels=METHOD_LABELS))
 
 
@@ -319,7 +319,7 @@ def proof_screenshot(proof_id: int):
     """Only staff and the team's players: anyone else gets 404 (not 403: whether proof 17 exists
     is nobody else's business). Never cached by anyone but the viewer's browser tab."""
     proof = db.session.get(PaymentProof, proof_id)
-    if proof is None or not proof.screenshot_key or not entries.can_view_proof(current_user, proof):
+    if proof is None or not proof.screenshot_key or not entry_records.can_view_proof(current_user, proof):
         abort(404, "No such screenshot.")
     try:
         image = proof_images.open(proof.screenshot_key)

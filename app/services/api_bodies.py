@@ -22,7 +22,7 @@ from typing import Any
 
 from app.errors import ValidationError
 from app.models import MAX_ID
-from app.services import entries
+from app.services import entries, registration_settings
 from app.services.corrections import MIN_VOID_REASON
 from app.services.fieldspec import (
     WHITESPACE,
@@ -220,14 +220,14 @@ REGISTER = Obj(
 _AMOUNT_SCHEMA = {
     "description": 'A decimal amount, e.g. "500.00"; 0 means free',
     "anyOf": [
-        {"type": "string", "pattern": _padded(entries.AMOUNT_PATTERN)},
-        {"type": "number", "minimum": 0, "maximum": entries.MAX_FEE_CENTS / 100, "multipleOf": 0.01},
+        {"type": "string", "pattern": _padded(registration_settings.AMOUNT_PATTERN)},
+        {"type": "number", "minimum": 0, "maximum": registration_settings.MAX_FEE_CENTS / 100, "multipleOf": 0.01},
     ],
 }
 
 
 def _amount(value: Any, path: str) -> Any:
-    entries.parse_amount(value, path)
+    registration_settings.parse_amount(value, path)
     return value
 
 
@@ -237,8 +237,8 @@ PAYMENT = Obj(
     {
         "method": Member(
             Text(
-                entries.MAX_METHOD_NAME,
-                shape=Shape(f"^{entries.METHOD_PATTERN}$", "{value} is not a payment method's name"),
+                registration_settings.MAX_METHOD_NAME,
+                shape=Shape(f"^{registration_settings.METHOD_PATTERN}$", "{value} is not a payment method's name"),
                 description="One of the tournament's payment methods",
             ),
             required=True,
@@ -300,13 +300,15 @@ METHOD = Obj(
     {
         "name": Member(
             Text(
-                entries.MAX_METHOD_NAME,
-                shape=Shape(f"^{entries.METHOD_PATTERN}$", "1 to 40 letters, digits, spaces, '.', '_' or '-'"),
+                registration_settings.MAX_METHOD_NAME,
+                shape=Shape(
+                    f"^{registration_settings.METHOD_PATTERN}$", "1 to 40 letters, digits, spaces, '.', '_' or '-'"
+                ),
                 description="Unique among the methods, e.g. bkash, nagad, rocket",
             ),
             required=True,
         ),
-        "instructions": Member(Text(entries.MAX_INSTRUCTIONS, min_stripped=0), nullable=True),
+        "instructions": Member(Text(registration_settings.MAX_INSTRUCTIONS, min_stripped=0), nullable=True),
     }
 )
 SETTINGS = Obj(
@@ -319,9 +321,11 @@ SETTINGS = Obj(
             ),
             nullable=True,
         ),
-        "capacity": Member(Integer(1, entries.MAX_CAPACITY), required=True),
-        "roster_min": Member(Integer(1, entries.MAX_ROSTER), default=1),
-        "roster_max": Member(Integer(1, entries.MAX_ROSTER, description="At least roster_min; absent: roster_min")),
+        "capacity": Member(Integer(1, registration_settings.MAX_CAPACITY), required=True),
+        "roster_min": Member(Integer(1, registration_settings.MAX_ROSTER), default=1),
+        "roster_max": Member(
+            Integer(1, registration_settings.MAX_ROSTER, description="At least roster_min; absent: roster_min")
+        ),
         "fee": Member(
             Raw({"anyOf": [FEE.schema(), _AMOUNT_SCHEMA]}, parse=_fee, description="Absent or null: free"),
             nullable=True,
@@ -329,15 +333,15 @@ SETTINGS = Obj(
         "methods": Member(
             ListOf(
                 METHOD,
-                max_items=entries.MAX_METHODS,
+                max_items=registration_settings.MAX_METHODS,
                 each=True,
                 description="Required (at least one) when the fee is not 0",
             ),
             nullable=True,
         ),
-        "payment_deadline_hours": Member(Integer(1, entries.MAX_DEADLINE_HOURS), default=48),
+        "payment_deadline_hours": Member(Integer(1, registration_settings.MAX_DEADLINE_HOURS), default=48),
         "auto_confirm_free": Member(Boolean(), default=True),
-        "check_in_minutes": Member(Integer(1, entries.MAX_CHECK_IN_MINUTES), nullable=True),
+        "check_in_minutes": Member(Integer(1, registration_settings.MAX_CHECK_IN_MINUTES), nullable=True),
     }
 )
 

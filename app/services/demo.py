@@ -319,7 +319,7 @@ def ensure_demo_registrations(staff_id: int, password: str, *, reset: bool = Fal
 
     from app.extensions import db
     from app.models import Tournament, User, utcnow
-    from app.services import entries
+    from app.services import entries, registration_settings
 
     tournament = db.session.scalar(select(Tournament).where(Tournament.slug == REGISTRATION_SLUG))
     if tournament is None:
@@ -336,7 +336,7 @@ def ensure_demo_registrations(staff_id: int, password: str, *, reset: bool = Fal
             given.append(email)
         captains[email] = user
     db.session.commit()
-    if entries.settings_for(tournament.id) is not None:
+    if registration_settings.settings_for(tournament.id) is not None:
         return given
     now = utcnow().replace(microsecond=0)
     settings = {

@@ -69,18 +69,15 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from app import signals
 from app.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import (
-    AuditEvent,
     Entry,
     EntryPaymentStatus,
     EntryStatus,
@@ -100,23 +97,23 @@ from app.models import (
 )
 from app.services import audit, email_verification, payments
 from app.services.players import CODE_ALPHABET
+from app.services.registration_settings import (
+    check_in_window,
+    format_money,
+    parse_amount,
+    parse_settings,
+    settings_for,
+    settings_to_json,
+    window_state,
+)
 from app.services.text import check_name, storable
 from app.services.timestamps import iso_z
 
 REGISTRATION_CODE_LENGTH = 6
 MAX_TEAM_NAME = 200
 MAX_TAG = 20
-MAX_CAPACITY = 10_000
-MAX_ROSTER = 100
-MAX_METHODS = 10
-MAX_METHOD_NAME = 40
-MAX_INSTRUCTIONS = 1000
-MAX_DEADLINE_HOURS = 24 * 30
-MAX_CHECK_IN_MINUTES = 24 * 60
-MAX_FEE_CENTS = 999_999_999  # 9,999,999.99: what seven digits allow
 MAX_REASON = 1000
 MAX_REFERENCE = 120
-KNOWN_METHODS = ("bkash", "nagad", "rocket")
 
 SLOT_HOLDING = frozenset(
     {EntryStatus.PENDING_PAYMENT.value, EntryStatus.AWAITING_APPROVAL.value, EntryStatus.CONFIRMED.value}
@@ -130,16 +127,10 @@ REASON_REQUIRED = frozenset({"reject", "refund"})
 # Queue filters beyond the entry statuses: what staff look for first.
 QUEUE_FILTERS = ("proof_submitted", "refund_requested")
 
-# Forms as portable regexes (ASCII digits, no `\d`): app/services/api_bodies.py states them in
-# the API's schema too.
+# A transaction id as the payment apps show it (a portable regex: api_bodies states it too).
 MAX_TRANSACTION_ID = 80
 TRANSACTION_PATTERN = f"[A-Za-z0-9][A-Za-z0-9._/-]{{2,{MAX_TRANSACTION_ID - 1}}}"
-METHOD_PATTERN = f"[A-Za-z0-9][A-Za-z0-9 ._-]{{0,{MAX_METHOD_NAME - 1}}}"
-AMOUNT_PATTERN = r"[0-9]{1,7}(?:\.[0-9]{1,2})?"
 _TXN_RE = re.compile(TRANSACTION_PATTERN)
-_METHOD_RE = re.compile(METHOD_PATTERN)
-_AMOUNT_RE = re.compile(AMOUNT_PATTERN)
-_CURRENCY_RE = re.compile(r"[A-Z]{3}")
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -168,10 +159,6 @@ def _tournament(tournament_id: Any) -> Tournament:
     if tournament is None:
         raise NotFound(f"no tournament {tournament_id}")
     return tournament
-
-
-def format_money(cents: int, currency: str) -> str:
-    return f"{currency} {Decimal(cents) / 100:.2f}"
 
 
 def _lock(tournament_id: int) -> RegistrationSettings:
@@ -320,151 +307,6 @@ def _fill_slots(settings: RegistrationSettings, now: datetime) -> int:
 # --------------------------------------------------------------------------- settings
 
 
-def settings_for(tournament_id: int) -> RegistrationSettings | None:
-    """The tournament's registration settings, or None when it takes no registrations."""
-    if not is_db_id(tournament_id):
-        return None
-    return db.session.scalar(select(RegistrationSettings).where(RegistrationSettings.tournament_id == tournament_id))
-
-
-def parse_time(value: Any, name: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(f"{name}: an ISO 8601 UTC time such as 2026-12-01T12:00:00Z, or null")
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{name}: {value!r} is not an ISO 8601 time such as 2026-12-01T12:00:00Z") from None
-    if parsed.tzinfo is None:
-        raise ValidationError(f"{name}: give the time in UTC with Z, e.g. 2026-12-01T12:00:00Z")
-    return parsed
-
-
-def _parse_int(value: Any, name: str, low: int, high: int, *, nullable: bool = False) -> int | None:
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        extra = " or null" if nullable else ""
-        raise ValidationError(f"{name}: a whole number from {low} to {high}{extra}")
-    return value
-
-
-def parse_amount(value: Any, name: str = "amount") -> int:
-    """A decimal amount ("500.00", "500", 500) as cents; at most two decimals."""
-    if isinstance(value, bool) or value is None:
-        raise ValidationError(f'{name}: a decimal amount such as "500.00"')
-    text = str(value).strip() if isinstance(value, int | str) else None
-    if isinstance(value, float):
-        text = repr(value)
-    if text is None or not _AMOUNT_RE.fullmatch(text):
-        raise ValidationError(f'{name}: a decimal amount such as "500.00" (at most two decimals, not negative)')
-    try:
-        cents = int(Decimal(text) * 100)
-    except InvalidOperation:
-        raise ValidationError(f'{name}: a decimal amount such as "500.00"') from None
-    if cents > MAX_FEE_CENTS:
-        raise ValidationError(f"{name}: at most {MAX_FEE_CENTS // 100}")
-    return cents
-
-
-def _parse_methods(value: Any) -> list[dict[str, str]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > MAX_METHODS:
-        raise ValidationError(f'methods: a list of at most {MAX_METHODS} objects {{"name", "instructions"}}')
-    methods: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(value):
-        where = f"methods[{i}]"
-        if not isinstance(raw, dict) or set(raw) - {"name", "instructions"}:
-            raise ValidationError(f'{where}: an object with "name" and "instructions"')
-        name = raw.get("name")
-        if not isinstance(name, str) or not _METHOD_RE.fullmatch(name.strip()):
-            raise ValidationError(
-                f"{where}.name: 1 to {MAX_METHOD_NAME} letters, digits, spaces, '.', '_' or '-' "
-                f"(e.g. {', '.join(KNOWN_METHODS)})"
-            )
-        name = name.strip()
-        if name.lower() in KNOWN_METHODS:
-            name = name.lower()
-        if name.casefold() in seen:
-            raise ValidationError(f"{where}.name: {name!r} is listed twice")
-        seen.add(name.casefold())
-        instructions = raw.get("instructions", "")
-        if instructions is None:
-            instructions = ""
-        if not isinstance(instructions, str) or len(instructions) > MAX_INSTRUCTIONS or not storable(instructions):
-            raise ValidationError(f"{where}.instructions: text of at most {MAX_INSTRUCTIONS} characters")
-        methods.append({"name": name, "instructions": instructions.strip()})
-    return methods
-
-
-SETTINGS_FIELDS = (
-    "opens_at",
-    "closes_at",
-    "starts_at",
-    "capacity",
-    "roster_min",
-    "roster_max",
-    "fee",
-    "methods",
-    "payment_deadline_hours",
-    "auto_confirm_free",
-    "check_in_minutes",
-)
-
-
-def _parse_settings(payload: Any) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise ValidationError("body: expected a JSON object")
-    unknown = sorted(set(payload) - set(SETTINGS_FIELDS))
-    if unknown:
-        raise ValidationError(f"{unknown[0]}: unknown field (fields: {', '.join(SETTINGS_FIELDS)})")
-    if "capacity" not in payload:
-        raise ValidationError("capacity: required, the number of teams")
-    values: dict[str, Any] = {
-        "opens_at": parse_time(payload.get("opens_at"), "opens_at"),
-        "closes_at": parse_time(payload.get("closes_at"), "closes_at"),
-        "starts_at": parse_time(payload.get("starts_at"), "starts_at"),
-        "capacity": _parse_int(payload.get("capacity"), "capacity", 1, MAX_CAPACITY),
-        "roster_min": _parse_int(payload.get("roster_min", 1), "roster_min", 1, MAX_ROSTER),
-        "roster_max": _parse_int(payload.get("roster_max", payload.get("roster_min", 1)), "roster_max", 1, MAX_ROSTER),
-        "payment_deadline_hours": _parse_int(
-            payload.get("payment_deadline_hours", 48), "payment_deadline_hours", 1, MAX_DEADLINE_HOURS
-        ),
-        "check_in_minutes": _parse_int(
-            payload.get("check_in_minutes"), "check_in_minutes", 1, MAX_CHECK_IN_MINUTES, nullable=True
-        ),
-        "methods": _parse_methods(payload.get("methods")),
-    }
-    auto = payload.get("auto_confirm_free", True)
-    if not isinstance(auto, bool):
-        raise ValidationError("auto_confirm_free: true or false")
-    values["auto_confirm_free"] = auto
-    fee = payload.get("fee")
-    if fee is None:
-        fee = {"amount": "0"}
-    if isinstance(fee, int | str) and not isinstance(fee, bool):
-        fee = {"amount": fee}
-    if not isinstance(fee, dict) or set(fee) - {"amount", "currency"}:
-        raise ValidationError('fee: an object {"amount": "500.00", "currency": "BDT"}')
-    values["fee_cents"] = parse_amount(fee.get("amount", "0"), "fee.amount")
-    currency = fee.get("currency") or "BDT"
-    if not isinstance(currency, str) or not _CURRENCY_RE.fullmatch(currency.strip().upper()):
-        raise ValidationError("fee.currency: a three-letter currency code such as BDT")
-    values["currency"] = currency.strip().upper()
-    if values["roster_max"] < values["roster_min"]:
-        raise ValidationError("roster_max: must be at least roster_min")
-    if values["opens_at"] and values["closes_at"] and values["opens_at"] >= values["closes_at"]:
-        raise ValidationError("closes_at: must be after opens_at")
-    if values["check_in_minutes"] is not None and values["starts_at"] is None:
-        raise ValidationError("starts_at: required when check_in_minutes is set (check-in ends at the start)")
-    if values["fee_cents"] > 0 and not values["methods"]:
-        raise ValidationError("methods: a paid entry needs at least one payment method with instructions")
-    return values
-
-
 def save_settings(
     tournament_id: int, payload: dict, actor_id: int, now: datetime | None = None
 ) -> RegistrationSettings:
@@ -473,7 +315,7 @@ def save_settings(
     larger capacity offers the new slots to the waiting list at once. Staff only; commits."""
     actor = _staff(actor_id)
     tournament = _tournament(tournament_id)
-    values = _parse_settings(payload)
+    values = parse_settings(payload)
     now = _now(now)
     settings = settings_for(tournament.id)
     if settings is None:
@@ -509,23 +351,6 @@ def save_settings(
     return settings
 
 
-def settings_to_json(settings: RegistrationSettings) -> dict[str, Any]:
-    """The contract §7 settings object (plus `starts_at`)."""
-    return {
-        "opens_at": iso_z(settings.opens_at),
-        "closes_at": iso_z(settings.closes_at),
-        "starts_at": iso_z(settings.starts_at),
-        "capacity": settings.capacity,
-        "roster_min": settings.roster_min,
-        "roster_max": settings.roster_max,
-        "fee": {"amount": f"{Decimal(settings.fee_cents) / 100:.2f}", "currency": settings.currency},
-        "methods": [dict(m) for m in settings.methods or []],
-        "payment_deadline_hours": settings.payment_deadline_hours,
-        "auto_confirm_free": settings.auto_confirm_free,
-        "check_in_minutes": settings.check_in_minutes,
-    }
-
-
 @dataclass(frozen=True)
 class RegistrationView:
     """What the public page and the captain's page show about registration right now."""
@@ -553,24 +378,6 @@ class RegistrationView:
         return self.state in ("open", "waitlist")
 
 
-def _window_state(settings: RegistrationSettings, tournament: Tournament, now: datetime) -> str:
-    if tournament.status != TournamentStatus.REGISTRATION.value:
-        return "closed"
-    if settings.opens_at is not None and now < settings.opens_at:
-        return "upcoming"
-    if settings.closes_at is not None and now >= settings.closes_at:
-        return "closed"
-    if settings.starts_at is not None and now >= settings.starts_at:
-        return "closed"
-    return "open"
-
-
-def check_in_window(settings: RegistrationSettings) -> tuple[datetime | None, datetime | None]:
-    if settings.check_in_minutes is None or settings.starts_at is None:
-        return None, None
-    return settings.starts_at - timedelta(minutes=settings.check_in_minutes), settings.starts_at
-
-
 def public_state(tournament: Tournament, now: datetime | None = None) -> RegistrationView:
     """The registration state the public page shows (see RegistrationView.state)."""
     settings = settings_for(tournament.id)
@@ -583,7 +390,7 @@ def public_state(tournament: Tournament, now: datetime | None = None) -> Registr
             Entry.tournament_id == tournament.id, Entry.status == EntryStatus.WAITLISTED.value
         )
     )
-    state = _window_state(settings, tournament, now)
+    state = window_state(settings, tournament, now)
     if state == "open" and taken >= settings.capacity:
         state = "waitlist"
     opens, closes = check_in_window(settings)
@@ -658,7 +465,7 @@ def register(
         raise Conflict("this tournament does not take registrations")
     settings = _lock(tournament.id)
     tournament = db.session.get(Tournament, tournament.id, populate_existing=True)
-    state = _window_state(settings, tournament, now)
+    state = window_state(settings, tournament, now)
     if state != "open":
         db.session.rollback()
         when = f" (opens {iso_z(settings.opens_at)})" if state == "upcoming" else ""
@@ -1169,201 +976,3 @@ def run_timed_steps(now: datetime | None = None) -> dict[str, int]:
             db.session.rollback()
             raise
     return counts
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def queue(tournament_id: int, status: str | None = None) -> list[Entry]:
-    """Entries for the staff queue: proofs awaiting a decision first (oldest proof first), then
-    refund requests, then everything else oldest first. `status` filters by an entry status or
-    by `proof_submitted` / `refund_requested`."""
-    query = select(Entry).where(Entry.tournament_id == tournament_id)
-    if status:
-        if status == "proof_submitted":
-            query = query.where(
-                Entry.payment_status == EntryPaymentStatus.SUBMITTED.value, Entry.status.in_(SLOT_HOLDING)
-            )
-        elif status == "refund_requested":
-            query = query.where(Entry.payment_status == EntryPaymentStatus.VERIFIED.value, Entry.status.in_(ENDED))
-        elif status in {s.value for s in EntryStatus}:
-            query = query.where(Entry.status == status)
-        else:
-            raise ValidationError(f"status: one of {', '.join([s.value for s in EntryStatus] + list(QUEUE_FILTERS))}")
-    # Every card shows its captain, team and proofs: loaded for all cards at once, not per card.
-    query = query.options(selectinload(Entry.proofs), selectinload(Entry.captain), selectinload(Entry.participant))
-    entries = list(db.session.scalars(query.order_by(Entry.created_at, Entry.id)))
-    proof_times = dict(
-        db.session.execute(
-            select(PaymentProof.entry_id, func.max(PaymentProof.created_at))
-            .join(Entry, Entry.id == PaymentProof.entry_id)
-            .where(Entry.tournament_id == tournament_id, PaymentProof.status == ProofStatus.SUBMITTED.value)
-            .group_by(PaymentProof.entry_id)
-        ).all()
-    )
-
-    def order(entry: Entry) -> tuple:
-        if entry.payment_status == EntryPaymentStatus.SUBMITTED.value and entry.status in SLOT_HOLDING:
-            return (0, proof_times.get(entry.id) or entry.created_at, entry.id)
-        if entry.payment_status == EntryPaymentStatus.VERIFIED.value and entry.status in ENDED:
-            return (1, entry.updated_at, entry.id)
-        return (2, entry.created_at, entry.id)
-
-    return sorted(entries, key=order)
-
-
-def get_entry(entry_id: Any, tournament_id: int | None = None) -> Entry:
-    entry = db.session.get(Entry, entry_id) if is_db_id(entry_id) else None
-    if entry is None or (tournament_id is not None and entry.tournament_id != tournament_id):
-        raise NotFound(f"no registration {entry_id}")
-    return entry
-
-
-def entry_for_user(tournament_id: int, user_id: int) -> Entry | None:
-    """The user's live entry in this tournament (as captain or roster member), else their most
-    recent ended one, else None."""
-    if not is_db_id(tournament_id) or not is_db_id(user_id):
-        return None
-    member_of = select(Registration.participant_id).where(
-        Registration.user_id == user_id, Registration.tournament_id == tournament_id
-    )
-    rows = list(
-        db.session.scalars(
-            select(Entry)
-            .where(
-                Entry.tournament_id == tournament_id,
-                (Entry.captain_id == user_id) | Entry.participant_id.in_(member_of),
-            )
-            .order_by(Entry.id.desc())
-        )
-    )
-    alive = [e for e in rows if e.status in ALIVE]
-    return (alive or rows or [None])[0]
-
-
-def entries_for_user(user_id: int) -> list[Entry]:
-    """Every entry the user captains or is on the roster of, newest first."""
-    if not is_db_id(user_id):
-        return []
-    member_of = select(Registration.participant_id).where(Registration.user_id == user_id)
-    return list(
-        db.session.scalars(
-            select(Entry)
-            .where((Entry.captain_id == user_id) | Entry.participant_id.in_(member_of))
-            .order_by(Entry.created_at.desc(), Entry.id.desc())
-        )
-    )
-
-
-def roster_of(entry: Entry) -> list[User]:
-    if entry.participant_id is None:
-        return []
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Registration, Registration.user_id == User.id)
-            .where(Registration.participant_id == entry.participant_id)
-            .order_by(Registration.id)
-        )
-    )
-
-
-def duplicate_transaction_entry_ids(tournament_id: int) -> set[int]:
-    """Entries of this tournament carrying a transaction id that another entry (any tournament)
-    also submitted with the same method."""
-    shared = (
-        select(PaymentProof.method, PaymentProof.transaction_id)
-        .group_by(PaymentProof.method, PaymentProof.transaction_id)
-        .having(func.count(func.distinct(PaymentProof.entry_id)) > 1)
-        .subquery()
-    )
-    return set(
-        db.session.scalars(
-            select(PaymentProof.entry_id)
-            .join(Entry, Entry.id == PaymentProof.entry_id)
-            .join(
-                shared,
-                (shared.c.method == PaymentProof.method) & (shared.c.transaction_id == PaymentProof.transaction_id),
-            )
-            .where(Entry.tournament_id == tournament_id)
-        )
-    )
-
-
-def proofs_of(entry_id: int) -> list[PaymentProof]:
-    """Every proof the team submitted, oldest first."""
-    if not is_db_id(entry_id):
-        return []
-    return list(
-        db.session.scalars(select(PaymentProof).where(PaymentProof.entry_id == entry_id).order_by(PaymentProof.id))
-    )
-
-
-def history_of(entry_id: int) -> list[AuditEvent]:
-    """The entry's audit events, oldest first."""
-    return histories_of([entry_id]).get(entry_id, [])
-
-
-def histories_of(entry_ids: list[int]) -> dict[int, list[AuditEvent]]:
-    """Audit events of many entries, oldest first, read in one query: the staff queue shows a
-    history under every card, and one query per card made a 200-entry queue 200 round trips."""
-    wanted = [entry_id for entry_id in entry_ids if is_db_id(entry_id)]
-    found: dict[int, list[AuditEvent]] = {entry_id: [] for entry_id in wanted}
-    if not wanted:
-        return found
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.target_type == "entry", AuditEvent.target_id.in_(wanted))
-        .order_by(AuditEvent.id)
-    )
-    for event in events:
-        found[event.target_id].append(event)
-    return found
-
-
-def can_view_proof(user: Any, proof: PaymentProof) -> bool:
-    """Staff, or a player of that entry's team (captain or roster)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.can_staff:
-        return True
-    entry = proof.entry
-    if entry.captain_id == user.id:
-        return True
-    return (
-        entry.participant_id is not None
-        and db.session.scalar(
-            select(Registration.id).where(
-                Registration.participant_id == entry.participant_id, Registration.user_id == user.id
-            )
-        )
-        is not None
-    )
-
-
-def waitlist_positions(tournament_id: int) -> dict[int, int]:
-    ids = db.session.scalars(
-        select(Entry.id)
-        .where(Entry.tournament_id == tournament_id, Entry.status == EntryStatus.WAITLISTED.value)
-        .order_by(Entry.waitlisted_at, Entry.id)
-    )
-    return {entry_id: position for position, entry_id in enumerate(ids, start=1)}
-
-
-def to_row(entry: Entry, positions: dict[int, int] | None = None) -> dict[str, Any]:
-    """The contract §7 row. Pass `positions` (waitlist_positions) when building many rows."""
-    if positions is None and entry.status == EntryStatus.WAITLISTED.value:
-        positions = waitlist_positions(entry.tournament_id)
-    return {
-        "id": entry.id,
-        "code": entry.code,
-        "team_name": entry.team_name,
-        "tag": entry.tag,
-        "status": entry.status,
-        "payment_status": entry.payment_status,
-        "captain_id": entry.captain_id,
-        "created_at": iso_z(entry.created_at),
-        "payment_deadline": iso_z(entry.payment_deadline),
-        "waitlist_position": (positions or {}).get(entry.id) if entry.status == EntryStatus.WAITLISTED.value else None,
-        "checked_in": entry.checked_in_at is not None,
-    }

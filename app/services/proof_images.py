@@ -8,7 +8,7 @@ profiles, text chunks and anything hidden after the image data are dropped, and 
 rotation is applied first so it stays upright. It is kept in the database (`proof_images`), never
 under `static/`, named by a random key that says nothing about the team: every app host reads the
 same screenshots, as they read the same proofs. Anything else is refused with a `ValidationError` saying why, and
-nothing is written. Who may see a stored screenshot is `entries.can_view_proof`'s rule; this
+nothing is written. Who may see a stored screenshot is `entry_records.can_view_proof`'s rule; this
 module only stores and reads.
 """
 

@@ -110,7 +110,7 @@ def local_time(value: datetime | str | None) -> str:
 
 
 def fill_from_settings(form: RegistrationSettingsForm, data: dict[str, Any]) -> None:
-    """Put stored settings (contract shape, from `entries.settings_to_json`) into the form."""
+    """Put stored settings (contract shape, from `registration_settings.settings_to_json`) into the form."""
     for name in ("opens_at", "closes_at", "starts_at"):
         getattr(form, name).data = local_time(data.get(name))
     for name in ("capacity", "roster_min", "roster_max", "payment_deadline_hours", "check_in_minutes"):

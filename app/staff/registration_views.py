@@ -21,7 +21,8 @@ from sqlalchemy.orm import selectinload
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament
-from app.services import entries
+from app.services import entries, entry_records
+from app.services.registration_settings import settings_for, settings_to_json
 from app.services.spreadsheet import safe_cell
 from app.staff import bp
 from app.staff.common import actor, load, status_for
@@ -72,10 +73,10 @@ CSV_COLUMNS = (
 def registration_settings(slug: str):
     tournament = load(slug)
     form = RegistrationSettingsForm()
-    stored = entries.settings_for(tournament.id)
+    stored = settings_for(tournament.id)
     if request.method == "GET":
         if stored is not None:
-            fill_from_settings(form, entries.settings_to_json(stored))
+            fill_from_settings(form, settings_to_json(stored))
         return _settings_page(tournament, form, stored)
     if form.validate_on_submit() and storable_form(form):
         try:
@@ -150,8 +151,8 @@ def _flagged_proofs(rows: list[Entry], duplicates: set[int]) -> set[int]:
 
 
 def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> dict[str, Any]:
-    rows = entries.queue(tournament.id, status)
-    duplicates = entries.duplicate_transaction_entry_ids(tournament.id)
+    rows = entry_records.queue(tournament.id, status)
+    duplicates = entry_records.duplicate_transaction_entry_ids(tournament.id)
     actions = {entry.id: _actions(entry) for entry in rows}
     return {
         "can_bulk": any("verify" in allowed for allowed in actions.values()),
@@ -163,10 +164,10 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
         "filter_labels": FILTER_LABELS,
         "duplicates": duplicates,
         "rosters": _rosters(rows),
-        "histories": entries.histories_of([entry.id for entry in rows]),
+        "histories": entry_records.histories_of([entry.id for entry in rows]),
         "actions": actions,
-        "positions": entries.waitlist_positions(tournament.id),
-        "settings": entries.settings_for(tournament.id),
+        "positions": entry_records.waitlist_positions(tournament.id),
+        "settings": settings_for(tournament.id),
         "method_labels": METHOD_LABELS,
         "labels": DECISION_LABELS,
         "form": DecisionForm(formdata=None),
@@ -300,14 +301,14 @@ def registration_refund(slug: str, entry_id: int):
 
 
 def _csv_rows(tournament: Tournament):
-    rows = entries.queue(tournament.id)
-    duplicates = entries.duplicate_transaction_entry_ids(tournament.id)
-    positions = entries.waitlist_positions(tournament.id)
+    rows = entry_records.queue(tournament.id)
+    duplicates = entry_records.duplicate_transaction_entry_ids(tournament.id)
+    positions = entry_records.waitlist_positions(tournament.id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for entry in rows:
-        row = entries.to_row(entry, positions)
+        row = entry_records.to_row(entry, positions)
         proof: PaymentProof | None = entry.proofs[-1] if entry.proofs else None
         values = {
             **row,

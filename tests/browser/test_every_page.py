@@ -39,7 +39,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Entry, Match, Participant, PointAdjustment, Registration, Series, Tournament, User
 from app.notifications import endpoints, preferences
-from app.services import entries
+from app.services import entries, registration_settings
 from app.services.api_tokens import create_token
 from app.services.demo import DEMO_PLAYERS, ensure_demo_players, ensure_demo_registrations, load_demo
 from app.services.leaderboard import LeaderboardService
@@ -177,7 +177,9 @@ def seed(app) -> Data:
             )
             data.entries[slug] = [refundable] if refundable else []
         player = db.session.scalar(select(User.id).where(User.email == PLAYER))
-        registration_slug = next(s for s in data.slugs if entries.settings_for(_tournament_id(s)) is not None)
+        registration_slug = next(
+            s for s in data.slugs if registration_settings.settings_for(_tournament_id(s)) is not None
+        )
         own = entries.register(_tournament_id(registration_slug), player, "Browser Check Team", "BCT")
         data.my_entries = [own.id]
         data.my_registrations = [
