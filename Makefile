@@ -59,10 +59,10 @@ browser: install
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet "playwright>=1.45"
 
-test: install browser
+test: install browser nginx
 	$(BIN)/pytest
 
-test-postgres: install browser
+test-postgres: install browser nginx
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest
 
 # Every page (every role, 1280 and 390 px) as PNGs in screenshots/, from the browser check that
