@@ -238,6 +238,9 @@ def test_rows_of_a_match_read_after_the_match_list_are_not_counted():
         ("B", 15, 2, 2),
     ]
     assert compute_standings(rows, names, ruleset, completed_at=times)[0]["participant_id"] == "B"  # unfiltered: 34
+    # Such a lobby between two counted ones (several rows) is skipped whole, and the next counts.
+    middle = [(1, 1, 1, 0), (1, 2, 2, 0), (3, 2, 1, 9), (3, 1, 2, 9), (2, 1, 2, 3), (2, 2, 1, 0)]
+    assert compute_standings(middle, names, ruleset, completed_at=times, matches=times.keys()) == out
 
 
 def test_avg_placement_rounds_half_up(app):
