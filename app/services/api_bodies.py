@@ -57,7 +57,6 @@ __all__ = [
     "RESTORE",
     "SETTINGS",
     "VOID",
-    "read",
 ]
 
 # A database id: 1 to 2**31 - 1 (the columns are 32-bit).

@@ -194,7 +194,7 @@ class Text(Rule):
             raise ValidationError(f"{path}: at most {self.max_length} characters, found {len(value)}")
         if not storable(value):
             raise ValidationError(f"{path}: contains a NUL character or an unpaired surrogate")
-        if self.name or self.padded:
+        if self.name and not self.padded:  # a padded name was checked first, as sent
             check_name(value, path)
         if self.min_stripped > 1 and len(value.strip()) < self.min_stripped:
             raise ValidationError(f"{path}: at least {self.min_stripped} characters, not counting spaces around it")
@@ -392,15 +392,17 @@ class Obj(Rule):
                 raise ValidationError(f"{join(path, key)}: unknown key; allowed here: {', '.join(self.members)}")
         return value
 
-    def get(self, obj: dict[str, Any], key: str, where: str) -> Any:
-        """The member's value, checked (or its default)."""
+    def get(self, obj: dict[str, Any], key: str, where: str, *, deep: bool = False) -> Any:
+        """The member's value, checked (or its default); `deep`: objects inside it member by
+        member too (`read`)."""
         member = self.members[key]
         value = obj.get(key, _MISSING)
         if value is _MISSING or (value is None and member.nullable):
             if member.required and value is _MISSING:
                 raise ValidationError(f"{join(where, key)}: required")
             return member.default
-        return member.rule.check(value, join(where, key))
+        path = join(where, key)
+        return read(member.rule, value, path) if deep else member.rule.check(value, path)
 
     def raw(self, obj: dict[str, Any], key: str, where: str) -> Any:
         """The member's value unchecked (required is still enforced)."""
@@ -414,16 +416,7 @@ class Obj(Rule):
         """Every member checked all the way down (absent ones get their default; unknown keys of
         a lenient object are dropped): how an API body is read."""
         obj = self.check(value, path, root=path or "body")
-        out = {}
-        for key, member in self.members.items():
-            item = obj.get(key, _MISSING)
-            if item is _MISSING or (item is None and member.nullable):
-                if member.required and item is _MISSING:
-                    raise ValidationError(f"{join(path, key)}: required")
-                out[key] = member.default
-            else:
-                out[key] = read(member.rule, item, join(path, key))
-        return out
+        return {key: self.get(obj, key, path, deep=True) for key in self.members}
 
     def schema(self, *, required: Iterable[str] = ()) -> dict[str, Any]:
         required = tuple(required)
