@@ -97,9 +97,13 @@ def _delivered(app, endpoint_id: int) -> tuple[int, set[str]]:
 
 
 def test_two_delivery_workers_share_the_work_and_never_send_twice(cluster, events_app, receiver):
-    receiver.behaviour.stall_seconds = 0.05  # a receiver that takes a moment, like a real one
+    # A receiver that takes a moment, like a real one: long enough that one worker alone needs
+    # ~15 s for the lot (4 in flight per endpoint), so a worker that starts a few seconds late on a
+    # loaded machine still finds work (at 50 ms one worker once drained all 300 before the other
+    # had polled).
+    receiver.behaviour.stall_seconds = 0.2
     endpoint_id, ids = _emit_to_new_endpoint(events_app, receiver, 300)
-    _wait_all_received(receiver, set(ids), timeout=40)
+    _wait_all_received(receiver, set(ids), timeout=60)
     time.sleep(0.5)  # anything sent twice would arrive by now
     counts = _received(receiver)
     assert set(counts) == set(ids)
