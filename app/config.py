@@ -94,7 +94,7 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     # Request bodies (API calls, forms) are small; big files are imported with the CLI.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    # Log-in limits (app/services/throttle.py). None: Redis on localhost, or memory in tests.
+    # Log-in limits (app/services/support/throttle.py). None: Redis on localhost, or memory in tests.
     "RATELIMIT_STORAGE_URI": None,
     "RATELIMIT_KEY_PREFIX": "",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",

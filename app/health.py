@@ -31,7 +31,7 @@ def _database_ok() -> bool:
 
 
 def _redis_state() -> str:
-    from app.services.throttle import throttle
+    from app.services.support.throttle import throttle
 
     login_throttle = throttle()
     if login_throttle.storage_uri.startswith("memory://"):

@@ -2,7 +2,7 @@
 
 Rule: everything a public tournament page, fragment, widget or export shows is a function of the
 tournament's `results_version` (every change that alters it bumps the version under the
-tournament lock, `app.services.locks.lock_tournament`) and of the address (filters, variant).
+tournament lock, `app.services.results.locks.lock_tournament`) and of the address (filters, variant).
 
 - A poll whose `If-None-Match` names the current version costs one indexed lookup of the
   tournament row by slug and is answered `304 Not Modified` without rendering.
@@ -47,7 +47,7 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import BATTLE_ROYALE_GAMES, Tournament, TournamentStatus
-from app.services import standings_board
+from app.services.standings.engine import board as standings_board
 from app.visibility import viewer_is_staff
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
@@ -265,7 +265,7 @@ def live_response(
 
 def shared_board(version: Version, tournament: Tournament, filters: standings_board.Filters) -> dict[str, Any]:
     """The standings board for this version and filters, computed once per process for the page,
-    its fragment and the widget (app.services.standings_board). A draft's is never kept: only
+    its fragment and the widget (app.services.standings.board). A draft's is never kept: only
     staff see it, and nothing of it may be served to anyone else."""
     if version.is_draft:
         return standings_board.battle_royale_board(tournament, filters)

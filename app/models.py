@@ -132,7 +132,7 @@ class User(UserMixin, db.Model):
     # every session issued before, whichever worker or cookie copy presents it.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # When the owner followed the link emailed at sign-up (app/services/email_verification.py);
+    # When the owner followed the link emailed at sign-up (app/services/accounts/verification.py);
     # None: not confirmed, which matters only while email is on.
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
@@ -473,7 +473,7 @@ class Notification(db.Model):
 
 
 # --------------------------------------------------------------------------- registration (issue 11)
-# The rules these rows follow are stated in app/services/entries.py.
+# The rules these rows follow are stated in app/services/registration/entries.py.
 
 
 class EntryStatus(StrEnum):
@@ -610,7 +610,7 @@ class PaymentProof(db.Model):
 
 
 class ProofImage(db.Model):
-    """A payment-proof screenshot, re-encoded (app/services/proof_images.py). In the database so
+    """A payment-proof screenshot, re-encoded (app/services/registration/proof_images.py). In the database so
     every app host serves the same ones; a proof names it by `key`."""
 
     __tablename__ = "proof_images"
@@ -675,7 +675,7 @@ TOURNAMENT_LIST = "tournament_list"
 
 
 class SiteVersion(db.Model):
-    """Versions every app instance reads from the database (the tournament list's: app.services.list_version)."""
+    """Versions every app instance reads from the database (the tournament list's: app.services.support.list_version)."""
 
     __tablename__ = "site_versions"
 

@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from app.models import MAX_ID
-from app.services.fieldspec import decimal_at_most
+from app.services.inputs.fieldspec import decimal_at_most
 
 
 class DatabaseId(IntegerConverter):

@@ -104,8 +104,8 @@ def prepare_database(url: str, schema: str | None, teams: int, lobbies: int) -> 
     from app import create_app
     from app.extensions import db
     from app.models import User
-    from app.services.api_tokens import create_token
-    from app.services.tournament_file import import_tournament
+    from app.services.accounts.tokens import create_token
+    from app.services.tournaments.file import import_tournament
 
     config: dict[str, Any] = {"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}
     if schema:

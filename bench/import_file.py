@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.services.tournament_file import import_tournament, parse_json, validate_document  # noqa: E402
+from app.services.tournaments.file import import_tournament, parse_json, validate_document  # noqa: E402
 
 TEAMS = 48
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -167,7 +167,7 @@ def seed(database_url: str):
     from app import create_app
     from app.extensions import db
     from app.models import User
-    from app.services.api_tokens import create_token
+    from app.services.accounts.tokens import create_token
     from tests import factories as f
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})

@@ -9,8 +9,8 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEvent, Match, MatchResult, TournamentResult
-from app.services.api_tokens import create_token
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.accounts.tokens import create_token
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, create_user, csrf_token_from
 

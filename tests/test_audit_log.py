@@ -46,7 +46,7 @@ def _rows(response):
 
 
 def test_api_and_cli_changes_appear_in_the_log(app, client, auth, staff_user, runner):
-    from app.services.api_tokens import create_token
+    from app.services.accounts.tokens import create_token
 
     tid = _tournament(app)
     with app.app_context():

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.auth.views import is_safe_next
 from app.extensions import db
 from app.models import ApiToken, Participant, Tournament, User
-from app.services.api_tokens import (
+from app.services.accounts.tokens import (
     api_user,
     authenticate_api_request,
     create_token,

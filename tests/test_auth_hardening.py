@@ -131,7 +131,7 @@ def test_deactivation_ends_sessions_and_remember_cookies(app, client, staff_user
     _login(client, remember=True)
     remember = _cookie(client, "remember_token")
     with app.app_context():
-        from app.services import users
+        from app.services.accounts import users
 
         users.set_active(staff_user, False, actor_id=None)
         users.set_active(staff_user, True, actor_id=None)  # even after reactivation

@@ -23,7 +23,7 @@ from werkzeug.routing import IntegerConverter
 from app import create_app
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, Tournament, User
-from app.services.api_tokens import create_token
+from app.services.accounts.tokens import create_token
 from tests.conftest import create_user, csrf_token_from
 
 PASSWORD = "matrix password 123"

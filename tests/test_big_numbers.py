@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Match, Tournament
-from app.services.numbers import json_int, parse_whole
+from app.services.inputs.numbers import json_int, parse_whole
 from tests import factories
 
 HUGE = "9" * 5000

@@ -15,7 +15,7 @@ from app.models import Participant, Series, Tournament, User
 from app.notifications import email as notification_email
 from app.notifications.models import Delivery
 from app.notifications.outcome import OutcomeKind
-from app.services.text import check_name, control_character, printable
+from app.services.inputs.text import check_name, control_character, printable
 from tests.conftest import STAFF_EMAIL
 from tests.test_email import _emit
 from tests.test_email import world as world  # noqa: F401  (fixture)

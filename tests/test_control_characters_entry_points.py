@@ -15,7 +15,7 @@ import tests.factories as f
 from app.extensions import db
 from app.models import AuditEvent, Entry, Match, MatchResult, Participant, Tournament
 from app.notifications.models import OutboxEvent
-from app.services.api_tokens import create_token
+from app.services.accounts.tokens import create_token
 from tests.test_control_characters import BAD
 from tests.test_registration_api import _h, _put_settings
 from tests.test_registration_api import setup as setup  # noqa: F401  (fixture)
@@ -30,7 +30,7 @@ RULE = "may not contain line breaks"
 
 
 def test_the_tags_still_hold_their_control_characters():
-    from app.services.text import control_character
+    from app.services.inputs.text import control_character
 
     assert all(control_character(tag) is not None for tag in BAD_TAGS)
 

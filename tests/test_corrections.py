@@ -26,9 +26,11 @@ from app.models import (
     utcnow,
 )
 from app.notifications.models import OutboxEvent
-from app.services import corrections, idempotency, lobby_keys
-from app.services.api_tokens import create_token
-from app.services.leaderboard import LeaderboardService
+from app.services.tournaments.setup import corrections
+from app.services.support import idempotency
+from app.services.results import lobby_keys
+from app.services.accounts.tokens import create_token
+from app.services.standings.leaderboard import LeaderboardService
 from tests import factories as f
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_PASSWORD, create_user
 from tests.test_staff_tournament import Staff, text
@@ -207,7 +209,7 @@ def test_drafts_are_left_out_of_lists(app, client, auth, drafts, staff_user, tok
 
 
 def test_opening_registration_makes_a_draft_public(app, client, drafts, staff_user):
-    from app.services import states
+    from app.services.tournaments.setup import states
 
     assert client.get("/tournaments/secret-br/").status_code == 404
     with app.app_context():
@@ -284,7 +286,7 @@ def test_remove_a_team_only_without_counted_results(app, client, staff, cup):
 
 
 def test_remove_a_team_whose_only_lobby_is_voided(app, staff, cup):
-    from app.services.players import issue_join_code
+    from app.services.accounts.players import issue_join_code
 
     player = create_user(app, "d-player@example.com", "d player password 1")
     with app.app_context():
@@ -382,7 +384,7 @@ def test_void_a_lobby_stops_it_counting_and_tells_no_player(app, client, staff, 
 
 
 def test_voided_lobby_is_left_out_of_counts_exports_and_completion(app, client, staff, cup):
-    from app.services.tournament_file import export_tournament
+    from app.services.tournaments.file import export_tournament
 
     with app.app_context():
         t = db.session.get(Tournament, cup["id"])

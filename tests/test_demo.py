@@ -6,8 +6,9 @@ import re
 
 from app.extensions import db
 from app.models import Series, Tournament
-from app.services import entries, entry_records
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.registration import entries
+from app.services.registration import records as entry_records
+from app.services.standings.leaderboard import LeaderboardService as LS
 
 
 def test_demo_loads_once_and_prints_a_working_login(app, runner, client, auth):
@@ -83,7 +84,7 @@ def test_demo_registration_queue(app, runner, client):
 
 def test_a_demo_group_shows_its_advancement_line(app, client):
     with app.app_context():
-        from app.services.demo import load_demo
+        from app.services.support.demo import load_demo
 
         load_demo()
         db.session.commit()

@@ -15,9 +15,10 @@ from app.extensions import db
 from app.models import Payment, Registration
 from app.notifications import outbox
 from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
-from app.services import payments, states
-from app.services.api_tokens import create_token
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.registration import payments
+from app.services.tournaments.setup import states
+from app.services.accounts.tokens import create_token
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests.conftest import create_user
 
 ALL_SIGNALS = {
@@ -317,7 +318,7 @@ def test_api_state_change_writes_the_same_events(app, client, staff_user, rec):
 
 def test_a_correction_that_changes_nothing_announces_nothing(app, staff_user, rec):
     from app.models import AuditEvent
-    from app.services import lobbies
+    from app.services.results import lobbies
 
     t = f.br_tournament()
     m = f.lobby(t, [("A", 1, 2), ("B", 2, 0)], stage="Day 1")
@@ -336,7 +337,7 @@ def test_a_correction_that_changes_nothing_announces_nothing(app, staff_user, re
 
 
 def test_a_series_game_entered_already_played_is_not_a_state_change(app, staff_user, rec):
-    from app.services import series as series_service
+    from app.services.results import series as series_service
 
     t = f.series_tournament()
     f.series(t, "gf", "A", "B", 3)

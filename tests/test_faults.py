@@ -8,7 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Tournament
-from app.services.text import MAX_JSON_DEPTH, all_storable, check_json
+from app.services.inputs.text import MAX_JSON_DEPTH, all_storable, check_json
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, csrf_token_from
 
 # 1..5000 sampled: every depth up to past the limit, then across the range that used to give
@@ -27,7 +27,7 @@ def _nested(depth: int, leaf: str = '"x"') -> str:
 
 @pytest.fixture
 def staff_token(app, staff_user):
-    from app.services.api_tokens import create_token
+    from app.services.accounts.tokens import create_token
 
     with app.app_context():
         db.session.add(Tournament(slug="deep-cup", name="Deep Cup", game="freefire", status="live"))

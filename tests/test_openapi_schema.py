@@ -12,8 +12,8 @@ import pytest
 
 from app.api import openapi
 from app.extensions import db
-from app.services import fieldspec
-from app.services.api_tokens import create_token
+from app.services.inputs import fieldspec
+from app.services.accounts.tokens import create_token
 from tests import factories as f
 
 
@@ -113,7 +113,7 @@ def test_lobby_text_schema_agrees_with_the_server(client, br, token, field, valu
     ],
 )
 def test_override_reason_schema_agrees_with_the_server(app, client, br, token, reason, accepted):
-    from app.services.leaderboard import LeaderboardService
+    from app.services.standings.leaderboard import LeaderboardService
 
     with app.app_context():
         LeaderboardService.complete_tournament(br["id"])
@@ -185,7 +185,7 @@ def test_integral_floats_are_integers_as_in_json_schema(app, client, br, token):
     lobby = {"key": "f2", "results": [{"participant": "A", "placement": 1.5, "kills": 0}]}
     response = client.post("/api/tournaments/ff-cup/matches/", data=json.dumps(lobby), headers=headers)
     assert response.status_code == 400 and "placement" in response.get_json()["error"]
-    from app.services.leaderboard import LeaderboardService
+    from app.services.standings.leaderboard import LeaderboardService
 
     with app.app_context():
         LeaderboardService.complete_tournament(br["id"])

@@ -106,7 +106,7 @@ def test_links_and_the_known_device_cookie_signed_with_the_old_key_still_verify(
     from app.extensions import db
     from app.models import User
     from app.notifications.preferences import CATEGORIES, read_unsubscribe_token, unsubscribe_token
-    from app.services import email_verification
+    from app.services.accounts import verification as email_verification
 
     old = make_app(SECRET_KEY=OLD)
     with old.test_request_context("/"):

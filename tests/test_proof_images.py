@@ -16,7 +16,7 @@ from werkzeug.test import encode_multipart
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import Entry, PaymentProof
-from app.services import proof_images
+from app.services.registration import proof_images
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, create_user
 from tests.factories import br_tournament
 from tests.test_registration_portal import SETTINGS, SLUG, Browser, captain, register, send_proof, text

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests import factories as f
 
 HX = {"HX-Request": "true"}
@@ -155,7 +155,7 @@ def test_br_page_marks_shared_ranks(app, client):
         f.lobby(t, [("B", 2, 1), ("A", 3, 2)])
         db.session.commit()
     _, html = page(client, "/tournaments/shared/")
-    # Teams without a result yet follow at 0, sharing the last rank (app.services.shown).
+    # Teams without a result yet follow at 0, sharing the last rank (app.services.standings.shown).
     assert standings_rows(html) == ["Team A", "Team B", "Team C", "Team D"]
     assert html.count('<td class="num rank">1') == 2
     assert html.count('<td class="num rank">3') == 2

@@ -11,8 +11,9 @@ from app.extensions import db
 from app.models import Notification, Payment, Registration, User
 from app.notifications import preferences
 from app.notifications.models import Delivery
-from app.services import payments, states
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.registration import payments
+from app.services.tournaments.setup import states
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests.conftest import create_user
 
 

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Entry, Notification, Tournament, User
 from app.notifications import email as notification_email
 from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
-from app.services import entries
+from app.services.registration import entries
 from tests.conftest import create_user
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -251,7 +251,7 @@ def test_tournament_wide_news_skips_teams_whose_registration_is_not_confirmed(wo
     paying is not one of them yet, a team staff added directly is."""
     import tests.factories as f
     from app.models import Participant, Registration
-    from app.services import states
+    from app.services.tournaments.setup import states
 
     app = world["app"]
     _register_with_mate(world)

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Entry, EntryStatus, Participant, Registration, User
-from app.services import entries, entry_records
+from app.services.registration import entries
+from app.services.registration import records as entry_records
 from tests.factories import br_tournament
 
 CAPTAINS = 50
@@ -82,7 +83,7 @@ _PROCESS = textwrap.dedent(
     import json, os, sys, threading, time
     from app import create_app
     from app.extensions import db
-    from app.services import entries
+    from app.services.registration import entries
 
     config = json.loads(sys.argv[1])
     tid, captains, ready, go = config.pop("tid"), config.pop("captains"), config.pop("ready"), config.pop("go")

@@ -1,4 +1,4 @@
-"""Registration and entry fees through the service (app/services/entries.py): the lifecycle,
+"""Registration and entry fees through the service (app/services/registration/entries.py): the lifecycle,
 capacity and the waiting list, deadlines and check-in with a controlled clock, refunds, and
 the events each step owes."""
 
@@ -24,9 +24,13 @@ from app.models import (
     utcnow,
 )
 from app.notifications.models import OutboxEvent
-from app.services import entries, entry_records, players, registration_settings, states
-from app.services.leaderboard import LeaderboardService
-from app.services.tournament_file import export_tournament
+from app.services.registration import entries
+from app.services.registration import records as entry_records
+from app.services.accounts import players
+from app.services.registration import settings as registration_settings
+from app.services.tournaments.setup import states
+from app.services.standings.leaderboard import LeaderboardService
+from app.services.tournaments.file import export_tournament
 from tests.factories import br_tournament
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -388,7 +392,7 @@ def test_withdraw_verified_entry_becomes_refund_request(ctx):
 
 
 def test_a_refund_from_the_payments_tab_shows_on_the_registration_too(ctx):
-    from app.services import payments
+    from app.services.registration import payments
 
     _settings(ctx)
     captain = _captain(1)
@@ -568,7 +572,7 @@ def test_cli_tick_and_list(app, ctx):
 
 
 def test_organiser_rename_reaches_the_entry_and_a_registered_team_is_not_removed_behind_its_entry(ctx):
-    from app.services import corrections
+    from app.services.tournaments.setup import corrections
 
     _settings(ctx)
     entry = entries.register(ctx["tid"], _captain(1), "Old Name", "ON", now=NOW)

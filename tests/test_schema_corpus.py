@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match, PointAdjustment
-from app.services import fieldspec
-from app.services import tournament_file as tf
-from app.services.api_tokens import create_token
-from app.services.leaderboard import LeaderboardService
-from app.services.text import MAX_JSON_DEPTH
+from app.services.inputs import fieldspec
+from app.services.tournaments.setup import file as tf
+from app.services.accounts.tokens import create_token
+from app.services.standings.leaderboard import LeaderboardService
+from app.services.inputs.text import MAX_JSON_DEPTH
 from tests import factories as f
 from tests.conftest import create_user
 from tests.test_registration_api import SETTINGS, _put_settings
@@ -500,7 +500,7 @@ def test_entry_schemas_accept_what_the_server_accepts(client, registration, name
 def test_every_request_body_is_generated_from_its_declaration(client):
     """No body is written by hand in the OpenAPI document: each is a declaration's schema."""
     from app.api.openapi import MATCH_ENTRY
-    from app.services import api_bodies
+    from app.services.inputs import api_bodies
 
     declared = [getattr(api_bodies, name).schema() for name in api_bodies.__all__ if name.isupper()]
     declared.append(json.loads(json.dumps(MATCH_ENTRY)))

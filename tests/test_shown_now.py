@@ -1,4 +1,4 @@
-"""One definition of what a battle-royale tournament shows now (app.services.shown): the page, its
+"""One definition of what a battle-royale tournament shows now (app.services.standings.shown): the page, its
 live fragment, the widget, the overlay and both downloads agree, before and after completion."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import re
 import pytest
 
 from app.extensions import db
-from app.services import shown
-from app.services.leaderboard import LeaderboardService as LS
-from app.services.tournament_lookup import get_tournament
+from app.services.standings.engine import shown
+from app.services.standings.leaderboard import LeaderboardService as LS
+from app.services.tournaments.lookup import get_tournament
 from tests import factories as f
 from tests.test_public import HX, standings_rows
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db, mail
 from app.models import Registration, User
-from app.services import email_verification
+from app.services.accounts import verification as email_verification
 from tests import factories
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, create_user, csrf_token_from
 from tests.test_auth_hardening import _login

@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Tournament
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.test_staff_tournament import NEW, Staff, text
 

@@ -299,7 +299,7 @@ def test_edit_refuses_a_missing_version_and_frozen_results(app, staff, saved):
     response = staff.post(f"{URL}/lobbies/{saved}/edit", data)
     assert response.status_code == 400 and "reload the lobby" in text(response)
     with app.app_context():
-        from app.services.leaderboard import LeaderboardService
+        from app.services.standings.leaderboard import LeaderboardService
 
         LeaderboardService.complete_tournament("ff-cup")
     frozen = staff.post(f"{URL}/lobbies/{saved}/edit", edit_data(page, {"A": ("1", "1")}))

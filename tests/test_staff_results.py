@@ -10,7 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEvent, Tournament, TournamentResult
-from app.services.leaderboard import LeaderboardService
+from app.services.standings.leaderboard import LeaderboardService
 from tests import factories as f
 from tests.conftest import STAFF_PASSWORD, AuthActions, create_user
 from tests.test_staff_tournament import Staff, text

@@ -447,7 +447,7 @@ def test_join_code_from_the_portal_is_shown_once_and_lets_a_player_join(app, cli
     assert client.post("/staff/tournaments/code-cup/participants/A/join-code").status_code == 400  # no CSRF token
 
     # The code works for a player; a second code for the team makes the first one stop working.
-    from app.services.players import join_team, sign_up
+    from app.services.accounts.players import join_team, sign_up
 
     with app.app_context():
         first = sign_up("first@example.com", "first password 1")

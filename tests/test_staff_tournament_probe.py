@@ -43,7 +43,7 @@ def world(app, staff_user):
         payment = Payment(registration_id=reg.id, amount_cents=100)
         db.session.add(payment)
         db.session.commit()
-        from app.services.leaderboard import LeaderboardService
+        from app.services.standings.leaderboard import LeaderboardService
 
         LeaderboardService.complete_tournament("done-cup")
         return {"lobby": lobby.id, "game": game.id, "payment": payment.id}

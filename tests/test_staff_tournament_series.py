@@ -29,7 +29,7 @@ def staff(client, auth, staff_user, cup):
 
 def summary(client, key="sf1"):
     with client.application.app_context():
-        from app.services.leaderboard import LeaderboardService
+        from app.services.standings.leaderboard import LeaderboardService
 
         return LeaderboardService.series_summary_by_key("val-cup", key)
 

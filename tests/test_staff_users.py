@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, User
-from app.services.api_tokens import user_for_token
+from app.services.accounts.tokens import user_for_token
 from tests.conftest import STAFF_EMAIL, create_user, csrf_token_from
 
 ADMIN_EMAIL = "admin@example.com"
@@ -126,7 +126,7 @@ def test_admin_changes_a_role_and_it_takes_effect_at_once(app, admin, admin_user
 
 def test_deactivation_ends_sessions_and_tokens_and_is_audited(app, admin, admin_user, staff_user):
     with app.app_context():
-        from app.services.api_tokens import create_token
+        from app.services.accounts.tokens import create_token
 
         raw = create_token(staff_user)
     response = admin.post(f"/staff/users/{staff_user}/active", data={"csrf_token": _token(admin), "active": "0"})
@@ -238,7 +238,7 @@ def test_staff_revokes_their_own_token(app, client, auth, staff_user):
 
 def test_nobody_can_revoke_someone_elses_token(app, client, auth, staff_user, admin_user):
     with app.app_context():
-        from app.services.api_tokens import create_token
+        from app.services.accounts.tokens import create_token
 
         raw = create_token(admin_user)
         token_id = db.session.scalars(select(ApiToken.id)).one()
@@ -252,7 +252,7 @@ def test_nobody_can_revoke_someone_elses_token(app, client, auth, staff_user, ad
 
 def test_tokens_page_lists_only_my_tokens(app, client, auth, staff_user, admin_user):
     with app.app_context():
-        from app.services.api_tokens import create_token
+        from app.services.accounts.tokens import create_token
 
         other = create_token(admin_user)
     auth.login()

@@ -8,8 +8,9 @@ from app import signals
 from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Payment, PaymentVerification, Registration
-from app.services import payments, states
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.registration import payments
+from app.services.tournaments.setup import states
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.conftest import create_user
 
@@ -149,7 +150,7 @@ def test_payment_rejected_is_final_and_needs_staff(app, staff_user, payment):
 
 
 def test_series_game_completes_with_its_result(app, client, staff_user):
-    from app.services.api_tokens import create_token
+    from app.services.accounts.tokens import create_token
 
     with app.app_context():
         t = f.series_tournament("val")
@@ -201,7 +202,7 @@ def test_disputed_keeps_a_time_and_empty_lobby_cannot_complete(app, staff_user):
 
 
 def test_completed_tournament_with_scheduled_lobby_round_trips(app, staff_user):
-    from app.services.tournament_file import export_tournament, import_tournament
+    from app.services.tournaments.file import export_tournament, import_tournament
 
     with app.app_context():
         t = f.br_tournament("with-spare")

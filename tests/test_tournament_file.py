@@ -31,8 +31,8 @@ from app.models import (
     Series,
     Tournament,
 )
-from app.services import final_results
-from app.services import tournament_file as tf
+from app.services.standings.engine import final_results
+from app.services.tournaments.setup import file as tf
 
 EXAMPLES = ("ff-weekly-cup", "pmcs-group-a", "val-campus-playoffs")
 TABLES = (Tournament, Participant, Match, MatchResult, PointAdjustment, Series)
@@ -860,7 +860,7 @@ def test_import_export_import(app, runner, tmp_path, examples_dir, name):
 
 def standings_of(slug: str, doc: dict[str, Any]) -> Any:
     """Everything the leaderboard shows, without database ids."""
-    from app.services.leaderboard import LeaderboardService
+    from app.services.standings.leaderboard import LeaderboardService
 
     if "matches" in doc:
         stages = sorted({m["stage"] for m in doc["matches"] if m["stage"]})

@@ -1,7 +1,7 @@
 """The published JSON Schema of the tournament file (docs/tournament-file.schema.json) is what
-the rules in app/services/tournament_file/rules.py generate, byte for byte, so it cannot drift
+the rules in app/services/tournaments/file/rules.py generate, byte for byte, so it cannot drift
 from the importer; editors that validate against it see the published examples as valid.
-Regenerate it with `python -m app.services.tournament_file > docs/tournament-file.schema.json`."""
+Regenerate it with `python -m app.services.tournaments.file > docs/tournament-file.schema.json`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import os
 import jsonschema
 import pytest
 
-from app.services import tournament_file as tf
-from app.services.tournament_file.rules import SCHEMA_ID, json_schema_text
+from app.services.tournaments.setup import file as tf
+from app.services.tournaments.file.rules import SCHEMA_ID, json_schema_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCHEMA_PATH = os.path.join(ROOT, "docs", "tournament-file.schema.json")
@@ -24,7 +24,7 @@ def test_published_schema_is_the_generated_one():
         published = handle.read()
     assert published == json_schema_text(), (
         "docs/tournament-file.schema.json is out of date: run "
-        "`python -m app.services.tournament_file > docs/tournament-file.schema.json`"
+        "`python -m app.services.tournaments.file > docs/tournament-file.schema.json`"
     )
 
 

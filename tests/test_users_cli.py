@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ApiToken, User
-from app.services.api_tokens import user_for_token
+from app.services.accounts.tokens import user_for_token
 from tests.conftest import STAFF_EMAIL
 
 PASSWORD = "a good long password"

@@ -23,8 +23,10 @@ from app.models import Payment, Registration, Tournament, User, utcnow
 from app.notifications import net, outbox, webhooks
 from app.notifications.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from app.notifications.worker import Worker
-from app.services import entries, payments, states
-from app.services.leaderboard import LeaderboardService as LS
+from app.services.registration import entries
+from app.services.registration import payments
+from app.services.tournaments.setup import states
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests.conftest import create_user
 from tests.webhook_receiver import WebhookReceiver
 

@@ -2,8 +2,8 @@
 
 Kept beside the views and checked by tests against the app's URL map, so it cannot silently
 drift from the routes it describes. Request schemas are generated from the declarations the
-server reads them with: every body from app/services/api_bodies.py (the lobby body from the
-tournament file's rules, which that module reuses), text from app/services/fieldspec.py (no NUL:
+server reads them with: every body from app/services/inputs/api_bodies.py (the lobby body from the
+tournament file's rules, which that module reuses), text from app/services/inputs/fieldspec.py (no NUL:
 the patterns; no unpaired surrogate: the format `storable-text`), the `match_ids` form from the
 limits `api_bodies.parse_match_ids` applies, ids from the models' bound. What JSON Schema cannot
 say, or cannot say in a form today's tools read (a participant that exists, placements unique
@@ -22,11 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from app.models import EntryPaymentStatus, EntryStatus
-from app.services import api_bodies, entries, fieldspec
-from app.services.fieldspec import FORMAT_DESCRIPTION, NAME_PATTERN, NON_BLANK_PATTERN, STORABLE_FORMAT, TEXT_PATTERN
-from app.services.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
-from app.services.standings import STANDINGS_FIELDS
-from app.services.tournament_file import lobby_schema
+from app.services.inputs import api_bodies
+from app.services.registration import entries
+from app.services.inputs import fieldspec
+from app.services.inputs.fieldspec import FORMAT_DESCRIPTION, NAME_PATTERN, NON_BLANK_PATTERN, STORABLE_FORMAT, TEXT_PATTERN
+from app.services.inputs.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
+from app.services.standings.engine import STANDINGS_FIELDS
+from app.services.tournaments.file import lobby_schema
 
 __all__ = ["NAME_PATTERN", "NON_BLANK_PATTERN", "TEXT_PATTERN", "MATCH_IDS_PATTERN", "openapi_document"]
 

@@ -1,6 +1,6 @@
 """Registration API (contract §7): settings, register, list, payment proof, staff decision,
-withdraw and check-in. The rules live in app/services/entries.py (the lifecycle),
-app/services/registration_settings.py and app/services/entry_records.py (reading); these views
+withdraw and check-in. The rules live in app/services/registration/entries.py (the lifecycle),
+app/services/registration/settings.py and app/services/registration/records.py (reading); these views
 parse and call."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from flask import g, jsonify, request
 from app.api import bp
 from app.api.views import json_body, player_required, read_body, staff_required, visible_tournament
 from app.errors import NotFound
-from app.services import api_bodies, entries, entry_records
-from app.services.registration_settings import settings_for, settings_to_json
+from app.services.inputs import api_bodies
+from app.services.registration import entries
+from app.services.registration import records as entry_records
+from app.services.registration.settings import settings_for, settings_to_json
 
 RID = "<dbid:rid>"
 

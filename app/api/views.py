@@ -15,14 +15,18 @@ from app.api.openapi import openapi_document
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import csrf, db
 from app.models import Match, PointAdjustment, Tournament, TournamentStatus
-from app.services import api_bodies, corrections, idempotency, lobbies, states
-from app.services import tournaments as tournaments_service
-from app.services.api_tokens import authenticate_api_request
-from app.services.fieldspec import Obj
-from app.services.leaderboard import LeaderboardService
-from app.services.text import check_json, integral_numbers
-from app.services.timestamps import iso_z
-from app.services.tournament_lookup import get_tournament
+from app.services.inputs import api_bodies
+from app.services.tournaments.setup import corrections
+from app.services.support import idempotency
+from app.services.results import lobbies
+from app.services.tournaments.setup import states
+from app.services.tournaments.setup import setup as tournaments_service
+from app.services.accounts.tokens import authenticate_api_request
+from app.services.inputs.fieldspec import Obj
+from app.services.standings.leaderboard import LeaderboardService
+from app.services.inputs.text import check_json, integral_numbers
+from app.timestamps import iso_z
+from app.services.tournaments.lookup import get_tournament
 
 
 def _signed_in(view: Callable[..., Any], *, staff: bool) -> Callable[..., Any]:
@@ -74,7 +78,7 @@ def json_body() -> dict[str, Any]:
 
 
 def read_body(declaration: Obj) -> dict[str, Any]:
-    """The JSON body read through its declaration (app/services/api_bodies.py: what the
+    """The JSON body read through its declaration (app/services/inputs/api_bodies.py: what the
     OpenAPI document states), 400 naming the first bad field."""
     return api_bodies.check(declaration, json_body())
 

@@ -3,7 +3,7 @@
 A successful log-in leaves a signed cookie (`dc_device`, HttpOnly, `KNOWN_DEVICE_DAYS` long)
 holding a random device id and the ids of the accounts that logged in with it (the last
 `MAX_ACCOUNTS`). On that browser, failed log-ins to one of those accounts count in a bucket of
-the device's own instead of the account's shared one (app/services/throttle.py): a stranger
+the device's own instead of the account's shared one (app/services/support/throttle.py): a stranger
 hammering the account uses up the shared bucket and is refused, while the owner, on a device
 they have used, still gets in. The cookie is signed (app.signing: SECRET_KEY, old keys in
 SECRET_KEY_FALLBACKS still verify), so it cannot be made up for an account; a stolen one gives

@@ -15,9 +15,9 @@ from app.auth.forms import LoginForm, PasswordChangeForm
 from app.errors import DomainError
 from app.extensions import db
 from app.models import User
-from app.services import users as users_service
-from app.services.text import storable
-from app.services.throttle import Refusal, throttle
+from app.services.accounts import users as users_service
+from app.services.inputs.text import storable
+from app.services.support.throttle import Refusal, throttle
 
 BAD_CREDENTIALS = "Wrong email or password."
 INACTIVE_ACCOUNT = "This account has been deactivated. Ask an administrator to re-enable it."

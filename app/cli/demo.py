@@ -13,7 +13,7 @@ from app.cli.groups import cli_errors
 from app.extensions import db
 from app.models import User
 from app.notifications import recipients
-from app.services.demo import ensure_demo_players, ensure_demo_registrations, load_demo
+from app.services.support.demo import ensure_demo_players, ensure_demo_registrations, load_demo
 
 DEMO_STAFF_EMAIL = "staff@deltacrown.local"
 

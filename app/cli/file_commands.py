@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from app.cli.groups import cli_errors, tournaments_cli
-from app.services.tournament_file import export_tournament, import_tournament, load_file
+from app.services.tournaments.file import export_tournament, import_tournament, load_file
 
 # Below this many lobbies and games an import is over before a progress bar would be read.
 PROGRESS_THRESHOLD = 100

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from app.errors import DomainError
 from app.extensions import db
-from app.services.text import storable
+from app.services.inputs.text import storable
 
 tournaments_cli = AppGroup("tournaments", help="Import, export, standings, series and completion.")
 users_cli = AppGroup("users", help="Create users and API tokens.")

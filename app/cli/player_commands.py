@@ -10,8 +10,8 @@ from app.cli.groups import cli_errors, players_cli
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Registration, Tournament, User
-from app.services.players import issue_join_code, remove_registration
-from app.services.text import printable
+from app.services.accounts.players import issue_join_code, remove_registration
+from app.services.inputs.text import printable
 
 
 @players_cli.command("join-code")

@@ -11,7 +11,9 @@ from app.cli.groups import cli_errors
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Tournament
-from app.services import entries, entry_records, registration_settings
+from app.services.registration import entries
+from app.services.registration import records as entry_records
+from app.services.registration import settings as registration_settings
 
 registrations_cli = AppGroup("registrations", help="Team registrations: timed steps and listings.")
 

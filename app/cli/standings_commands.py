@@ -12,8 +12,8 @@ from app.cli.groups import cli_errors, tournaments_cli
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match
-from app.services.leaderboard import LeaderboardService
-from app.services.tournament_lookup import get_tournament_by_slug
+from app.services.standings.leaderboard import LeaderboardService
+from app.services.tournaments.lookup import get_tournament_by_slug
 
 
 def emit_json(document: Any) -> None:

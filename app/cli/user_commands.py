@@ -1,7 +1,7 @@
 """`flask users ...` (contract §3). Passwords are read from stdin only: a password given as an
 argument would sit in the shell history and in every `ps` listing.
 
-The rules (email form, password length, roles, audit events) live in `app.services.users`,
+The rules (email form, password length, roles, audit events) live in `app.services.accounts.users`,
 shared with the staff portal; changes made here are audited with no actor (the CLI runs as
 whoever has shell access to the server)."""
 
@@ -13,8 +13,8 @@ import click
 
 from app.cli.groups import cli_errors, users_cli
 from app.errors import Conflict, NotFound, ValidationError
-from app.services import users as users_service
-from app.services.account_rules import MAX_DISPLAY_NAME, check_password, normalise_email
+from app.services.accounts import users as users_service
+from app.services.accounts.rules import MAX_DISPLAY_NAME, check_password, normalise_email
 
 
 def _read_password() -> str:

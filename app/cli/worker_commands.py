@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.notifications.worker import Worker, install_signal_handlers
-from app.services import entries
+from app.services.registration import entries
 
 
 @click.command("worker")

@@ -22,9 +22,9 @@ from app.live import POLL_SECONDS, current_version, etag_for, live_response, sha
 from app.models import Tournament, utcnow
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.security import allow_framing
-from app.services import standings_board as board
-from app.services.numbers import parse_whole
-from app.services.series_summaries import ordered_series, series_row
+from app.services.standings.engine import board
+from app.services.inputs.numbers import parse_whole
+from app.services.standings.series_summaries import ordered_series, series_row
 
 THEMES = ("light", "dark")
 DEFAULT_LIMIT = 10

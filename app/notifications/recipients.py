@@ -62,7 +62,7 @@ def _users_of_participants(participant_ids: set[int]) -> list[User]:
 
 def _all_participants(tournament_id: int | None) -> set[int]:
     """The tournament's teams: a team whose registration is not confirmed (still paying, waiting
-    or ended) is not one of them (the rule of app/services/roster_visibility.py, restated here
+    or ended) is not one of them (the rule of app/services/registration/roster_visibility.py, restated here
     on the models because this layer imports no service)."""
     if not is_db_id(tournament_id):
         return set()

@@ -1,7 +1,7 @@
 """The captain's side of registration: register a team, pay (proof with an optional screenshot),
 withdraw, check in, hand teammates a join code; "my registrations"; and the screenshot itself.
 
-Views parse the form and call `app.services.entries`, which holds the rules and their messages.
+Views parse the form and call `app.services.registration.entries`, which holds the rules and their messages.
 A registration page is shown to the team's captain and players (anyone else: 404, so a guessed
 number reveals nothing); only the captain gets the forms. Withdrawing cannot be undone, so it
 goes through a confirm page, which htmx loads in place when JavaScript is on.
@@ -30,10 +30,13 @@ from app.errors import DomainError
 from app.extensions import csrf, db, login_manager
 from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, TournamentStatus, utcnow
 from app.players import bp
-from app.services import entries, entry_records, proof_images, registration_settings
-from app.services.players import issue_join_code
-from app.services.text import storable
-from app.services.tournament_lookup import get_tournament_by_slug
+from app.services.registration import entries
+from app.services.registration import records as entry_records
+from app.services.registration import proof_images
+from app.services.registration import settings as registration_settings
+from app.services.accounts.players import issue_join_code
+from app.services.inputs.text import storable
+from app.services.tournaments.lookup import get_tournament_by_slug
 
 ENTRY_TEMPLATE = "players/registration.html"
 WITHDRAW_TEMPLATE = "players/registration_withdraw.html"

@@ -13,11 +13,11 @@ from app.notifications import preferences
 from app.players import bp
 from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
 from app.rendering import VARY_HEADERS, wants_fragment
-from app.services import email_verification as verification
+from app.services.accounts import verification
 from app.services import inbox
-from app.services import players as player_service
-from app.services.numbers import parse_whole
-from app.services.throttle import Refusal, throttle
+from app.services.accounts import players as player_service
+from app.services.inputs.numbers import parse_whole
+from app.services.support.throttle import Refusal, throttle
 
 # htmx stops polling when it gets this status: a poll from a page whose session has ended.
 HTMX_STOP_POLLING = 286

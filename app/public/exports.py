@@ -1,7 +1,7 @@
-"""Standings downloads: the rows the page shows now (app.services.shown: the live standings, or
+"""Standings downloads: the rows the page shows now (app.services.standings.shown: the live standings, or
 the final results with overrides once completed), as CSV or JSON, in the API's standings fields.
 
-Rule: a spreadsheet must never run a cell (app.services.spreadsheet says how cells are made safe;
+Rule: a spreadsheet must never run a cell (app.services.support.spreadsheet says how cells are made safe;
 numbers stay numbers, so a negative adjustment stays `-3`).
 """
 
@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from app.services.spreadsheet import safe_cell
-from app.services.standings import STANDINGS_FIELDS
+from app.services.support.spreadsheet import safe_cell
+from app.services.standings.engine import STANDINGS_FIELDS
 
 CSV_COLUMNS = STANDINGS_FIELDS
 

@@ -15,7 +15,7 @@ import hashlib
 from datetime import datetime
 
 from app.models import Tournament, utcnow
-from app.services import entries
+from app.services.registration import entries
 
 
 def state_for(tournament: Tournament, now: datetime | None = None) -> entries.RegistrationView:

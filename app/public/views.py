@@ -35,19 +35,20 @@ from app.live import (
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
 from app.public import bp, exports, registration_block
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
-from app.services import final_results, list_version
-from app.services import standings_board as board
-from app.services.numbers import parse_whole
-from app.services.roster_visibility import is_visible
-from app.services.series_summaries import ordered_series, series_row
-from app.services.standings import tournament_ruleset
+from app.services.standings.engine import final_results
+from app.services.support import list_version
+from app.services.standings.engine import board
+from app.services.inputs.numbers import parse_whole
+from app.services.registration.roster_visibility import is_visible
+from app.services.standings.series_summaries import ordered_series, series_row
+from app.services.standings.engine import tournament_ruleset
 from app.visibility import viewer_is_staff
 
 _UPCOMING = (TournamentStatus.REGISTRATION.value, TournamentStatus.DRAFT.value)
 
 
 # --------------------------------------------------------------------------------------------
-# Read helpers (plain queries for display; the rules live in app.services and app.services.standings_board)
+# Read helpers (plain queries for display; the rules live in app.services and app.services.standings.board)
 
 
 def _tournament(version: Version) -> Tournament:
@@ -142,7 +143,7 @@ def favicon():
 @bp.get("/")
 @canonical_query()
 def index():
-    """The tournament list, cached by the list's version (app.services.list_version): a 304 when
+    """The tournament list, cached by the list's version (app.services.support.list_version): a 304 when
     the viewer has it, else the body rendered once per version, shared by every viewer. Staff
     also see drafts (app.visibility), so theirs is a private render."""
     # Staff see drafts too, but only a list that has drafts needs a page of their own.
@@ -219,7 +220,7 @@ def tournament(slug: str):
         tournament = _tournament(version)
         common = {
             "tournament": tournament,
-            # A battle-royale page shows its final results in the standings block (app.services.shown).
+            # A battle-royale page shows its final results in the standings block (app.services.standings.shown).
             "results": None if tournament.is_battle_royale else _final_results(tournament),
             "poll_seconds": POLL_SECONDS,
             "now": utcnow(),

@@ -26,9 +26,9 @@ from app.auditing import record as record  # re-exported: services record throug
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Tournament, User
-from app.services.numbers import parse_whole
-from app.services.spreadsheet import safe_cell
-from app.services.text import storable
+from app.services.inputs.numbers import parse_whole
+from app.services.support.spreadsheet import safe_cell
+from app.services.inputs.text import storable
 
 
 def history(tournament_id: int, action: str | None = None) -> list[AuditEvent]:

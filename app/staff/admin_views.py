@@ -1,6 +1,6 @@
 """User administration (admins only): create users, change roles, deactivate and reactivate,
 unlock an account's log-in.
-The rules are `app.services.users`, the same the `flask users` commands apply."""
+The rules are `app.services.accounts.users`, the same the `flask users` commands apply."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import DomainError, ValidationError
 from app.extensions import db
-from app.services import users as users_service
-from app.services.account_rules import MAX_DISPLAY_NAME, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.services.accounts import users as users_service
+from app.services.accounts.rules import MAX_DISPLAY_NAME, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.staff import admin_required, bp
 
 ROLE_CHOICES = {"player": "Player", "staff": "Staff", "admin": "Admin"}

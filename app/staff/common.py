@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from app.errors import Conflict, DomainError, NotFound
 from app.models import Tournament
-from app.services.text import storable
-from app.services.tournament_lookup import get_tournament_by_slug
+from app.services.inputs.text import storable
+from app.services.tournaments.lookup import get_tournament_by_slug
 
 
 def load(slug: str) -> Tournament:

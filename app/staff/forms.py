@@ -15,9 +15,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.errors import DomainError, ValidationError
 from app.models import GAME_NAMES, MatchState
 from app.scoring import PRESET_NAMES, TIEBREAKER_KEYS
-from app.services.numbers import parse_whole, too_long
-from app.services.text import storable
-from app.services.tournament_file import BEST_OF_CHOICES
+from app.services.inputs.numbers import parse_whole, too_long
+from app.services.inputs.text import storable
+from app.services.tournaments.file import BEST_OF_CHOICES
 
 
 def attach_error(form: FlaskForm, exc: DomainError) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Payment, Registration, Tournament
-from app.services import payments
+from app.services.registration import payments
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import PaymentForm, storable_form

@@ -1,7 +1,7 @@
 """Registration from the staff side: the settings of a tournament's registration and the queue
 of entries (verify / reject / waive / approve / refund, several at once, CSV export).
 
-Views parse the form, call `app.services.entries` (the rules, their messages and the audit log
+Views parse the form, call `app.services.registration.entries` (the rules, their messages and the audit log
 live there) and render. Refunding cannot be undone, so it always goes through a confirm page
 (`GET .../refund`), which htmx loads into the entry's card instead of navigating; with
 JavaScript off it is an ordinary page.
@@ -21,9 +21,10 @@ from sqlalchemy.orm import selectinload
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament
-from app.services import entries, entry_records
-from app.services.registration_settings import settings_for, settings_to_json
-from app.services.spreadsheet import safe_cell
+from app.services.registration import entries
+from app.services.registration import records as entry_records
+from app.services.registration.settings import settings_for, settings_to_json
+from app.services.support.spreadsheet import safe_cell
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import attach_error, storable_form

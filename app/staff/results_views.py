@@ -1,5 +1,5 @@
 """Final results of a completed tournament: the frozen order, overrides previewed before they
-are confirmed, and clearing an override. The rules are app.services.placement_overrides', the API's own."""
+are confirmed, and clearing an override. The rules are app.services.standings.overrides', the API's own."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from flask import flash, redirect, render_template, request, url_for
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import Tournament, TournamentStatus
-from app.services import final_results, placement_overrides
-from app.services.numbers import parse_whole
+from app.services.standings.engine import final_results
+from app.services.standings.engine import overrides as placement_overrides
+from app.services.inputs.numbers import parse_whole
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import ActionForm, ClearOverrideForm, OverrideForm, attach_error, storable_form, whole_number

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Participant, Tournament, TournamentStatus
-from app.services import users as users_service
+from app.services.accounts import users as users_service
 from app.staff import bp
 
 # Live events first: that is what staff open the portal for during a tournament day.

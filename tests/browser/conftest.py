@@ -82,7 +82,7 @@ def live_server(app, make_live_server) -> LiveServer:
 
 @pytest.fixture
 def staff_token(app) -> str:
-    from app.services.api_tokens import create_token
+    from app.services.accounts.tokens import create_token
 
     user_id = create_user(app, STAFF_EMAIL, STAFF_PASSWORD, staff=True)
     with app.app_context():

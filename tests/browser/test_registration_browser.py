@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Entry
-from app.services import entries
+from app.services.registration import entries
 from tests import factories as f
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, create_user
 

@@ -17,7 +17,7 @@ import requests
 from app import create_app
 from app.extensions import db
 from app.models import Match, User
-from app.services.api_tokens import create_token
+from app.services.accounts.tokens import create_token
 from tests import factories as f
 
 pytestmark = pytest.mark.cluster

@@ -1,8 +1,0 @@
-"""`python -m app.services.tournament_file > docs/tournament-file.schema.json` regenerates the
-published JSON Schema from the rules (tests/test_tournament_file_schema.py fails until it is)."""
-
-import sys
-
-from app.services.tournament_file.rules import json_schema_text
-
-sys.stdout.write(json_schema_text())
