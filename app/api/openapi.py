@@ -31,7 +31,7 @@ from app.services.inputs.fieldspec import (
     TEXT_PATTERN,
 )
 from app.services.inputs.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
-from app.services.registration import entries
+from app.services.registration import records
 from app.services.standings.engine import STANDINGS_FIELDS
 from app.services.tournaments.file import lobby_schema
 
@@ -350,7 +350,7 @@ def _registration_paths(body: Any) -> dict[str, Any]:
                         "schema": {
                             "type": "string",
                             # Empty: no filter (the view reads `?status=` as absent).
-                            "enum": ["", *REGISTRATION_STATUSES, *entries.QUEUE_FILTERS],
+                            "enum": ["", *REGISTRATION_STATUSES, *records.QUEUE_FILTERS],
                         },
                     },
                 ],
