@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Response, redirect, request, url_for
 
-from app.services.standings import board as standings_board
+from app.services.standings.filters import FilterError, parse_match_keys
 
 REDIRECT_CACHE_CONTROL = "public, max-age=60"
 _DIGITS = re.compile(r"(\d+)")
@@ -35,7 +35,7 @@ def natural_key(text: str) -> tuple:
 def canonical_matches(raw: str) -> str:
     """The `matches` value in natural order without blanks or repeats (the filter is a set),
     read by the board's own parser; FilterError (too many keys) is the view's to answer."""
-    return ",".join(sorted(standings_board.parse_match_keys(raw), key=natural_key))
+    return ",".join(sorted(parse_match_keys(raw), key=natural_key))
 
 
 def canonical_query(*known: str) -> Callable:
@@ -65,7 +65,7 @@ def _canonical_args(known: tuple[str, ...]) -> dict[str, str] | None:
     if "matches" in kept:
         try:
             kept["matches"] = canonical_matches(kept["matches"])
-        except standings_board.FilterError:
+        except FilterError:
             return None  # the view refuses it with its 400
     if len(args) == len(kept) and all(
         len(args.getlist(key)) == 1 and args[key] == value for key, value in kept.items()

@@ -48,6 +48,7 @@ from sqlalchemy import bindparam, select
 from app.extensions import db
 from app.models import BATTLE_ROYALE_GAMES, Tournament, TournamentStatus
 from app.services.standings import board as standings_board
+from app.services.standings.filters import Filters
 from app.visibility import viewer_is_staff
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
@@ -263,7 +264,7 @@ def live_response(
     return response
 
 
-def shared_board(version: Version, tournament: Tournament, filters: standings_board.Filters) -> dict[str, Any]:
+def shared_board(version: Version, tournament: Tournament, filters: Filters) -> dict[str, Any]:
     """The standings board for this version and filters, computed once per process for the page,
     its fragment and the widget (app.services.standings.board). A draft's is never kept: only
     staff see it, and nothing of it may be served to anyone else."""

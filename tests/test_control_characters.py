@@ -220,7 +220,7 @@ def test_join_code_cli_prints_no_raw_control_characters(app, runner):
 def test_the_openapi_document_states_the_name_rule_for_stages(client):
     import re
 
-    from app.api.openapi import NAME_PATTERN
+    from app.services.inputs.fieldspec import NAME_PATTERN
 
     patterns, stack = set(), [client.get("/api/openapi.json").get_json()]
     while stack:

@@ -6,7 +6,7 @@ import re
 
 from app.extensions import db
 from app.models import Series, Tournament
-from app.services.registration import entries
+from app.services.registration import public_view
 from app.services.registration import records as entry_records
 from app.services.standings.leaderboard import LeaderboardService as LS
 
@@ -67,7 +67,7 @@ def test_demo_registration_queue(app, runner, client):
             ("pending_payment", "none"),
             ("waitlisted", "none"),
         ]
-        view = entries.public_state(tournament)
+        view = public_view.public_state(tournament)
         assert (view.state, view.taken, view.slots_left, view.waitlisted) == ("waitlist", 5, 0, 1)
     email, password = "captain2@deltacrown.local", logins["captain2@deltacrown.local"]
     page = client.get("/login")

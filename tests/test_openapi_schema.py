@@ -10,7 +10,7 @@ import re
 import jsonschema
 import pytest
 
-from app.api import openapi
+from app.api import openapi_schemas
 from app.extensions import db
 from app.services.accounts.tokens import create_token
 from app.services.inputs import fieldspec
@@ -55,11 +55,14 @@ def test_match_ids_schema_agrees_with_the_server(client, br, value):
     assert br["m1"] == 1  # the only match: every id the pattern accepts here names it
     response = client.get("/api/tournaments/ff-cup/leaderboard/", query_string={"match_ids": value})
     assert response.status_code in (200, 400)
-    assert _matches(openapi.MATCH_IDS_PATTERN, value) == (response.status_code == 200), (value, response.get_json())
+    assert _matches(openapi_schemas.MATCH_IDS_PATTERN, value) == (response.status_code == 200), (
+        value,
+        response.get_json(),
+    )
 
 
 def test_largest_id_is_in_the_pattern(client, br):
-    assert _matches(openapi.MATCH_IDS_PATTERN, "2147483647")
+    assert _matches(openapi_schemas.MATCH_IDS_PATTERN, "2147483647")
     # Well formed, and refused only because no such match exists.
     response = client.get("/api/tournaments/ff-cup/leaderboard/?match_ids=2147483647")
     assert response.get_json() == {"error": "match_ids: no match 2147483647 in this tournament"}
@@ -67,9 +70,9 @@ def test_largest_id_is_in_the_pattern(client, br):
 
 def test_a_thousand_ids_are_accepted_not_more(client, br):
     ids = ",".join(str(br["m1"]) for _ in range(1000))
-    assert _matches(openapi.MATCH_IDS_PATTERN, ids)
+    assert _matches(openapi_schemas.MATCH_IDS_PATTERN, ids)
     assert client.get(f"/api/tournaments/ff-cup/leaderboard/?match_ids={ids}").status_code == 200
-    assert not _matches(openapi.MATCH_IDS_PATTERN, ids + ",1")
+    assert not _matches(openapi_schemas.MATCH_IDS_PATTERN, ids + ",1")
     assert client.get(f"/api/tournaments/ff-cup/leaderboard/?match_ids={ids},1").status_code == 400
 
 
@@ -88,7 +91,7 @@ def _lobby(key=None, stage=None, participant="A"):
 )
 @pytest.mark.parametrize("field", ["key", "stage"])
 def test_lobby_text_schema_agrees_with_the_server(client, br, token, field, value):
-    accepted_by_schema = _valid(openapi.MATCH_ENTRY["properties"][field], value)
+    accepted_by_schema = _valid(openapi_schemas.MATCH_ENTRY["properties"][field], value)
     body = json.dumps(_lobby(**{field: value}), ensure_ascii=True)
     response = client.post(
         "/api/tournaments/ff-cup/matches/",
@@ -117,7 +120,7 @@ def test_override_reason_schema_agrees_with_the_server(app, client, br, token, r
 
     with app.app_context():
         LeaderboardService.complete_tournament(br["id"])
-    schema = openapi.OVERRIDE_REQUEST["properties"]["reason"]
+    schema = openapi_schemas.OVERRIDE_REQUEST["properties"]["reason"]
     assert _valid(schema, reason) == accepted
     body = json.dumps({"participant_id": "B", "new_rank": 1, "reason": reason})
     response = client.post(
@@ -133,7 +136,7 @@ def test_override_reason_schema_agrees_with_the_server(app, client, br, token, r
 )
 def test_unknown_keys_in_lenient_bodies(client, br, token, key, accepted):
     """Extra keys are ignored by the state endpoint, but their text must still be storable."""
-    assert _valid(openapi._KEY_NAMES, key) == accepted
+    assert _valid(openapi_schemas.KEY_NAMES, key) == accepted
     body = json.dumps({"state": "live", key: ["x", {"y": key}]})
     response = client.post(
         f"/api/tournaments/ff-cup/matches/{br['m1']}/state/",
@@ -145,7 +148,7 @@ def test_unknown_keys_in_lenient_bodies(client, br, token, key, accepted):
 
 
 def test_path_ids_are_bounded_like_the_routes(client, br):
-    bounds = openapi._MATCH["schema"]
+    bounds = openapi_schemas.MATCH_PARAM["schema"]
     assert (bounds["minimum"], bounds["maximum"]) == (1, 2**31 - 1)
     assert client.get("/api/tournaments/ff-cup/series/2147483648/").status_code == 404
     # Two methods on one address: past the bound is 404 for both, not 405 naming the other

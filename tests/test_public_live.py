@@ -14,7 +14,8 @@ from app.extensions import db
 from app.live import render_cache
 from app.models import Tournament
 from app.services.accounts.tokens import create_token
-from app.services.standings import board
+from app.services.standings import board, chart, lobby_pages
+from app.services.standings.filters import resolve_filters
 from app.services.standings.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.test_public import HX, page, rename, standings_rows
@@ -284,14 +285,14 @@ def test_chart_samples_many_matches_and_limits_teams(app, client):
     with app.app_context():
         teams = tuple(f"T{i}" for i in range(14))
         t = f.br_tournament("big", teams=teams)
-        for n in range(board.CHART_SAMPLES + 30):
+        for n in range(chart.CHART_SAMPLES + 30):
             f.lobby(t, [(team, (i + n) % 14 + 1, 1) for i, team in enumerate(teams)], key=f"m{n}", minutes=n)
         db.session.commit()
     _, html = page(client, "/tournaments/big/")
     svg = html[html.index("<svg") : html.index("</svg>")]
-    assert svg.count("<polyline") == board.CHART_TEAMS
+    assert svg.count("<polyline") == chart.CHART_TEAMS
     points = re.search(r'points="([^"]+)"', svg).group(1).split()
-    assert len(points) <= board.CHART_SAMPLES + 1
+    assert len(points) <= chart.CHART_SAMPLES + 1
     assert "and 4 more" in html
 
 
@@ -302,7 +303,7 @@ def test_lobby_list_is_paged_so_big_tournaments_stay_small(app, client):
             f.lobby(t, [("A", 1 + n % 2, 0), ("B", 2 - n % 2, 0)], key=f"m{n:03d}", minutes=n)
         db.session.commit()
     response, html = page(client, "/tournaments/many/")
-    assert html.count('<th scope="row">m') == board.LOBBIES_PER_PAGE
+    assert html.count('<th scope="row">m') == lobby_pages.LOBBIES_PER_PAGE
     assert '<th scope="row">m249</th>' in html and '<th scope="row">m000</th>' not in html  # newest first
     assert "250 matches, newest first · page 1 of 13" in html
     assert 'href="/tournaments/many/?lobbies=2" rel="next">Older</a>' in html
@@ -438,7 +439,7 @@ def test_board_rows_equal_the_leaderboard_service(app, cup):
         db.session.commit()
         t = db.session.scalar(db.select(Tournament).filter_by(slug="br-cup"))
         for stage, keys in [(None, ()), ("Day 1", ()), ("Day 2", ()), (None, ("m2", "m3")), (None, ("m1",))]:
-            filters = board.resolve_filters(t, stage, keys)
+            filters = resolve_filters(t, stage, keys)
             expected = LS.calculate_br_standings(t.id, match_ids=filters.match_ids, stage=stage)
             shown = board.battle_royale_board(t, filters)["standings"]
             assert [{key: row[key] for key in expected[0]} for row in shown] == expected
@@ -500,12 +501,12 @@ def test_absolute_links_come_from_public_base_url_not_the_host_asked_for(make_ap
 
 
 def test_chart_labels_each_match_and_uses_round_ticks(app, client):
-    from app.services.standings import board
+    from app.services.standings import chart
 
-    assert board._nice_range(0, 82) == (0, 100, 20)  # not 0/20/41/62/82
-    assert board._nice_range(0, 1) == (0, 1, 1)
-    assert board._nice_range(0, 4321) == (0, 5000, 1000)
-    low, high, step = board._nice_range(-3, 41)
+    assert chart.nice_range(0, 82) == (0, 100, 20)  # not 0/20/41/62/82
+    assert chart.nice_range(0, 1) == (0, 1, 1)
+    assert chart.nice_range(0, 4321) == (0, 5000, 1000)
+    low, high, step = chart.nice_range(-3, 41)
     assert low <= -3 and high >= 41 and str(step)[0] in "125" and low % step == 0 and (high - low) // step <= 5
     with app.app_context():
         t = f.br_tournament("chart-cup", preset="ffws")

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Entry, Notification, Tournament, User
 from app.notifications import email as notification_email
 from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
-from app.services.registration import entries
+from app.services.registration import decisions, entries, settings_save, timed_steps
 from tests.conftest import create_user
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def world(make_app):
         db.session.add(tournament)
         db.session.add(WebhookEndpoint(url="https://hooks.example/in", secret="s" * 32, event_types=[], enabled=True))
         db.session.commit()
-        entries.save_settings(
+        settings_save.save_settings(
             tournament.id,
             {
                 "opens_at": (NOW - timedelta(days=1)).isoformat(),
@@ -143,7 +143,7 @@ def test_rejection_tells_the_whole_roster_with_the_reason_by_inbox_and_email(wor
         entries.submit_proof(
             entry_id, world["captain"], method="bkash", transaction_id="8XK29QLM", amount="500.00", now=NOW
         )
-        entries.decide(entry_id, "reject", world["staff"], reason="No bKash payment with ID 8XK29QLM", now=NOW)
+        decisions.decide(entry_id, "reject", world["staff"], reason="No bKash payment with ID 8XK29QLM", now=NOW)
     for user in (world["captain"], world["mate"]):
         [item] = [n for n in _inbox(app, user) if n[0] == "payment.rejected"]
         assert item[1] == "Payment not accepted: Dhaka <Dragons>"
@@ -174,7 +174,7 @@ def test_confirmation_after_verification_and_the_webhook_carries_no_payment_deta
             sender_last_digits="9876",
             now=NOW,
         )
-        entries.decide(entry_id, "verify", world["staff"], now=NOW)
+        decisions.decide(entry_id, "verify", world["staff"], now=NOW)
     for user in (world["captain"], world["mate"]):
         titles = [n[1] for n in _inbox(app, user)]
         assert "Registration confirmed: Dhaka <Dragons>" in titles
@@ -208,7 +208,7 @@ def test_cancellation_says_why(world, reason, words):
     entry_id = _register_with_mate(world)
     with app.app_context():
         if reason == "deadline":
-            entries.run_timed_steps(now=NOW + timedelta(hours=49))
+            timed_steps.run_timed_steps(now=NOW + timedelta(hours=49))
         else:
             entries.withdraw(entry_id, world["captain"], now=NOW)
     [(_, data)] = _events(app, "registration.cancelled")
@@ -229,7 +229,7 @@ def test_email_off_by_preference_keeps_the_inbox(world, client):
     entry_id = _register_with_mate(world)
     with app.app_context():
         entries.submit_proof(entry_id, world["captain"], method="bkash", transaction_id="TX1001", amount="500", now=NOW)
-        entries.decide(entry_id, "verify", world["staff"], now=NOW)
+        decisions.decide(entry_id, "verify", world["staff"], now=NOW)
     assert _email_for(app, "registration.confirmed", world["captain"]) is None
     assert _email_for(app, "registration.confirmed", world["mate"]) is not None
     assert any(n[0] == "registration.confirmed" for n in _inbox(app, world["captain"]))

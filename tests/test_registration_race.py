@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Entry, EntryStatus, Participant, Registration, User
-from app.services.registration import entries
+from app.services.registration import entries, settings_save, slots
 from app.services.registration import records as entry_records
 from tests.factories import br_tournament
 
@@ -34,7 +34,7 @@ def _prepare(app) -> tuple[int, list[int]]:
         captains = [User(email=f"c{n}@example.com") for n in range(CAPTAINS)]
         db.session.add_all([staff, *captains])
         db.session.commit()
-        entries.save_settings(tournament.id, SETTINGS, staff.id)
+        settings_save.save_settings(tournament.id, SETTINGS, staff.id)
         return tournament.id, [c.id for c in captains]
 
 
@@ -44,7 +44,7 @@ def _check(app, tid: int, outcomes: list[str]) -> None:
     with app.app_context():
         rows = list(db.session.scalars(select(Entry).where(Entry.tournament_id == tid)))
         assert len(rows) == CAPTAINS
-        assert sum(e.status in entries.SLOT_HOLDING for e in rows) == 1
+        assert sum(e.status in slots.SLOT_HOLDING for e in rows) == 1
         positions = entry_records.waitlist_positions(tid)
         assert sorted(positions.values()) == list(range(1, CAPTAINS))
         assert len({e.code for e in rows}) == CAPTAINS
@@ -84,6 +84,8 @@ _PROCESS = textwrap.dedent(
     from app import create_app
     from app.extensions import db
     from app.services.registration import entries
+    from app.services.registration import settings_save
+    from app.services.registration import slots
 
     config = json.loads(sys.argv[1])
     tid, captains, ready, go = config.pop("tid"), config.pop("captains"), config.pop("ready"), config.pop("go")

@@ -25,7 +25,7 @@ from app.models import (
 )
 from app.notifications.models import OutboxEvent
 from app.services.accounts import players
-from app.services.registration import entries
+from app.services.registration import decisions, entries, public_view, settings_save, timed_steps
 from app.services.registration import records as entry_records
 from app.services.registration import settings as registration_settings
 from app.services.standings.leaderboard import LeaderboardService
@@ -71,7 +71,7 @@ def _settings(ctx, **overrides):
         "check_in_minutes": None,
         **overrides,
     }
-    return entries.save_settings(ctx["tid"], payload, ctx["staff"], now=NOW)
+    return settings_save.save_settings(ctx["tid"], payload, ctx["staff"], now=NOW)
 
 
 def _captain(n: int) -> int:
@@ -100,7 +100,7 @@ def test_paid_flow_register_submit_reject_resubmit_verify(ctx):
         _pay(entry, captain, txn="abc124")
 
     later = NOW + timedelta(hours=47)
-    entries.decide(entry.id, "reject", ctx["staff"], reason="amount not received", now=later)
+    decisions.decide(entry.id, "reject", ctx["staff"], reason="amount not received", now=later)
     entry = db.session.get(Entry, entry.id)
     assert (entry.status, entry.payment_status) == ("pending_payment", "rejected")
     # Rejected near the deadline: the team gets a fresh deadline to pay again.
@@ -110,7 +110,7 @@ def test_paid_flow_register_submit_reject_resubmit_verify(ctx):
     proofs = entry_records.proofs_of(entry.id)
     assert [(p.transaction_id, p.status) for p in proofs] == [("ABC123", "rejected"), ("XYZ999", "submitted")]
 
-    entries.decide(entry.id, "verify", ctx["staff"], now=later + timedelta(hours=2))
+    decisions.decide(entry.id, "verify", ctx["staff"], now=later + timedelta(hours=2))
     entry = db.session.get(Entry, entry.id)
     assert (entry.status, entry.payment_status) == ("confirmed", "verified")
     payment = db.session.get(Payment, entry.payment_id)
@@ -156,7 +156,7 @@ def test_event_data_is_pii_free(ctx):
     captain = _captain(1)
     entry = entries.register(ctx["tid"], captain, "Team Phoenix", "PHX", now=NOW)
     _pay(entry, captain, txn="SECRETTXN42", amount="512.50")
-    entries.decide(entry.id, "reject", ctx["staff"], reason="wrong account", now=NOW)
+    decisions.decide(entry.id, "reject", ctx["staff"], reason="wrong account", now=NOW)
     entries.withdraw(entry.id, captain, now=NOW)
     forbidden = ["SECRETTXN42", "512", "bkash", "captain1", "@example.com", "wrong account", "500"]
     events = list(db.session.scalars(select(OutboxEvent)))
@@ -180,16 +180,16 @@ def test_capacity_waitlist_and_deadline_promotion(ctx):
     assert [first.status, second.status, third.status] == ["pending_payment", "waitlisted", "waitlisted"]
     assert entry_records.to_row(second)["waitlist_position"] == 1
     assert entry_records.to_row(third)["waitlist_position"] == 2
-    view = entries.public_state(db.session.get(Tournament, ctx["tid"]), now=NOW)
+    view = public_view.public_state(db.session.get(Tournament, ctx["tid"]), now=NOW)
     assert (view.state, view.taken, view.slots_left, view.waitlisted) == ("waitlist", 1, 0, 2)
 
     # Nothing is due before the deadline, and an idle tick takes no lock.
     lock_before = registration_settings.settings_for(ctx["tid"]).lock_version
     idle = {"cancelled": 0, "confirmed": 0, "no_show": 0, "offered": 0}
-    assert entries.run_timed_steps(NOW + timedelta(hours=47)) == idle
+    assert timed_steps.run_timed_steps(NOW + timedelta(hours=47)) == idle
     assert registration_settings.settings_for(ctx["tid"]).lock_version == lock_before
     later = NOW + timedelta(hours=48)
-    assert entries.run_timed_steps(later) == {"cancelled": 1, "confirmed": 0, "no_show": 0, "offered": 1}
+    assert timed_steps.run_timed_steps(later) == {"cancelled": 1, "confirmed": 0, "no_show": 0, "offered": 1}
     first, second, third = (db.session.get(Entry, e.id) for e in (first, second, third))
     assert (first.status, first.end_reason) == ("cancelled", "deadline")
     assert second.status == "pending_payment" and second.payment_deadline == later + timedelta(hours=48)
@@ -206,12 +206,12 @@ def test_proof_awaiting_a_decision_stops_the_clock(ctx):
     captain = _captain(1)
     entry = entries.register(ctx["tid"], captain, "Alpha", None, now=NOW)
     _pay(entry, captain, now=NOW + timedelta(hours=1))
-    entries.run_timed_steps(NOW + timedelta(hours=100))
+    timed_steps.run_timed_steps(NOW + timedelta(hours=100))
     assert db.session.get(Entry, entry.id).status == "pending_payment"
-    entries.decide(entry.id, "reject", ctx["staff"], reason="no", now=NOW + timedelta(hours=100))
+    decisions.decide(entry.id, "reject", ctx["staff"], reason="no", now=NOW + timedelta(hours=100))
     with pytest.raises(Conflict, match="deadline"):
         _pay(entry, captain, txn="TXN2000", now=NOW + timedelta(hours=200))
-    entries.run_timed_steps(NOW + timedelta(hours=148))
+    timed_steps.run_timed_steps(NOW + timedelta(hours=148))
     assert db.session.get(Entry, entry.id).status == "cancelled"
 
 
@@ -316,19 +316,19 @@ def test_free_entries_auto_confirm_and_roster_rule(ctx):
     # One player on a team that needs two: held, not confirmed, until the roster fills.
     assert entry.status == "awaiting_approval" and entry.payment_deadline == NOW + timedelta(hours=48)
     with pytest.raises(Conflict, match="has 1 player on its roster; this tournament needs exactly 2"):
-        entries.decide(entry.id, "approve", ctx["staff"], now=NOW)
+        decisions.decide(entry.id, "approve", ctx["staff"], now=NOW)
     code = players.issue_join_code(entry.participant)
     db.session.commit()
     players.join_team(db.session.get(User, c2), code)
     # Two is the most this tournament allows: a third player is turned away at the door.
     with pytest.raises(Conflict, match="already has 2 players, the most this tournament allows"):
         players.join_team(db.session.get(User, _captain(9)), code)
-    assert entries.run_timed_steps(NOW + timedelta(minutes=5))["confirmed"] == 1
+    assert timed_steps.run_timed_steps(NOW + timedelta(minutes=5))["confirmed"] == 1
     assert db.session.get(Entry, entry.id).status == "confirmed"
     assert [e.data["status"] for e in _events("registration.confirmed")] == ["confirmed"]
     # An incomplete free team loses its slot at the deadline.
     lone = entries.register(ctx["tid"], c3, "Bravo", None, now=NOW)
-    entries.run_timed_steps(NOW + timedelta(hours=49))
+    timed_steps.run_timed_steps(NOW + timedelta(hours=49))
     assert (db.session.get(Entry, lone.id).status, db.session.get(Entry, lone.id).end_reason) == (
         "cancelled",
         "deadline",
@@ -340,16 +340,16 @@ def test_free_entry_with_staff_approval(ctx):
     captain = _captain(1)
     entry = entries.register(ctx["tid"], captain, "Alpha", None, now=NOW)
     assert entry.status == "awaiting_approval" and entry.payment_deadline is None
-    entries.run_timed_steps(NOW + timedelta(days=30))
+    timed_steps.run_timed_steps(NOW + timedelta(days=30))
     assert db.session.get(Entry, entry.id).status == "awaiting_approval"
     with pytest.raises(Conflict):
-        entries.decide(entry.id, "verify", ctx["staff"], now=NOW)
-    entries.decide(entry.id, "approve", ctx["staff"], now=NOW)
+        decisions.decide(entry.id, "verify", ctx["staff"], now=NOW)
+    decisions.decide(entry.id, "approve", ctx["staff"], now=NOW)
     assert db.session.get(Entry, entry.id).status == "confirmed"
     with pytest.raises(Conflict, match="is confirmed \\(payment none\\); it cannot be rejected"):
-        entries.decide(entry.id, "reject", ctx["staff"], reason="changed our mind", now=NOW)
+        decisions.decide(entry.id, "reject", ctx["staff"], reason="changed our mind", now=NOW)
     other = entries.register(ctx["tid"], _captain(2), "Bravo", None, now=NOW)
-    entries.decide(other.id, "reject", ctx["staff"], reason="not eligible", now=NOW)
+    decisions.decide(other.id, "reject", ctx["staff"], reason="not eligible", now=NOW)
     other = db.session.get(Entry, other.id)
     assert (other.status, other.end_reason) == ("rejected", "rejected")
     assert _events("registration.cancelled")[-1].data["reason"] == "rejected"
@@ -367,9 +367,9 @@ def test_withdraw_verified_entry_becomes_refund_request(ctx):
     entry = entries.register(ctx["tid"], c1, "Alpha", None, now=NOW)
     waiting = entries.register(ctx["tid"], c2, "Bravo", None, now=NOW)
     _pay(entry, c1)
-    entries.decide(entry.id, "verify", ctx["staff"], now=NOW)
+    decisions.decide(entry.id, "verify", ctx["staff"], now=NOW)
     with pytest.raises(Conflict, match="still holds its slot"):
-        entries.decide(entry.id, "refund", ctx["staff"], reason="asked", now=NOW)
+        decisions.decide(entry.id, "refund", ctx["staff"], reason="asked", now=NOW)
     with pytest.raises(NotFound):
         entries.withdraw(entry.id, c2, now=NOW)  # not the captain
     entries.withdraw(entry.id, c1, now=NOW + timedelta(hours=1))
@@ -380,8 +380,8 @@ def test_withdraw_verified_entry_becomes_refund_request(ctx):
     # The captain's paid registration stays for the refund; the participant is hidden.
     assert db.session.scalar(select(func.count(Registration.id)).where(Registration.user_id == c1)) == 1
     with pytest.raises(ValidationError, match="reason"):
-        entries.decide(entry.id, "refund", ctx["staff"], now=NOW)
-    entries.decide(entry.id, "refund", ctx["staff"], reason="withdrew in time", reference="BK-REF-1", now=NOW)
+        decisions.decide(entry.id, "refund", ctx["staff"], now=NOW)
+    decisions.decide(entry.id, "refund", ctx["staff"], reason="withdrew in time", reference="BK-REF-1", now=NOW)
     entry = db.session.get(Entry, entry.id)
     assert entry.payment_status == "refunded"
     assert db.session.get(Payment, entry.payment_id).status == "refunded"
@@ -398,7 +398,7 @@ def test_a_refund_from_the_payments_tab_shows_on_the_registration_too(ctx):
     captain = _captain(1)
     entry = entries.register(ctx["tid"], captain, "Alpha", None, now=NOW)
     _pay(entry, captain)
-    entries.decide(entry.id, "verify", ctx["staff"], now=NOW)
+    decisions.decide(entry.id, "verify", ctx["staff"], now=NOW)
     payment_id = db.session.get(Entry, entry.id).payment_id
     payments.refund_payment(payment_id, ctx["staff"], "paid twice by mistake")
     entry = db.session.get(Entry, entry.id, populate_existing=True)
@@ -420,15 +420,15 @@ def test_check_in_no_show_and_promotion(ctx):
     b = entries.register(ctx["tid"], c2, "Bravo", None, now=NOW)
     w = entries.register(ctx["tid"], c3, "Charlie", None, now=NOW)
     for entry in (a, b):
-        entries.decide(entry.id, "waive", ctx["staff"], reason="sponsor", now=NOW)
+        decisions.decide(entry.id, "waive", ctx["staff"], reason="sponsor", now=NOW)
     with pytest.raises(Conflict, match="check-in is open from 2026-12-04T09:00:00Z"):
         entries.check_in(a.id, c1, now=START - timedelta(minutes=61))
     with pytest.raises(Conflict, match="only confirmed"):
         entries.check_in(w.id, c3, now=START - timedelta(minutes=30))
     entries.check_in(a.id, c1, now=START - timedelta(minutes=30))
     entries.check_in(a.id, c1, now=START - timedelta(minutes=20))  # twice: nothing changes
-    assert entries.run_timed_steps(START - timedelta(seconds=1))["no_show"] == 0
-    counts = entries.run_timed_steps(START)
+    assert timed_steps.run_timed_steps(START - timedelta(seconds=1))["no_show"] == 0
+    counts = timed_steps.run_timed_steps(START)
     assert counts["no_show"] == 1 and counts["offered"] == 1
     a, b, w = (db.session.get(Entry, e.id) for e in (a, b, w))
     assert (a.status, a.checked_in_at) == ("confirmed", START - timedelta(minutes=30))
@@ -436,7 +436,7 @@ def test_check_in_no_show_and_promotion(ctx):
     assert w.status == "pending_payment"
     assert _events("registration.cancelled")[-1].data["reason"] == "no_show"
     # The next tick does not mark the promoted team a no-show for a window it never had.
-    assert entries.run_timed_steps(START + timedelta(minutes=1))["no_show"] == 0
+    assert timed_steps.run_timed_steps(START + timedelta(minutes=1))["no_show"] == 0
 
 
 def test_unconfirmed_teams_are_hidden_from_standings(ctx):
@@ -444,7 +444,7 @@ def test_unconfirmed_teams_are_hidden_from_standings(ctx):
     c1, c2 = _captain(1), _captain(2)
     a = entries.register(ctx["tid"], c1, "Alpha", None, now=NOW)
     b = entries.register(ctx["tid"], c2, "Bravo", None, now=NOW)
-    entries.decide(a.id, "waive", ctx["staff"], reason="invited", now=NOW)
+    decisions.decide(a.id, "waive", ctx["staff"], reason="invited", now=NOW)
     exported = export_tournament("reg-cup")
     assert [p["name"] for p in exported["participants"]] == ["Team invited", "Alpha"]
     # Staff cannot enter results for a team whose entry is not confirmed.
@@ -481,13 +481,13 @@ def test_queue_order_and_bulk_verify(ctx):
     assert {e.id for e in entry_records.queue(ctx["tid"], "proof_submitted")} == {rows[0].id, rows[2].id}
     with pytest.raises(ValidationError, match="status"):
         entry_records.queue(ctx["tid"], "nonsense")
-    decided = entries.decide_many([rows[0].id, rows[1].id, rows[2].id], "verify", ctx["staff"])
+    decided = decisions.decide_many([rows[0].id, rows[1].id, rows[2].id], "verify", ctx["staff"])
     assert sorted(e.id for e in decided) == [rows[0].id, rows[2].id]
     assert db.session.get(Entry, rows[1].id).status == "pending_payment"
     with pytest.raises(Conflict):
-        entries.decide_many([rows[1].id], "verify", ctx["staff"])
+        decisions.decide_many([rows[1].id], "verify", ctx["staff"])
     with pytest.raises(ValidationError):
-        entries.decide_many([], "verify", ctx["staff"])
+        decisions.decide_many([], "verify", ctx["staff"])
 
 
 def test_decisions_need_staff_and_valid_input(ctx):
@@ -495,13 +495,13 @@ def test_decisions_need_staff_and_valid_input(ctx):
     captain = _captain(1)
     entry = entries.register(ctx["tid"], captain, "Alpha", None, now=NOW)
     with pytest.raises(PermissionDenied):
-        entries.decide(entry.id, "waive", captain)
+        decisions.decide(entry.id, "waive", captain)
     with pytest.raises(ValidationError, match="decision"):
-        entries.decide(entry.id, "accept", ctx["staff"])
+        decisions.decide(entry.id, "accept", ctx["staff"])
     with pytest.raises(ValidationError, match="reason"):
-        entries.decide(entry.id, "reject", ctx["staff"], reason="  ")
+        decisions.decide(entry.id, "reject", ctx["staff"], reason="  ")
     with pytest.raises(NotFound):
-        entries.decide(2**40, "waive", ctx["staff"])
+        decisions.decide(2**40, "waive", ctx["staff"])
     for bad in [
         {"method": "paypal"},
         {"transaction_id": "x"},
@@ -597,7 +597,7 @@ def test_before_the_first_result_the_page_lists_confirmed_teams_only(ctx, client
     confirmed = entries.register(ctx["tid"], paid, "Alpha", None, now=NOW)
     entries.register(ctx["tid"], unpaid, "Bravo", None, now=NOW)
     _pay(confirmed, paid)
-    entries.decide(confirmed.id, "verify", ctx["staff"], now=NOW)
+    decisions.decide(confirmed.id, "verify", ctx["staff"], now=NOW)
     rows = client.get("/tournaments/reg-cup/standings.json").get_json()
     assert sorted(row["participant_name"] for row in rows) == ["Alpha", "Team invited"]
     csv = client.get("/tournaments/reg-cup/standings.csv").get_data(as_text=True)

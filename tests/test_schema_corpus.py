@@ -499,7 +499,7 @@ def test_entry_schemas_accept_what_the_server_accepts(client, registration, name
 
 def test_every_request_body_is_generated_from_its_declaration(client):
     """No body is written by hand in the OpenAPI document: each is a declaration's schema."""
-    from app.api.openapi import MATCH_ENTRY
+    from app.api.openapi_schemas import MATCH_ENTRY
     from app.services.inputs import api_bodies
 
     declared = [getattr(api_bodies, name).schema() for name in api_bodies.__all__ if name.isupper()]

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.models import AuditEvent, Match, Notification, Payment, Registration
 from app.notifications import listeners, outbox, recipients
 from app.notifications.models import Delivery, OutboxEvent
-from app.services.registration import entries, payments
+from app.services.registration import decisions, entries, payments, settings_save
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments import states
 from tests.conftest import create_user
@@ -186,7 +186,7 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
             n = next(_SERIAL)
             t = f.br_tournament(f"reg-cup-{n}", status="registration", teams=("invited",))
             db.session.commit()
-            entries.save_settings(
+            settings_save.save_settings(
                 t.id, {**REGISTRATION, "fee": {"amount": "500.00", "currency": "BDT"}}, staff, now=NOW
             )
             captain = create_user(app, f"reg-captain{n}@example.com", "password123")
@@ -203,8 +203,8 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
                 return lambda: entries.withdraw(registered.id, captain, now=NOW)
             submit()
             if stage == "reject":
-                return lambda: entries.decide(registered.id, "reject", staff, reason="amount not received", now=NOW)
-            return lambda: entries.decide(registered.id, "verify", staff, now=NOW)
+                return lambda: decisions.decide(registered.id, "reject", staff, reason="amount not received", now=NOW)
+            return lambda: decisions.decide(registered.id, "verify", staff, now=NOW)
 
         return prepare
 
@@ -214,7 +214,7 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
         t = f.br_tournament(f"full-cup-{n}", status="registration", teams=())
         db.session.commit()
         fee = {"amount": "500.00", "currency": "BDT"}
-        entries.save_settings(t.id, {**REGISTRATION, "capacity": 1, "fee": fee}, staff, now=NOW)
+        settings_save.save_settings(t.id, {**REGISTRATION, "capacity": 1, "fee": fee}, staff, now=NOW)
         first = create_user(app, f"first{n}@example.com", "password123")
         holding = entries.register(t.id, first, f"First {n}", None, now=NOW)
         entries.register(t.id, create_user(app, f"next{n}@example.com", "password123"), f"Next {n}", None, now=NOW)

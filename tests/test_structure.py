@@ -297,7 +297,7 @@ def test_the_layer_check_sees_an_arrow_back_up():
         in wrong
     )
     assert "app/notifications/probe.py:2: app.notifications.probe imports app.services.accounts.users" in wrong
-    assert "app/models.py:1: app.models imports app.services.audit (models may not import services)" in wrong
+    assert "app/models/__init__.py:1: app.models imports app.services.audit (models may not import services)" in wrong
     assert "app/embed/probe.py:1: app.embed.probe imports app.public.views (a blueprint imports another" in wrong
 
 

@@ -23,7 +23,7 @@ from app.models import Payment, Registration, Tournament, User, utcnow
 from app.notifications import net, outbox, webhooks
 from app.notifications.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from app.notifications.worker import Worker
-from app.services.registration import entries, payments
+from app.services.registration import decisions, entries, payments, settings_save, timed_steps
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments import states
 from tests.conftest import create_user
@@ -399,18 +399,18 @@ def test_no_personal_data_in_any_webhook(app, receiver):
         db.session.commit()
         settings = {"capacity": 4, "fee": {"amount": PII["amount"], "currency": "BDT"}}
         settings["methods"] = [{"name": "bkash", "instructions": f"Send to {PII['phone']}"}]
-        entries.save_settings(reg.id, settings, staff)
+        settings_save.save_settings(reg.id, settings, staff)
         entry = entries.register(reg.id, player.id, "Team Ayesha", "TA")
         proof = {"method": "bkash", "transaction_id": PII["reference"], "amount": PII["amount"]}
         entries.submit_proof(entry.id, player.id, sender_last_digits="5678", **proof)
-        entries.decide(entry.id, "reject", staff, reason=f"Sent from {PII['phone']}, not {PII['name']}'s")
+        decisions.decide(entry.id, "reject", staff, reason=f"Sent from {PII['phone']}, not {PII['name']}'s")
         entries.submit_proof(entry.id, player.id, **{**proof, "transaction_id": PII["reference"] + "9"})
-        entries.decide(entry.id, "verify", staff)
+        decisions.decide(entry.id, "verify", staff)
         late = entries.register(reg.id, create_user(app, "late@example.com", "password123"), "Late Team")
         # Full up: the next team waits, and is offered the place the late team leaves.
-        entries.save_settings(reg.id, {**settings, "capacity": 2}, staff)
+        settings_save.save_settings(reg.id, {**settings, "capacity": 2}, staff)
         entries.register(reg.id, create_user(app, "wait@example.com", "password123"), "Waiting Team")
-        entries.run_timed_steps(now=late.payment_deadline + timedelta(seconds=1))
+        timed_steps.run_timed_steps(now=late.payment_deadline + timedelta(seconds=1))
         types = set(db.session.scalars(select(OutboxEvent.type)))
     assert types == set(outbox.EVENT_TYPES)
     drain(app)

@@ -1,7 +1,6 @@
 """Registration API (contract §7): settings, register, list, payment proof, staff decision,
-withdraw and check-in. The rules live in app/services/registration/entries.py (the lifecycle),
-app/services/registration/settings.py and app/services/registration/records.py (reading); these views
-parse and call."""
+withdraw and check-in. The rules live in app/services/registration/ (entries: the lifecycle,
+decisions, settings and settings_save, records for reading); these views parse and call."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from app.api import bp
 from app.api.views import json_body, player_required, read_body, staff_required, visible_tournament
 from app.errors import NotFound
 from app.services.inputs import api_bodies
-from app.services.registration import entries
+from app.services.registration import decisions, entries, settings_save
 from app.services.registration import records as entry_records
 from app.services.registration.settings import settings_for, settings_to_json
 
@@ -44,7 +43,7 @@ def save_registration_settings(ref: str):
     tournament = visible_tournament(ref)
     body = json_body()
     api_bodies.check(api_bodies.SETTINGS, body)  # the declared shape; the service reads the rest
-    settings = entries.save_settings(tournament.id, body, g.api_user.id)
+    settings = settings_save.save_settings(tournament.id, body, g.api_user.id)
     return jsonify(settings_to_json(settings))
 
 
@@ -94,7 +93,7 @@ def submit_payment(ref: str, rid: int):
 def decide(ref: str, rid: int):
     entry = _entry(ref, rid)
     body = read_body(api_bodies.DECISION)
-    entry = entries.decide(
+    entry = decisions.decide(
         entry.id, body["decision"], g.api_user.id, reason=body["reason"] or "", reference=body["reference"] or ""
     )
     return _row(entry)

@@ -11,9 +11,9 @@ from app.cli.groups import cli_errors
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Tournament
-from app.services.registration import entries
 from app.services.registration import records as entry_records
 from app.services.registration import settings as registration_settings
+from app.services.registration import timed_steps
 
 registrations_cli = AppGroup("registrations", help="Team registrations: timed steps and listings.")
 
@@ -25,7 +25,7 @@ def tick_command(at: str | None) -> None:
     """Cancel unpaid entries past their deadline, confirm free teams whose roster filled, mark
     no-shows when check-in closes and offer freed slots to the waiting list."""
     now = registration_settings.parse_time(at, "--at") if at else None
-    counts = entries.run_timed_steps(now)
+    counts = timed_steps.run_timed_steps(now)
     click.echo(" ".join(f"{name}={value}" for name, value in counts.items()))
 
 

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.notifications.worker import Worker, install_signal_handlers
-from app.services.registration import entries
+from app.services.registration import timed_steps
 
 
 @click.command("worker")
@@ -24,7 +24,7 @@ def worker_command(until_idle: bool, name: str | None) -> None:
     hand is finished first)."""
     # Registration's timed steps (payment deadlines, the waiting list, no-shows) run in the
     # worker, the one process that always runs; handed in here, as the worker imports no service.
-    worker = Worker(current_app._get_current_object(), name=name, timed_steps=[entries.run_timed_steps])
+    worker = Worker(current_app._get_current_object(), name=name, timed_steps=[timed_steps.run_timed_steps])
     install_signal_handlers(worker)
     click.echo(f"Worker {worker.name} started{' (until idle)' if until_idle else ''}.", err=True)
     stats = worker.run(until_idle=until_idle)

@@ -23,7 +23,7 @@ from app.models import Tournament, utcnow
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.security import allow_framing
 from app.services.inputs.numbers import parse_whole
-from app.services.standings import board
+from app.services.standings.filters import Filters
 from app.services.standings.series_summaries import ordered_series, series_row
 
 THEMES = ("light", "dark")
@@ -74,7 +74,7 @@ def widget(slug: str):
             "page_url": public_url("public.tournament", slug=tournament.slug),
         }
         if tournament.is_battle_royale:
-            rows = shared_board(version, tournament, board.Filters())["standings"]
+            rows = shared_board(version, tournament, Filters())["standings"]
             context.update(rows=rows[:limit], more=max(0, len(rows) - limit))
         else:
             all_series = ordered_series(tournament.id)

@@ -32,7 +32,7 @@ from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournamen
 from app.players import bp
 from app.services.accounts.players import issue_join_code
 from app.services.inputs.text import storable
-from app.services.registration import entries, proof_images
+from app.services.registration import entries, proof_images, public_view, slots
 from app.services.registration import records as entry_records
 from app.services.registration import settings as registration_settings
 from app.services.tournaments.lookup import get_tournament_by_slug
@@ -113,7 +113,7 @@ def _method_choices(view: Any) -> list[tuple[str, str]]:
 
 def _entry_context(entry: Entry, **extra: Any) -> dict[str, Any]:
     tournament = entry.tournament
-    view = entries.public_state(tournament)
+    view = public_view.public_state(tournament)
     settings = registration_settings.settings_for(tournament.id)
     now = utcnow()
     captain = entry.captain_id == current_user.id
@@ -138,7 +138,7 @@ def _entry_context(entry: Entry, **extra: Any) -> dict[str, Any]:
         and entry.status == EntryStatus.PENDING_PAYMENT
         and entry.payment_status in ("none", "rejected")
         and bool(view.methods),
-        "can_withdraw": captain and entry.status in entries.ALIVE and (starts_at is None or now < starts_at),
+        "can_withdraw": captain and entry.status in slots.ALIVE and (starts_at is None or now < starts_at),
         "can_check_in": captain and entry.status == EntryStatus.CONFIRMED and not entry.checked_in_at and in_window,
         "method_labels": METHOD_LABELS,
         "position": entry_records.to_row(entry)["waitlist_position"],
@@ -163,10 +163,10 @@ def register(slug: str):
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     existing = entry_records.entry_for_user(tournament.id, current_user.id)
-    if existing is not None and existing.status in entries.ALIVE:
+    if existing is not None and existing.status in slots.ALIVE:
         return redirect(url_for("players.registration", entry_id=existing.id))
     form = RegisterForm()
-    view = entries.public_state(tournament)
+    view = public_view.public_state(tournament)
     status, error = 200, None
     if request.method == "POST":
         if form.validate_on_submit() and storable(form.team_name.data or "") and storable(form.tag.data or ""):
@@ -216,7 +216,7 @@ def registration_proof(entry_id: int):
     if entry.captain_id != current_user.id:
         abort(403, "Only the team's captain sends payment proof.")
     form = ProofForm()
-    form.method.choices = _method_choices(entries.public_state(entry.tournament))
+    form.method.choices = _method_choices(public_view.public_state(entry.tournament))
     if not form.validate() or not all(storable(f.data) for f in form if isinstance(f.data, str)):
         return _private((render_template(ENTRY_TEMPLATE, **_entry_context(entry, proof_form=form)), 400))
     upload = form.screenshot.data
@@ -305,7 +305,7 @@ def registration_join_code(entry_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
-    if entry.captain_id != current_user.id or entry.participant is None or entry.status not in entries.ALIVE:
+    if entry.captain_id != current_user.id or entry.participant is None or entry.status not in slots.ALIVE:
         abort(403, "Only the captain of a current registration hands out its join code.")
     code = issue_join_code(entry.participant, current_user.id)
     db.session.commit()

@@ -1,7 +1,7 @@
 """The registration block of the public tournament page, and what its cached copy depends on.
 
 Rule: the page body is cached per results version (app/live.py), but slots are taken and
-freed without touching results. So the block's own state -- what `entries.public_state` says
+freed without touching results. So the block's own state -- what `public_view.public_state` says
 (open/waitlist/closed, slots taken, fee, methods, times), plus the minute while "Opens in …"
 counts down -- is added to the cache key of the full page. Every change of slot count or state
 is then a new key: the next visitor gets a fresh page, the cached standings fragment (polled
@@ -15,14 +15,14 @@ import hashlib
 from datetime import datetime
 
 from app.models import Tournament, utcnow
-from app.services.registration import entries
+from app.services.registration import public_view
 
 
-def state_for(tournament: Tournament, now: datetime | None = None) -> entries.RegistrationView:
-    return entries.public_state(tournament, now)
+def state_for(tournament: Tournament, now: datetime | None = None) -> public_view.RegistrationView:
+    return public_view.public_state(tournament, now)
 
 
-def cache_key(view: entries.RegistrationView, now: datetime | None = None) -> tuple[str, ...]:
+def cache_key(view: public_view.RegistrationView, now: datetime | None = None) -> tuple[str, ...]:
     if view.state == "none":
         return ("registration", "none")
     countdown = ""
@@ -48,7 +48,7 @@ def until(moment: datetime | None, now: datetime | None = None) -> str:
     return f"in {round(seconds / 86400)} days"
 
 
-def context(tournament: Tournament, view: entries.RegistrationView | None) -> dict:
+def context(tournament: Tournament, view: public_view.RegistrationView | None) -> dict:
     """What `public/_registration.html` reads. Nothing about the visitor: the page body is shared
     by every viewer, logged in or not (app/live.py), so a captain reaches their own entry
     through the Register button, which takes them to it, and through "My registrations"."""

@@ -39,6 +39,8 @@ from app.services.inputs.numbers import parse_whole
 from app.services.registration.roster_visibility import is_visible
 from app.services.standings import board, final_results
 from app.services.standings.engine import tournament_ruleset
+from app.services.standings.filters import FilterError, parse_match_keys, resolve_filters, stages
+from app.services.standings.lobby_pages import lobby_page, lobby_page_count
 from app.services.standings.series_summaries import ordered_series, series_row
 from app.services.support import list_version
 from app.visibility import viewer_is_staff
@@ -77,8 +79,8 @@ def _final_results(tournament: Tournament) -> list[dict[str, Any]] | None:
 def _query_filters() -> tuple[str | None, tuple[str, ...]]:
     stage = request.args.get("stage") or None  # `?stage=` (empty) means every stage
     try:
-        keys = board.parse_match_keys(request.args.get("matches"))
-    except board.FilterError as exc:
+        keys = parse_match_keys(request.args.get("matches"))
+    except FilterError as exc:
         abort(400, description=str(exc))
     return stage, keys
 
@@ -229,17 +231,17 @@ def tournament(slug: str):
         if not tournament.is_battle_royale:
             return {**common, "series_rows": [series_row(s) for s in ordered_series(tournament.id)]}
         try:
-            filters = board.resolve_filters(tournament, stage, match_keys)
-        except board.FilterError as exc:
+            filters = resolve_filters(tournament, stage, match_keys)
+        except FilterError as exc:
             return _not_found_page(str(exc), tournament)
         return {
             **common,
             **shared_board(version, tournament, filters),
             "ruleset": tournament_ruleset(tournament),
-            "stages": board.stages(tournament.id),
+            "stages": stages(tournament.id),
             "stage": stage,
             "match_keys": match_keys,
-            "lobbies": board.lobby_page(tournament, stage, lobbies_page),
+            "lobbies": lobby_page(tournament, stage, lobbies_page),
             "lobbies_page": lobbies_page,
         }
 
@@ -249,9 +251,7 @@ def tournament(slug: str):
         return _live_page(version, kind, "public/tournament_series.html", "series_list", context, page_key)
     if lobbies_page > 1:
         # Bounded to real pages: past the last is a redirect to the last, not a new variant.
-        last = render_cache().memo(
-            (version.stamp(), "lobby_pages", stage), lambda: board.lobby_page_count(version.id, stage)
-        )
+        last = render_cache().memo((version.stamp(), "lobby_pages", stage), lambda: lobby_page_count(version.id, stage))
         if lobbies_page > last:
             args = {k: request.args[k] for k in ("stage", "matches") if k in request.args}
             if last > 1:
@@ -291,8 +291,8 @@ def _export(slug: str, extension: str):
                 f"{tournament.name} is a {tournament.game_name} tournament: it has series, not standings."
             )
         try:
-            filters = board.resolve_filters(tournament, stage, match_keys)
-        except board.FilterError as exc:
+            filters = resolve_filters(tournament, stage, match_keys)
+        except FilterError as exc:
             return _not_found_page(str(exc), tournament)
         rows = board.standings(tournament, filters)
         return exports.standings_csv(rows) if extension == "csv" else exports.standings_json(rows)

@@ -1,7 +1,7 @@
 """Forms of the registration pages: the settings form and the staff decisions on an entry.
 
 The settings form only reads text; `settings_payload` turns it into the contract §7 JSON shape
-that `entries.save_settings` (the rules and their messages) takes, so the portal and the API
+that `settings_save.save_settings` (the rules and their messages) takes, so the portal and the API
 go through one rule. Field names match the payload's keys, so a service message such as
 "capacity: must be at least 1" lands next to the capacity field.
 """

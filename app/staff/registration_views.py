@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament
-from app.services.registration import entries
+from app.services.registration import decisions, public_view, settings_save, slots
 from app.services.registration import records as entry_records
 from app.services.registration.settings import settings_for, settings_to_json
 from app.services.support.spreadsheet import safe_cell
@@ -42,7 +42,7 @@ from app.staff.registration_forms import (
 QUEUE_TEMPLATE = "staff/registrations/queue.html"
 REFUND_TEMPLATE = "staff/registrations/refund.html"
 # The queue filters: what staff look for first, then every entry status.
-STATUSES = [*entries.QUEUE_FILTERS, *(s.value for s in EntryStatus)]
+STATUSES = [*entry_records.QUEUE_FILTERS, *(s.value for s in EntryStatus)]
 FILTER_LABELS = {"proof_submitted": "Proof awaiting a decision", "refund_requested": "Refund requested"}
 DECISION_LABELS = {"verify": "Verify", "reject": "Reject", "waive": "Waive fee", "approve": "Approve"}
 CSV_COLUMNS = (
@@ -81,7 +81,7 @@ def registration_settings(slug: str):
         return _settings_page(tournament, form, stored)
     if form.validate_on_submit() and storable_form(form):
         try:
-            entries.save_settings(tournament.id, settings_payload(form), actor())
+            settings_save.save_settings(tournament.id, settings_payload(form), actor())
         except DomainError as exc:
             db.session.rollback()
             attach_error(form, exc)
@@ -92,7 +92,7 @@ def registration_settings(slug: str):
 
 
 def _settings_page(tournament: Tournament, form: RegistrationSettingsForm, stored: Any, status: int = 200):
-    view = entries.public_state(tournament)
+    view = public_view.public_state(tournament)
     page = render_template(
         "staff/registrations/settings.html",
         tournament=tournament,
@@ -178,7 +178,7 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
 
 
 def _actions(entry: Entry) -> list[str]:
-    """Which buttons the card offers: the decisions `entries.decide` accepts in the entry's
+    """Which buttons the card offers: the decisions `decisions.decide` accepts in the entry's
     state (its docstring), so staff are not shown buttons that can only be refused. The service
     still decides: a click from a stale page gets its message."""
     status, payment = entry.status, entry.payment_status
@@ -189,9 +189,9 @@ def _actions(entry: Entry) -> list[str]:
         actions.append("approve")
     if status == EntryStatus.PENDING_PAYMENT:
         actions.append("waive")
-    if status in entries.ALIVE and status != EntryStatus.CONFIRMED:
+    if status in slots.ALIVE and status != EntryStatus.CONFIRMED:
         actions.append("reject")
-    if payment == EntryPaymentStatus.VERIFIED and status in entries.ENDED:
+    if payment == EntryPaymentStatus.VERIFIED and status in slots.ENDED:
         actions.append("refund")
     return actions
 
@@ -225,7 +225,7 @@ def registration_decide(slug: str, entry_id: int):
         return render_template(QUEUE_TEMPLATE, **context), 400
     decision = form.decision.data
     try:
-        entries.decide(entry.id, decision, actor(), reason=(form.reason.data or "").strip())
+        decisions.decide(entry.id, decision, actor(), reason=(form.reason.data or "").strip())
     except DomainError as exc:
         db.session.rollback()
         context = _queue_context(load(slug), None, error=f"{entry.team_name}: {exc.message}", failed=entry_id)
@@ -249,7 +249,7 @@ def registrations_verify_many(slug: str):
     for entry_id in ids:
         _entry_of(tournament, entry_id)
     try:
-        done = entries.decide_many(ids, "verify", actor())
+        done = decisions.decide_many(ids, "verify", actor())
     except DomainError as exc:
         db.session.rollback()
         context = _queue_context(load(slug), None, error=exc.message)
@@ -275,7 +275,7 @@ def registration_refund(slug: str, entry_id: int):
     if request.method == "POST":
         if form.validate_on_submit() and storable_form(form):
             try:
-                entries.decide(
+                decisions.decide(
                     entry.id,
                     "refund",
                     actor(),

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Entry
-from app.services.registration import entries
+from app.services.registration import settings_save
 from tests import factories as f
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, create_user
 
@@ -30,7 +30,7 @@ def cup(app):
     with app.app_context():
         tournament = f.br_tournament("paid-cup", status="registration", teams=())
         db.session.commit()
-        entries.save_settings(
+        settings_save.save_settings(
             tournament.id,
             {
                 "capacity": 4,

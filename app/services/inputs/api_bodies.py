@@ -38,7 +38,7 @@ from app.services.inputs.fieldspec import (
     read,
 )
 from app.services.inputs.numbers import parse_whole
-from app.services.registration import entries
+from app.services.registration import decisions, entries
 from app.services.registration import settings as registration_settings
 from app.services.standings.overrides import MAX_REASON_LENGTH, MIN_REASON_LENGTH
 from app.services.tournaments.corrections import MIN_VOID_REASON
@@ -260,19 +260,19 @@ PAYMENT = Obj(
 
 DECISION = Obj(
     {
-        "decision": Member(Choice(entries.DECISIONS), required=True),
+        "decision": Member(Choice(decisions.DECISIONS), required=True),
         "reason": Member(
-            Text(entries.MAX_REASON, min_stripped=0, description="Required (not blank) for reject and refund"),
+            Text(decisions.MAX_REASON, min_stripped=0, description="Required (not blank) for reject and refund"),
             nullable=True,
         ),
         "reference": Member(
-            Text(entries.MAX_REFERENCE, min_stripped=0, description="A refund's transaction reference"), nullable=True
+            Text(decisions.MAX_REFERENCE, min_stripped=0, description="A refund's transaction reference"), nullable=True
         ),
     },
     conditions=(
         {
-            "if": {"required": ["decision"], "properties": {"decision": {"enum": sorted(entries.REASON_REQUIRED)}}},
-            "then": {"required": ["reason"], "properties": {"reason": Text(entries.MAX_REASON).schema()}},
+            "if": {"required": ["decision"], "properties": {"decision": {"enum": sorted(decisions.REASON_REQUIRED)}}},
+            "then": {"required": ["reason"], "properties": {"reason": Text(decisions.MAX_REASON).schema()}},
         },
     ),
 )

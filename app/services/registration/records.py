@@ -23,8 +23,11 @@ from app.models import (
     User,
     is_db_id,
 )
-from app.services.registration.entries import ALIVE, ENDED, QUEUE_FILTERS, SLOT_HOLDING
+from app.services.registration.slots import ALIVE, ENDED, SLOT_HOLDING
 from app.timestamps import iso_z
+
+# Queue filters beyond the entry statuses: what staff look for first.
+QUEUE_FILTERS = ("proof_submitted", "refund_requested")
 
 
 def queue(tournament_id: int, status: str | None = None) -> list[Entry]:

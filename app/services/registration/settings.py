@@ -9,8 +9,8 @@ UTC), `closes_at` after `opens_at`; check-in (1 minute to 24 hours before `start
 `starts_at`. Registration is open between `opens_at` and `closes_at` (either may be unset) while
 the tournament is taking registrations and play has not started.
 
-Saving settings (which may offer new slots to the waiting list) is part of the entry lifecycle:
-`entries.save_settings`.
+Saving settings (which may offer new slots to the waiting list) takes the registration lock:
+`settings_save.save_settings`.
 """
 
 from __future__ import annotations

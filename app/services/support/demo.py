@@ -319,7 +319,7 @@ def ensure_demo_registrations(staff_id: int, password: str, *, reset: bool = Fal
 
     from app.extensions import db
     from app.models import Tournament, User, utcnow
-    from app.services.registration import entries
+    from app.services.registration import decisions, entries, settings_save
     from app.services.registration import settings as registration_settings
 
     tournament = db.session.scalar(select(Tournament).where(Tournament.slug == REGISTRATION_SLUG))
@@ -356,7 +356,7 @@ def ensure_demo_registrations(staff_id: int, password: str, *, reset: bool = Fal
         "auto_confirm_free": True,
         "check_in_minutes": 60,
     }
-    entries.save_settings(tournament.id, settings, staff_id)
+    settings_save.save_settings(tournament.id, settings, staff_id)
     for number, (email, team, step) in enumerate(DEMO_CAPTAINS, start=1):
         entry = entries.register(tournament.id, captains[email].id, team, team.split()[0][:4].upper())
         if step in ("verified", "submitted", "rejected"):
@@ -369,7 +369,7 @@ def ensure_demo_registrations(staff_id: int, password: str, *, reset: bool = Fal
                 sender_last_digits=f"{4200 + number}",
             )
         if step == "verified":
-            entries.decide(entry.id, "verify", staff_id)
+            decisions.decide(entry.id, "verify", staff_id)
         elif step == "rejected":
-            entries.decide(entry.id, "reject", staff_id, reason="Transaction ID not found in our bKash statement")
+            decisions.decide(entry.id, "reject", staff_id, reason="Transaction ID not found in our bKash statement")
     return given

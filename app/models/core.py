@@ -1,5 +1,6 @@
-"""The data model. Rules about how these rows may change live in `app/services/`, not here:
-models only describe what is stored and which combinations the database itself refuses."""
+"""The tables of tournaments and their play: users and API tokens, tournaments, participants,
+roster registrations and their payments, series, matches and results, point adjustments and
+frozen final results; the column types and enums the other model modules share."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    DDL,
     JSON,
     Boolean,
     CheckConstraint,
@@ -19,13 +19,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     Numeric,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -114,7 +112,7 @@ class PaymentStatus(StrEnum):
     REFUNDED = "refunded"
 
 
-def _values(enum_cls: type[enum.Enum]) -> str:
+def enum_values(enum_cls: type[enum.Enum]) -> str:
     return ", ".join(f"'{m.value}'" for m in enum_cls)
 
 
@@ -176,8 +174,8 @@ class ApiToken(db.Model):
 class Tournament(db.Model):
     __tablename__ = "tournaments"
     __table_args__ = (
-        CheckConstraint(f"game IN ({_values(Game)})", name="game"),
-        CheckConstraint(f"status IN ({_values(TournamentStatus)})", name="status"),
+        CheckConstraint(f"game IN ({enum_values(Game)})", name="game"),
+        CheckConstraint(f"status IN ({enum_values(TournamentStatus)})", name="status"),
         CheckConstraint("advancing IS NULL OR advancing >= 1", name="advancing"),
     )
 
@@ -247,7 +245,7 @@ class Registration(db.Model):
 class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_values(PaymentStatus)})", name="status"),
+        CheckConstraint(f"status IN ({enum_values(PaymentStatus)})", name="status"),
         CheckConstraint("amount_cents >= 0", name="amount_cents"),
     )
 
@@ -270,7 +268,7 @@ class PaymentVerification(db.Model):
     """One staff decision on a payment: who moved it to which status, when and why."""
 
     __tablename__ = "payment_verifications"
-    __table_args__ = (CheckConstraint(f"status IN ({_values(PaymentStatus)})", name="status"),)
+    __table_args__ = (CheckConstraint(f"status IN ({enum_values(PaymentStatus)})", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
@@ -312,7 +310,7 @@ class Match(db.Model):
     __tablename__ = "matches"
     __table_args__ = (
         UniqueConstraint("tournament_id", "key"),
-        CheckConstraint(f"state IN ({_values(MatchState)})", name="state"),
+        CheckConstraint(f"state IN ({enum_values(MatchState)})", name="state"),
         Index("ix_matches_tournament_state", "tournament_id", "state"),
     )
 
@@ -427,267 +425,3 @@ class TournamentResult(db.Model):
     game_results: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     participant: Mapped[Participant] = relationship()
-
-
-class AuditEvent(db.Model):
-    """Who changed what, from what to what, and why. Written in the same transaction as the
-    change, so there is never a change without its record."""
-
-    __tablename__ = "audit_events"
-    __table_args__ = (
-        Index("ix_audit_events_target", "target_type", "target_id"),
-        # The audit log page filters by action and date and lists newest first.
-        Index("ix_audit_events_action", "action"),
-        Index("ix_audit_events_created_at", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    action: Mapped[str] = mapped_column(String(60))
-    target_type: Mapped[str] = mapped_column(String(40))
-    target_id: Mapped[int] = mapped_column(Integer)
-    tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"), index=True)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    actor: Mapped[User | None] = relationship()
-    tournament: Mapped[Tournament | None] = relationship()
-
-
-class Notification(db.Model):
-    """An in-app notification for one user."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    event: Mapped[str] = mapped_column(String(60))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, default="")
-    url: Mapped[str | None] = mapped_column(String(500))
-    tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-# --------------------------------------------------------------------------- registration (issue 11)
-# The rules these rows follow are stated in app/services/registration/entries.py.
-
-
-class EntryStatus(StrEnum):
-    PENDING_PAYMENT = "pending_payment"
-    AWAITING_APPROVAL = "awaiting_approval"
-    CONFIRMED = "confirmed"
-    WAITLISTED = "waitlisted"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    WITHDRAWN = "withdrawn"
-    NO_SHOW = "no_show"
-
-
-class EntryPaymentStatus(StrEnum):
-    NONE = "none"
-    SUBMITTED = "submitted"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
-    WAIVED = "waived"
-    REFUNDED = "refunded"
-
-
-class ProofStatus(StrEnum):
-    SUBMITTED = "submitted"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
-    REFUNDED = "refunded"
-
-
-class RegistrationSettings(db.Model):
-    """How one tournament takes entries. Operational data, not part of the tournament file.
-
-    The row is also the registration lock: every change to the tournament's entries starts with
-    an UPDATE bumping `lock_version`, which serialises them on SQLite and PostgreSQL alike.
-    """
-
-    __tablename__ = "registration_settings"
-    __table_args__ = (
-        CheckConstraint("capacity >= 1", name="capacity"),
-        CheckConstraint("roster_min >= 1 AND roster_max >= roster_min", name="roster"),
-        CheckConstraint("fee_cents >= 0", name="fee_cents"),
-        CheckConstraint("payment_deadline_hours >= 1", name="payment_deadline_hours"),
-        CheckConstraint("check_in_minutes IS NULL OR check_in_minutes >= 1", name="check_in_minutes"),
-        CheckConstraint("opens_at IS NULL OR closes_at IS NULL OR opens_at < closes_at", name="window"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"), unique=True)
-    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # When play starts: the end of the check-in window and the last moment to withdraw.
-    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    capacity: Mapped[int] = mapped_column(Integer)
-    roster_min: Mapped[int] = mapped_column(Integer, default=1)
-    roster_max: Mapped[int] = mapped_column(Integer, default=1)
-    fee_cents: Mapped[int] = mapped_column(Integer, default=0)
-    currency: Mapped[str] = mapped_column(String(3), default="BDT")
-    methods: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    payment_deadline_hours: Mapped[int] = mapped_column(Integer, default=48)
-    auto_confirm_free: Mapped[bool] = mapped_column(Boolean, default=True)
-    check_in_minutes: Mapped[int | None] = mapped_column(Integer)
-    lock_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-
-class Entry(db.Model):
-    """A team's registration in a tournament (the API's "registration"; its id is `rid`)."""
-
-    __tablename__ = "entries"
-    __table_args__ = (
-        CheckConstraint(f"status IN ({_values(EntryStatus)})", name="status"),
-        CheckConstraint(f"payment_status IN ({_values(EntryPaymentStatus)})", name="payment_status"),
-        Index("ix_entries_tournament_status", "tournament_id", "status"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"))
-    captain_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    team_name: Mapped[str] = mapped_column(String(200))
-    tag: Mapped[str | None] = mapped_column(String(20))
-    code: Mapped[str] = mapped_column(String(12), unique=True)
-    status: Mapped[str] = mapped_column(String(20))
-    payment_status: Mapped[str] = mapped_column(String(20), default=EntryPaymentStatus.NONE.value)
-    # The team's Participant (made at registration so teammates can join with a join code;
-    # hidden from every public list until the entry is confirmed).
-    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"), unique=True)
-    # The roster Payment a verification created (what the Payments tab and payment.* events use).
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
-    payment_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Why a cancelled/rejected/withdrawn/no-show entry ended ("deadline", "withdrawn", ...).
-    end_reason: Mapped[str | None] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-    tournament: Mapped[Tournament] = relationship()
-    captain: Mapped[User] = relationship()
-    participant: Mapped[Participant | None] = relationship()
-    payment: Mapped[Payment | None] = relationship()
-    proofs: Mapped[list[PaymentProof]] = relationship(
-        back_populates="entry", cascade="all, delete-orphan", order_by="PaymentProof.id"
-    )
-
-
-class PaymentProof(db.Model):
-    """One proof of payment a captain submitted. Every submission is kept, decided or not."""
-
-    __tablename__ = "payment_proofs"
-    __table_args__ = (
-        CheckConstraint(f"status IN ({_values(ProofStatus)})", name="status"),
-        CheckConstraint("amount_cents >= 0", name="amount_cents"),
-        Index("ix_payment_proofs_method_transaction", "method", "transaction_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
-    method: Mapped[str] = mapped_column(String(40))
-    transaction_id: Mapped[str] = mapped_column(String(80))
-    amount_cents: Mapped[int] = mapped_column(Integer)
-    currency: Mapped[str] = mapped_column(String(3), default="BDT")
-    sender_last_digits: Mapped[str] = mapped_column(String(8), default="")
-    screenshot_key: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default=ProofStatus.SUBMITTED.value)
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    reason: Mapped[str] = mapped_column(Text, default="")
-    reference: Mapped[str] = mapped_column(String(120), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    entry: Mapped[Entry] = relationship(back_populates="proofs")
-
-
-class ProofImage(db.Model):
-    """A payment-proof screenshot, re-encoded (app/services/registration/proof_images.py). In the database so
-    every app host serves the same ones; a proof names it by `key`."""
-
-    __tablename__ = "proof_images"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    mimetype: Mapped[str] = mapped_column(String(20))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class LobbyKeyReservation(db.Model):
-    """A lobby key (`m8`) held for one staff member's open entry grid until it expires, so two
-    staff entering lobbies at once get different keys and a lobby is never saved twice under
-    two keys. Shared through the database because the grids may be served by different hosts."""
-
-    __tablename__ = "lobby_key_reservations"
-    __table_args__ = (UniqueConstraint("tournament_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(String(80))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
-class IdempotencyRecord(db.Model):
-    """The first answer to an API request sent with an `Idempotency-Key`, replayed when the same
-    caller sends the same key again (a bot retrying after a timeout records one lobby, not two)."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("scope", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # Whose key it is ("user:12"): two callers may pick the same key without meeting.
-    scope: Mapped[str] = mapped_column(String(60))
-    key: Mapped[str] = mapped_column(String(255))
-    # The method, path and a digest of the body: the same key with another request is refused.
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    body: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
-class TeamJoinCode(db.Model):
-    """The current join code of one team. Only a SHA-256 of the code is stored: whoever reads
-    the database still cannot join a team with it. One row per team; a new code replaces the old."""
-
-    __tablename__ = "team_join_codes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), unique=True)
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    participant: Mapped[Participant] = relationship()
-
-
-TOURNAMENT_LIST = "tournament_list"
-
-
-class SiteVersion(db.Model):
-    """Versions every app instance reads from the database (the tournament list's:
-    app.services.support.list_version)."""
-
-    __tablename__ = "site_versions"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-
-
-# The row exists from the start (the migration inserts it too), so a bump is one UPDATE and two
-# first writers can never race to insert it.
-event.listen(
-    SiteVersion.__table__,
-    "after_create",
-    DDL(f"INSERT INTO site_versions (name, version) VALUES ('{TOURNAMENT_LIST}', 0)"),
-)
