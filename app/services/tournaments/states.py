@@ -32,6 +32,7 @@ from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
+from app.scoring import Ruleset
 from app.services import audit
 from app.services.inputs.text import storable
 from app.services.registration.roster_visibility import is_visible
@@ -282,7 +283,7 @@ def _announce_match_change(tournament: Tournament, match: Match, before_state: s
     signal = _MATCH_SIGNALS.get(match.state) if before_state is not None else None
     if signal is not None:
         signal.send(match, tournament=tournament, tournament_id=tournament.id, match_id=match.id, state=match.state)
-    changed = MatchState.COMPLETED.value in (before_state, match.state)
+    changed = Ruleset.counts(match.state) != (before_state is not None and Ruleset.counts(before_state))
     if changed:
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return changed
