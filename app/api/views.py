@@ -14,7 +14,7 @@ from app.api import bp, error_response
 from app.api.openapi import openapi_document
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import csrf, db
-from app.models import Match, PointAdjustment, Tournament, TournamentStatus
+from app.models import Match, PointAdjustment, Tournament
 from app.services.accounts.tokens import authenticate_api_request
 from app.services.inputs import api_bodies
 from app.services.inputs.fieldspec import Obj
@@ -26,6 +26,7 @@ from app.services.tournaments import corrections, states
 from app.services.tournaments import setup as tournaments_service
 from app.services.tournaments.lookup import get_tournament
 from app.timestamps import iso_z
+from app.visibility import listed, may_see
 
 
 def _signed_in(view: Callable[..., Any], *, staff: bool) -> Callable[..., Any]:
@@ -121,7 +122,7 @@ def visible_tournament(ref: str) -> Tournament:
     """A tournament the caller may read: a draft is "not found" to all but staff (a bad token
     reads as nobody), in the same words as a tournament that does not exist."""
     tournament = get_tournament(ref)
-    if tournament.status == TournamentStatus.DRAFT.value and not _caller_is_staff():
+    if not may_see(tournament.status, _caller_is_staff):
         raise NotFound(f"tournament {ref!r} not found")
     return tournament
 
@@ -129,8 +130,7 @@ def visible_tournament(ref: str) -> Tournament:
 @bp.get("/tournaments/")
 def tournaments():
     query = db.select(Tournament).order_by(Tournament.created_at.desc(), Tournament.id.desc())
-    if not _caller_is_staff():
-        query = query.where(Tournament.status != TournamentStatus.DRAFT.value)
+    query = query.where(listed(_caller_is_staff()))
     return jsonify([_tournament_summary(t) for t in db.session.scalars(query)])
 
 

@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import DomainError
 from app.extensions import csrf, db, login_manager
-from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, TournamentStatus, utcnow
+from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, utcnow
 from app.players import bp
 from app.services.accounts.players import issue_join_code
 from app.services.inputs.text import storable
@@ -36,6 +36,7 @@ from app.services.registration import entries, proof_images, public_view, slots
 from app.services.registration import records as entry_records
 from app.services.registration import settings as registration_settings
 from app.services.tournaments.lookup import get_tournament_by_slug
+from app.visibility import may_see
 
 ENTRY_TEMPLATE = "players/registration.html"
 WITHDRAW_TEMPLATE = "players/registration_withdraw.html"
@@ -81,7 +82,7 @@ def _load_tournament(slug: str) -> Tournament:
     except DomainError:
         abort(404, f"There is no tournament at “{slug[:80]}”.")
     # A draft is not there for anyone but staff, signed in or not: the same 404 as no tournament.
-    if tournament.status == TournamentStatus.DRAFT and not (current_user.is_authenticated and current_user.can_staff):
+    if not may_see(tournament.status):
         abort(404, f"There is no tournament at “{slug[:80]}”.")
     return tournament
 
