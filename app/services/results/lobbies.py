@@ -45,6 +45,7 @@ from app.timestamps import iso_z
 
 ENTRY_STATES = (MatchState.COMPLETED.value, MatchState.LIVE.value, MatchState.SCHEDULED.value)
 MAX_PASTE_LINES = 200
+MAX_PASTE_CHARS = 100_000  # a pasted lobby (CSV or JSON) as text
 
 
 @dataclass

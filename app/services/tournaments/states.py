@@ -39,6 +39,7 @@ from app.services.registration.roster_visibility import is_visible
 from app.services.results import lobby_keys
 from app.services.results.locks import lock_tournament
 from app.services.standings.series_summaries import summarise_series
+from app.services.tournaments.file import MAX_REASON
 from app.services.tournaments.lookup import get_tournament
 from app.timestamps import iso_z
 
@@ -106,8 +107,8 @@ def change_match_state(
     tournament = get_tournament(tournament_ref)
     if new_state not in MATCH_TRANSITIONS:
         raise ValidationError(f"state: must be one of {', '.join(MATCH_TRANSITIONS)}")
-    if reason is not None and (len(reason) > 500 or not storable(reason)):
-        raise ValidationError("reason: at most 500 characters of text, without NUL characters")
+    if reason is not None and (len(reason) > MAX_REASON or not storable(reason)):
+        raise ValidationError(f"reason: at most {MAX_REASON} characters of text, without NUL characters")
     lock_tournament(tournament)
     match = db.session.get(Match, match_id, populate_existing=True) if is_db_id(match_id) else None
     if match is None or match.tournament_id != tournament.id:
