@@ -229,6 +229,12 @@ def layer_of(module: str) -> str:
     return best
 
 
+def is_view_module(module: str) -> bool:
+    """A module of views: `views` or `*_views` (the routes); helpers beside them are not."""
+    last = module.rpartition(".")[2]
+    return last == "views" or last.endswith("_views")
+
+
 def blueprint_of(module: str) -> str | None:
     return next((bp for bp in BLUEPRINTS if module == bp or module.startswith(bp + ".")), None)
 
@@ -270,6 +276,8 @@ def arrows_back_up(extra: dict[str, str] | None = None) -> list[str]:
                 wrong.append(f"{where} ({here} may not import {there})")
             elif here == there == "blueprints" and blueprint_of(module) != blueprint_of(target):
                 wrong.append(f"{where} (a blueprint imports another blueprint: share it through a service or app/)")
+            elif is_view_module(module) and is_view_module(target) and module != target:
+                wrong.append(f"{where} (a view module imports another view module: move the shared piece down)")
     return list(dict.fromkeys(wrong))  # one line per import, however many names it brings
 
 
@@ -299,6 +307,28 @@ def test_the_layer_check_sees_an_arrow_back_up():
     assert "app/notifications/probe.py:2: app.notifications.probe imports app.services.accounts.users" in wrong
     assert "app/models/__init__.py:1: app.models imports app.services.audit (models may not import services)" in wrong
     assert "app/embed/probe.py:1: app.embed.probe imports app.public.views (a blueprint imports another" in wrong
+
+
+def test_the_layer_check_sees_a_view_importing_another_view():
+    """Views never import other views, at the top or inside a function; a helper module beside
+    them (forms, pages, common) may be imported by any of them."""
+    wrong = "\n".join(
+        arrows_back_up(
+            {
+                "app.staff.probe_views": "def later():\n    from app.staff.lobby_views import lobbies_list\n",
+                "app.staff.other_probe_views": "from app.staff import views\n",
+                "app.staff.helper_probe": "from app.staff.lobby_views import lobbies_list\n",
+                "app.staff.fine_probe_views": "from app.staff.pages import lobbies_page\n",
+            }
+        )
+    )
+    assert (
+        "app/staff/probe_views.py:2: app.staff.probe_views imports app.staff.lobby_views "
+        "(a view module imports another view module: move the shared piece down)" in wrong
+    )
+    assert "app/staff/other_probe_views.py:1: app.staff.other_probe_views imports app.staff.views" in wrong
+    assert "helper_probe" not in wrong
+    assert "fine_probe_views" not in wrong
 
 
 def test_layers_name_every_module():
