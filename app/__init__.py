@@ -62,9 +62,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.health import init_app as init_health
     from app.players import bp as players_bp
     from app.public import bp as public_bp
+    from app.scoring import tiebreak_label, wins_word
     from app.security import init_app as init_security
     from app.services.support import list_version, throttle  # noqa: F401  (list_version: its session hooks bump the list's version on every write)
     from app.staff import bp as staff_bp
+
+    # One wording for the tiebreakers and the game's wins, in the templates as in the tie notes.
+    app.jinja_env.globals.update(tiebreak_label=tiebreak_label, wins_word=wins_word)
 
     app.register_blueprint(public_bp)
     app.register_blueprint(embed_bp)

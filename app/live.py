@@ -46,10 +46,10 @@ from flask import Response, abort, current_app, make_response, request, session
 from sqlalchemy import bindparam, select
 
 from app.extensions import db
-from app.models import BATTLE_ROYALE_GAMES, Tournament, TournamentStatus
+from app.models import BATTLE_ROYALE_GAMES, Tournament
 from app.services.standings import board as standings_board
 from app.services.standings.filters import Filters
-from app.visibility import viewer_is_staff
+from app.visibility import is_draft, may_see
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one
 # indexed lookup, so every page (and the widget) polls at this pace whatever the tournament's status.
@@ -73,7 +73,7 @@ class Version:
 
     @property
     def is_draft(self) -> bool:
-        return self.status == TournamentStatus.DRAFT.value
+        return is_draft(self.status)
 
     @property
     def is_battle_royale(self) -> bool:
@@ -105,7 +105,7 @@ def current_version(slug: str) -> Version:
     # session transaction at all.
     with db.engine.connect() as connection:
         row = connection.execute(_VERSION_QUERY, {"slug": slug}).first()
-    if row is None or (row.status == TournamentStatus.DRAFT.value and not viewer_is_staff()):
+    if row is None or not may_see(row.status):
         abort(404, description=f"There is no tournament at “{slug}”.")
     return Version(row.id, row.slug, row.results_version or 0, row.created_at, row.game, row.status)
 

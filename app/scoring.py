@@ -18,13 +18,23 @@ Presets:
 
 `total_points` always ranks first; the tiebreakers follow in order, the first that differs
 decides. Defaults: `ffws` for Free Fire, `pmgc` for PUBG Mobile.
+
+A lobby counts toward the standings when it is completed and not voided (`Ruleset.counts`, and
+`Ruleset.counts_clause()` for a query): a disputed, live, scheduled or cancelled lobby, or one
+voided as entered by mistake, scores nothing. The standings, the lobby check, the corrections,
+the state moves and the notifications all ask here, and word a tiebreaker and a place with
+`tiebreak_label` and `ordinal` (the board's tie notes and the public templates alike).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_
 
 from app.errors import ValidationError
+from app.models import Match, MatchState
 
 TIEBREAKER_KEYS: tuple[str, ...] = (
     "wins",
@@ -48,6 +58,27 @@ class Ruleset:
         if 1 <= placement <= len(self.placement_points):
             return self.placement_points[placement - 1]
         return 0
+
+    def kill_score(self, kills: int) -> int:
+        return kills * self.kill_points
+
+    def lobby_points(self, placement: int, kills: int) -> int:
+        """A team's points for one lobby: placement points + kills x kill points."""
+        return self.placement_score(placement) + self.kill_score(kills)
+
+    @staticmethod
+    def counts(state: str, voided: bool = False) -> bool:
+        """Whether a lobby in `state` counts toward the standings (voided: never)."""
+        return state == MatchState.COMPLETED.value and not voided
+
+    @staticmethod
+    def lobby_counts(match: Match) -> bool:
+        return Ruleset.counts(match.state, match.voided_at is not None)
+
+    @staticmethod
+    def counts_clause() -> ColumnElement[bool]:
+        """`counts` as a WHERE clause on `Match`."""
+        return and_(Match.state == MatchState.COMPLETED.value, Match.voided_at.is_(None))
 
 
 PRESETS: dict[str, Ruleset] = {
@@ -115,6 +146,49 @@ def ruleset_for(game: str, preset: str | None, placement_points=None, kill_point
         return PRESETS[name]
     except KeyError:
         raise ValidationError(f"unknown scoring preset {name!r}; use one of {', '.join(PRESET_NAMES)}") from None
+
+
+def tournament_ruleset(tournament: Any) -> Ruleset:
+    """The ruleset a tournament's own columns set (preset or custom table)."""
+    return ruleset_for(
+        tournament.game,
+        tournament.scoring_preset,
+        tournament.placement_points,
+        tournament.kill_points,
+        tournament.tiebreakers,
+    )
+
+
+# --------------------------------------------------------------------------- wording
+
+WINS_WORDS = {"freefire": "Booyahs", "pubgm": "WWCD"}
+
+TIEBREAK_LABELS = {
+    "wins": "wins",
+    "placement_points": "placement points",
+    "total_kills": "total kills",
+    "best_placement": "best placement",
+    "avg_placement": "average placement",
+    "last_match_placement": "placement in the most recent match where they differ",
+    "earliest_completion": "finishing their last counted match earlier",
+}
+
+
+def wins_word(game: str, default: str = "wins") -> str:
+    """What the game calls a lobby win: Booyahs in Free Fire, WWCD in PUBG Mobile."""
+    return WINS_WORDS.get(game, default)
+
+
+def tiebreak_label(key: str, game: str) -> str:
+    """A tiebreaker key in words, the game's word for wins included."""
+    if key == "wins":
+        return wins_word(game)
+    return TIEBREAK_LABELS.get(key, key.replace("_", " "))
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _is_int(value: object) -> bool:

@@ -5,7 +5,9 @@
    command or test that imports it alone.
 2. Imports run only in the allowed directions (the layer table below), read from the source
    of every module, imports inside functions included: a new arrow back up fails here, naming
-   the file, the line and the import.
+   the file, the line and the import. A view module never imports another view module.
+3. Sizes: `app/services` holds at most 15 entries (a package counts as one), so a concept is
+   found by its folder, and no module of `app` is longer than 600 lines.
 """
 
 from __future__ import annotations
@@ -229,6 +231,12 @@ def layer_of(module: str) -> str:
     return best
 
 
+def is_view_module(module: str) -> bool:
+    """A module of views: `views` or `*_views` (the routes); helpers beside them are not."""
+    last = module.rpartition(".")[2]
+    return last == "views" or last.endswith("_views")
+
+
 def blueprint_of(module: str) -> str | None:
     return next((bp for bp in BLUEPRINTS if module == bp or module.startswith(bp + ".")), None)
 
@@ -270,6 +278,8 @@ def arrows_back_up(extra: dict[str, str] | None = None) -> list[str]:
                 wrong.append(f"{where} ({here} may not import {there})")
             elif here == there == "blueprints" and blueprint_of(module) != blueprint_of(target):
                 wrong.append(f"{where} (a blueprint imports another blueprint: share it through a service or app/)")
+            elif is_view_module(module) and is_view_module(target) and module != target:
+                wrong.append(f"{where} (a view module imports another view module: move the shared piece down)")
     return list(dict.fromkeys(wrong))  # one line per import, however many names it brings
 
 
@@ -301,6 +311,70 @@ def test_the_layer_check_sees_an_arrow_back_up():
     assert "app/embed/probe.py:1: app.embed.probe imports app.public.views (a blueprint imports another" in wrong
 
 
+def test_the_layer_check_sees_a_view_importing_another_view():
+    """Views never import other views, at the top or inside a function; a helper module beside
+    them (forms, pages, common) may be imported by any of them."""
+    wrong = "\n".join(
+        arrows_back_up(
+            {
+                "app.staff.probe_views": "def later():\n    from app.staff.lobby_views import lobbies_list\n",
+                "app.staff.other_probe_views": "from app.staff import views\n",
+                "app.staff.helper_probe": "from app.staff.lobby_views import lobbies_list\n",
+                "app.staff.fine_probe_views": "from app.staff.pages import lobbies_page\n",
+            }
+        )
+    )
+    assert (
+        "app/staff/probe_views.py:2: app.staff.probe_views imports app.staff.lobby_views "
+        "(a view module imports another view module: move the shared piece down)" in wrong
+    )
+    assert "app/staff/other_probe_views.py:1: app.staff.other_probe_views imports app.staff.views" in wrong
+    assert "helper_probe" not in wrong
+    assert "fine_probe_views" not in wrong
+
+
 def test_layers_name_every_module():
     for module in app_modules():
         layer_of(module)  # raises for a module no layer names
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Sizes
+
+MAX_SERVICE_ENTRIES = 15
+MAX_MODULE_LINES = 600
+
+
+def service_entries() -> list[str]:
+    return sorted(
+        p.name
+        for p in (APP / "services").iterdir()
+        if p.name != "__init__.py"
+        and not p.name.startswith((".", "__pycache__"))
+        and (p.suffix == ".py" or (p / "__init__.py").exists())
+    )
+
+
+def long_modules(limit: int = MAX_MODULE_LINES) -> list[str]:
+    too_long = []
+    for path in sorted(APP.rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            too_long.append(f"{path.relative_to(ROOT)}: {lines} lines")
+    return too_long
+
+
+def test_services_hold_at_most_fifteen_entries():
+    entries = service_entries()
+    assert len(entries) <= MAX_SERVICE_ENTRIES, f"app/services has {len(entries)} entries: {entries}"
+
+
+def test_no_module_is_longer_than_six_hundred_lines():
+    assert not long_modules(), "split these by concept:\n" + "\n".join(long_modules())
+
+
+def test_the_size_checks_see_a_long_module():
+    """Not vacuous: with a lower limit the longest modules are named, with their length."""
+    named = long_modules(limit=300)
+    assert named and all(" lines" in line and line.startswith("app/") for line in named)
+    assert 5 <= len(service_entries()) <= MAX_SERVICE_ENTRIES

@@ -9,7 +9,7 @@ from typing import Any
 from flask import g, jsonify, request
 
 from app.api import bp
-from app.api.views import json_body, player_required, read_body, staff_required, visible_tournament
+from app.api.common import json_body, player_required, read_body, staff_required, visible_tournament
 from app.errors import NotFound
 from app.services.inputs import api_bodies
 from app.services.registration import decisions, entries, settings_save

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g, jsonify, request
-from werkzeug.exceptions import BadRequest
 
-from app.api import bp, error_response
+from app.api import bp
+from app.api.common import caller_is_staff, json_body, read_body, staff_required, visible_tournament
 from app.api.openapi import openapi_document
-from app.errors import Conflict, NotFound, ValidationError
-from app.extensions import csrf, db
-from app.models import Match, PointAdjustment, Tournament, TournamentStatus
-from app.services.accounts.tokens import authenticate_api_request
+from app.errors import Conflict, ValidationError
+from app.extensions import db
+from app.models import Match, PointAdjustment, Tournament
 from app.services.inputs import api_bodies
-from app.services.inputs.fieldspec import Obj
-from app.services.inputs.text import check_json, integral_numbers
 from app.services.results import lobbies
 from app.services.standings.leaderboard import LeaderboardService
 from app.services.support import idempotency
@@ -26,60 +21,7 @@ from app.services.tournaments import corrections, states
 from app.services.tournaments import setup as tournaments_service
 from app.services.tournaments.lookup import get_tournament
 from app.timestamps import iso_z
-
-
-def _signed_in(view: Callable[..., Any], *, staff: bool) -> Callable[..., Any]:
-    """401 without credentials (403 for non-staff when `staff`). A browser session must also
-    send its CSRF token (X-CSRFToken header); a bearer token needs none, since no browser sends
-    it unasked."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        user, method = authenticate_api_request()
-        if user is None:
-            message = "invalid or revoked API token" if method == "bearer" else "authentication required"
-            response = error_response(401, message)
-            response[0].headers["WWW-Authenticate"] = 'Bearer realm="deltacrown"'
-            return response
-        if staff and not user.can_staff:
-            return error_response(403, "staff only")
-        if method == "session":
-            csrf.protect()
-        g.api_user = user
-        return view(*args, **kwargs)
-
-    # Tests walking the routes read these: who is refused before the tournament is even looked up.
-    wrapper.signed_in_only = True  # type: ignore[attr-defined]
-    wrapper.staff_only = staff  # type: ignore[attr-defined]
-    return wrapper
-
-
-def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    return _signed_in(view, staff=True)
-
-
-def player_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Any logged-in user (players and staff alike)."""
-    return _signed_in(view, staff=False)
-
-
-def json_body() -> dict[str, Any]:
-    try:
-        body = request.get_json(force=True, silent=False)
-    except BadRequest:
-        raise ValidationError("body: not valid JSON") from None
-    except RecursionError:
-        raise ValidationError("body: JSON nested too deeply") from None
-    if not isinstance(body, dict):
-        raise ValidationError("body: expected a JSON object")
-    check_json(body)
-    return integral_numbers(body)
-
-
-def read_body(declaration: Obj) -> dict[str, Any]:
-    """The JSON body read through its declaration (app/services/inputs/api_bodies.py: what the
-    OpenAPI document states), 400 naming the first bad field."""
-    return api_bodies.check(declaration, json_body())
+from app.visibility import listed
 
 
 def _versioned(tournament: Tournament, payload: Any):
@@ -112,25 +54,10 @@ def openapi():
     return current_app.response_class(body.encode("utf-8"), mimetype="application/json; charset=utf-8")
 
 
-def _caller_is_staff() -> bool:
-    user, _method = authenticate_api_request()
-    return bool(user is not None and user.can_staff)
-
-
-def visible_tournament(ref: str) -> Tournament:
-    """A tournament the caller may read: a draft is "not found" to all but staff (a bad token
-    reads as nobody), in the same words as a tournament that does not exist."""
-    tournament = get_tournament(ref)
-    if tournament.status == TournamentStatus.DRAFT.value and not _caller_is_staff():
-        raise NotFound(f"tournament {ref!r} not found")
-    return tournament
-
-
 @bp.get("/tournaments/")
 def tournaments():
     query = db.select(Tournament).order_by(Tournament.created_at.desc(), Tournament.id.desc())
-    if not _caller_is_staff():
-        query = query.where(Tournament.status != TournamentStatus.DRAFT.value)
+    query = query.where(listed(caller_is_staff()))
     return jsonify([_tournament_summary(t) for t in db.session.scalars(query)])
 
 

@@ -4,13 +4,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.services.accounts.rules import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.services.accounts.rules import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
     # No format check on the email: a wrong one simply matches nobody, and telling people
     # "that is not an email" here would only add a second failure message to learn.
-    email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=MAX_EMAIL_LENGTH)])
     # Refused before hashing, so a megabyte "password" cannot make us burn CPU.
     password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
     remember = BooleanField("Remember me on this device")

@@ -31,7 +31,7 @@ from app.models import (
     TournamentResult,
     is_db_id,
 )
-from app.scoring import ruleset_for
+from app.scoring import ordinal, tournament_ruleset
 
 
 @dataclass
@@ -62,11 +62,6 @@ def absolute_url(path: str) -> str:
 
 def base_host() -> str:
     return urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "").hostname or "deltacrown.local"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def _match_label(match: Match | None, data: dict[str, Any]) -> tuple[str, str | None]:
@@ -102,13 +97,7 @@ def _lobby_lines(tournament: Tournament | None, match: Match, user_id: int | Non
     teams = {team.id: team for team in _recipient_teams(user_id, tournament.id)}
     if not teams:
         return []
-    ruleset = ruleset_for(
-        tournament.game,
-        tournament.scoring_preset,
-        tournament.placement_points,
-        tournament.kill_points,
-        tournament.tiebreakers,
-    )
+    ruleset = tournament_ruleset(tournament)
     rows = db.session.scalars(
         select(MatchResult)
         .where(MatchResult.match_id == match.id, MatchResult.participant_id.in_(teams))
@@ -116,9 +105,9 @@ def _lobby_lines(tournament: Tournament | None, match: Match, user_id: int | Non
     )
     lines = []
     for row in rows:
-        points = ruleset.placement_score(row.placement) + row.kills * ruleset.kill_points
+        points = ruleset.lobby_points(row.placement, row.kills)
         kills = f"{row.kills} kill" + ("" if row.kills == 1 else "s")
-        lines.append((teams[row.participant_id].name, f"{_ordinal(row.placement)}", f"{kills}, {points} pts"))
+        lines.append((teams[row.participant_id].name, f"{ordinal(row.placement)}", f"{kills}, {points} pts"))
     return lines
 
 
@@ -194,7 +183,7 @@ def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) 
                 )
             )
             if result is not None:
-                placements.append({"team": team.name, "rank": result.rank, "place": _ordinal(result.rank)})
+                placements.append({"team": team.name, "rank": result.rank, "place": ordinal(result.rank)})
         if placements:
             body += " " + " ".join(f"{p['team']} finished {p['place']}." for p in placements)
         details["placements"] = placements
@@ -206,7 +195,7 @@ def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) 
         details.update(team=team, old_rank=old_rank, new_rank=new_rank)
         title = f"Final placement changed: {team}"
         moved = (
-            f"from {_ordinal(old_rank)} to {_ordinal(new_rank)}"
+            f"from {ordinal(old_rank)} to {ordinal(new_rank)}"
             if isinstance(old_rank, int) and isinstance(new_rank, int)
             else "to a new place"
         )

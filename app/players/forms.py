@@ -4,11 +4,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.services.accounts.rules import MAX_DISPLAY_NAME, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.services.accounts.players import MAX_CODE_TEXT
+from app.services.accounts.rules import MAX_DISPLAY_NAME, MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class SignupForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=MAX_EMAIL_LENGTH)])
     display_name = StringField("Display name (optional)", validators=[Length(max=MAX_DISPLAY_NAME)])
     password = PasswordField(
         f"Password (at least {MIN_PASSWORD_LENGTH} characters)",
@@ -20,7 +21,7 @@ class SignupForm(FlaskForm):
 
 
 class JoinTeamForm(FlaskForm):
-    code = StringField("Join code", validators=[DataRequired(), Length(max=64)])
+    code = StringField("Join code", validators=[DataRequired(), Length(max=MAX_CODE_TEXT)])
 
 
 class CsrfOnlyForm(FlaskForm):

@@ -28,39 +28,43 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.errors import DomainError
 from app.extensions import csrf, db, login_manager
-from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, TournamentStatus, utcnow
+from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, utcnow
 from app.players import bp
 from app.services.accounts.players import issue_join_code
+from app.services.inputs.numbers import MAX_NUMBER_TEXT
 from app.services.inputs.text import storable
 from app.services.registration import entries, proof_images, public_view, slots
 from app.services.registration import records as entry_records
 from app.services.registration import settings as registration_settings
+from app.services.registration.settings import METHOD_LABELS
 from app.services.tournaments.lookup import get_tournament_by_slug
+from app.visibility import may_see
 
 ENTRY_TEMPLATE = "players/registration.html"
 WITHDRAW_TEMPLATE = "players/registration_withdraw.html"
 # The screenshot (2 MB) plus the form's text fields and multipart framing. Beyond this the body
 # is refused unread (413); up to it, a screenshot over 2 MB gets proof_images' message.
 PROOF_REQUEST_LIMIT = 4 * 1024 * 1024
-METHOD_LABELS = {"bkash": "bKash", "nagad": "Nagad", "rocket": "Rocket"}
 
 
 class RegisterForm(FlaskForm):
-    team_name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
-    tag = StringField("Tag (optional)", validators=[Optional(), Length(max=20)], description="A short tag, e.g. DCX")
+    team_name = StringField("Team name", validators=[DataRequired(), Length(max=entries.MAX_TEAM_NAME)])
+    tag = StringField(
+        "Tag (optional)", validators=[Optional(), Length(max=entries.MAX_TAG)], description="A short tag, e.g. DCX"
+    )
 
 
 class ProofForm(FlaskForm):
     method = SelectField("Paid with", choices=[], validate_choice=False)
     transaction_id = StringField(
         "Transaction ID",
-        validators=[DataRequired(), Length(max=80)],
+        validators=[DataRequired(), Length(max=entries.MAX_TRANSACTION_ID)],
         description="From the confirmation SMS or the app, e.g. 9A7B6C5D4E",
     )
-    amount = StringField("Amount sent", validators=[DataRequired(), Length(max=20)])
+    amount = StringField("Amount sent", validators=[DataRequired(), Length(max=MAX_NUMBER_TEXT)])
     sender_last_digits = StringField(
         "Last digits of the sending account",
-        validators=[Optional(), Length(max=8)],
+        validators=[Optional(), Length(max=entries.MAX_SENDER_DIGITS_TEXT)],
         description="e.g. 4321 — the number you paid from, so the organiser can find it",
     )
     screenshot = FileField(
@@ -81,7 +85,7 @@ def _load_tournament(slug: str) -> Tournament:
     except DomainError:
         abort(404, f"There is no tournament at “{slug[:80]}”.")
     # A draft is not there for anyone but staff, signed in or not: the same 404 as no tournament.
-    if tournament.status == TournamentStatus.DRAFT and not (current_user.is_authenticated and current_user.can_staff):
+    if not may_see(tournament.status):
         abort(404, f"There is no tournament at “{slug[:80]}”.")
     return tournament
 

@@ -35,10 +35,10 @@ from app.live import (
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
 from app.public import bp, exports, registration_block
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
+from app.scoring import tournament_ruleset
 from app.services.inputs.numbers import parse_whole
 from app.services.registration.roster_visibility import is_visible
 from app.services.standings import board, final_results
-from app.services.standings.engine import tournament_ruleset
 from app.services.standings.filters import FilterError, parse_match_keys, resolve_filters, stages
 from app.services.standings.lobby_pages import lobby_page, lobby_page_count
 from app.services.standings.series_summaries import ordered_series, series_row

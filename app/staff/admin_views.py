@@ -14,14 +14,14 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.errors import DomainError, ValidationError
 from app.extensions import db
 from app.services.accounts import users as users_service
-from app.services.accounts.rules import MAX_DISPLAY_NAME, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.services.accounts.rules import MAX_DISPLAY_NAME, MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.staff import admin_required, bp
 
 ROLE_CHOICES = {"player": "Player", "staff": "Staff", "admin": "Admin"}
 
 
 class UserCreateForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=MAX_EMAIL_LENGTH)])
     display_name = StringField(
         "Display name",
         validators=[Optional(), Length(max=MAX_DISPLAY_NAME)],

@@ -4,15 +4,12 @@ void or restore a lobby, and complete a tournament, each irreversible one behind
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import abort, flash, render_template, request, url_for
 
 from app.confirmation import is_confirmed, redirect_after
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Match, Participant, PointAdjustment, Tournament, TournamentStatus
-from app.services.standings import final_results
 from app.services.tournaments import corrections
 from app.staff import bp
 from app.staff.common import actor, load, status_for
@@ -25,18 +22,11 @@ from app.staff.forms import (
     storable_form,
     whole_number,
 )
-
-CONFIRM = "staff/tournaments/confirm.html"
+from app.staff.pages import complete_tournament, confirm_page, lobbies_page
 
 
 def posted() -> bool:
     return request.method == "POST"
-
-
-def _confirm_page(tournament: Tournament, form: Any, status: int = 200, **context: Any):
-    context.setdefault("blockers", [])
-    context.setdefault("hidden", {})
-    return render_template(CONFIRM, tournament=tournament, form=form, **context), status
 
 
 def _participant(tournament: Tournament, key: str) -> Participant:
@@ -116,15 +106,15 @@ def participant_remove(slug: str, key: str):
         "confirm_label": f"Remove {participant.name}",
     }
     if not is_confirmed():
-        return _confirm_page(tournament, form, 409 if blockers and posted() else 200, **context)
+        return confirm_page(tournament, form, 409 if blockers and posted() else 200, **context)
     if not form.validate_on_submit():
-        return _confirm_page(tournament, form, 400, error="The form expired; try again.", **context)
+        return confirm_page(tournament, form, 400, error="The form expired; try again.", **context)
     try:
         removed = corrections.remove_participant(tournament.id, participant.key, actor())
     except DomainError as exc:
         db.session.rollback()
         tournament = load(slug)
-        return _confirm_page(tournament, form, status_for(exc), error=exc.message, **context)
+        return confirm_page(tournament, form, status_for(exc), error=exc.message, **context)
     flash(f"Removed {removed['name']} ({removed['key']}).", "success")
     return redirect_after(url_for("staff.tournament", slug=slug) + "#participants")
 
@@ -186,15 +176,15 @@ def adjustment_delete(slug: str, adjustment_id: int):
         "confirm_label": "Delete adjustment",
     }
     if not is_confirmed():
-        return _confirm_page(tournament, form, **context)
+        return confirm_page(tournament, form, **context)
     if not form.validate_on_submit() or not storable_form(form):
-        return _confirm_page(tournament, form, 400, **context)
+        return confirm_page(tournament, form, 400, **context)
     try:
         corrections.delete_adjustment(tournament.id, adjustment.id, form.reason.data, actor())
     except DomainError as exc:
         db.session.rollback()
         attach_error(form, exc)
-        return _confirm_page(load(slug), form, status_for(exc), **context)
+        return confirm_page(load(slug), form, status_for(exc), **context)
     flash("Adjustment deleted.", "success")
     return redirect_after(url_for("staff.tournament", slug=slug) + "#adjustments")
 
@@ -226,15 +216,15 @@ def lobby_void(slug: str, match_id: int):
     if tournament.status == TournamentStatus.COMPLETED.value:
         context["blockers"] = [f"{tournament.slug} is completed; its results are frozen"]
     if not is_confirmed():
-        return _confirm_page(tournament, form, **context)
+        return confirm_page(tournament, form, **context)
     if not form.validate_on_submit() or not storable_form(form):
-        return _confirm_page(tournament, form, 400, **context)
+        return confirm_page(tournament, form, 400, **context)
     try:
         corrections.void_lobby(tournament.id, match.id, form.reason.data, actor())
     except DomainError as exc:
         db.session.rollback()
         attach_error(form, exc)
-        return _confirm_page(load(slug), form, status_for(exc), **context)
+        return confirm_page(load(slug), form, status_for(exc), **context)
     flash(f"Lobby {match.key} is void: it no longer counts. Restore it from this list if needed.", "success")
     return redirect_after(url_for("staff.lobbies_list", slug=slug))
 
@@ -242,8 +232,6 @@ def lobby_void(slug: str, match_id: int):
 @bp.post("/tournaments/<slug>/lobbies/<dbid:match_id>/restore")
 def lobby_restore(slug: str, match_id: int):
     """Restoring undoes a void, so it needs no confirm page."""
-    from app.staff.lobby_views import lobbies_page
-
     tournament = load(slug)
     match = _lobby(tournament, match_id)
     form = ReasonForm()
@@ -261,50 +249,6 @@ def lobby_restore(slug: str, match_id: int):
 # --------------------------------------------------------------------------- completion
 
 
-def complete_confirm_context(tournament: Tournament) -> dict[str, Any]:
-    blockers = []
-    if tournament.status != TournamentStatus.LIVE.value:
-        blockers.append(f"{tournament.slug} is {tournament.status}; only a live tournament can be completed")
-    open_matches = db.session.execute(
-        db.select(Match.key, Match.state).where(
-            Match.tournament_id == tournament.id,
-            Match.state.in_(("live", "disputed")),
-            Match.voided_at.is_(None),
-        )
-    ).all()
-    if open_matches:
-        listed = ", ".join(f"{k} ({s})" for k, s in open_matches[:10])
-        blockers.append(f"matches are still live or disputed: {listed}")
-    return {
-        "title": f"Complete {tournament.name} and freeze its results?",
-        "consequences": [
-            "The current standings become the final results; this cannot be undone.",
-            "No lobby or series game can be entered, corrected, voided or moved afterwards, and no "
-            "adjustment added, changed or deleted; only placement overrides remain.",
-            "Players are told the tournament is completed (inbox, and email where they allow it); "
-            "webhook receivers get tournament.completed.",
-        ],
-        "blockers": blockers,
-        "action": url_for("staff.tournament_complete", slug=tournament.slug),
-        "cancel_url": url_for("staff.tournament", slug=tournament.slug),
-        "confirm_label": "Complete and freeze results",
-    }
-
-
 @bp.route("/tournaments/<slug>/complete", methods=["GET", "POST"])
 def tournament_complete(slug: str):
-    tournament = load(slug)
-    form = ActionForm()
-    context = complete_confirm_context(tournament)
-    if not is_confirmed():
-        return _confirm_page(tournament, form, **context)
-    if not form.validate_on_submit():
-        return _confirm_page(tournament, form, 400, error="The form expired; try again.", **context)
-    try:
-        final_results.complete_tournament(tournament.id, actor())
-    except DomainError as exc:
-        db.session.rollback()
-        fresh = load(slug)
-        return _confirm_page(fresh, form, status_for(exc), error=exc.message, **complete_confirm_context(fresh))
-    flash("Completed: the final results are frozen.", "success")
-    return redirect_after(url_for("staff.results", slug=slug))
+    return complete_tournament(slug)

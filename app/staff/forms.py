@@ -15,9 +15,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.errors import DomainError, ValidationError
 from app.models import GAME_NAMES, MatchState
 from app.scoring import PRESET_NAMES, TIEBREAKER_KEYS
-from app.services.inputs.numbers import parse_whole, too_long
+from app.services.inputs.numbers import MAX_NUMBER_TEXT, parse_whole, too_long
 from app.services.inputs.text import storable
-from app.services.tournaments.file import BEST_OF_CHOICES
+from app.services.results.lobbies import MAX_PASTE_CHARS as MAX_LOBBY_PASTE
+from app.services.standings.overrides import MAX_REASON_LENGTH as MAX_OVERRIDE_REASON
+from app.services.standings.overrides import MIN_REASON_LENGTH as MIN_OVERRIDE_REASON
+from app.services.tournaments.file import BEST_OF_CHOICES, MAX_KEY, MAX_NAME, MAX_REASON, MAX_SLUG, MAX_STAGE, MAX_TAG
+from app.services.tournaments.setup import MAX_PASTE_CHARS, MAX_STAGES_TEXT, MAX_TABLE_TEXT, MAX_TIEBREAKERS_TEXT
 
 
 def attach_error(form: FlaskForm, exc: DomainError) -> None:
@@ -64,10 +68,10 @@ def word_list(field: Any) -> list[str]:
 
 
 class TournamentForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=MAX_NAME)])
     slug = StringField(
         "Address (slug)",
-        validators=[DataRequired(), Length(max=80)],
+        validators=[DataRequired(), Length(max=MAX_SLUG)],
         description="Lowercase words and digits joined by dashes, e.g. spring-cup-2025; made from the name if empty",
     )
     game = SelectField("Game", choices=dict(GAME_NAMES))
@@ -78,17 +82,19 @@ class TournamentForm(FlaskForm):
         description="Battle royale only. Custom: give the table, kill points and tiebreakers below.",
     )
     placement_points = StringField(
-        "Placement points (custom)", validators=[Length(max=2000)], description="1st onward, e.g. 12, 9, 8, 7"
+        "Placement points (custom)", validators=[Length(max=MAX_TABLE_TEXT)], description="1st onward, e.g. 12, 9, 8, 7"
     )
-    kill_points = StringField("Points per kill (custom)", validators=[Length(max=20)])
+    kill_points = StringField("Points per kill (custom)", validators=[Length(max=MAX_NUMBER_TEXT)])
     tiebreakers = StringField(
         "Tiebreakers (custom)",
-        validators=[Length(max=500)],
+        validators=[Length(max=MAX_TIEBREAKERS_TEXT)],
         description="In order, comma-separated, from: " + ", ".join(TIEBREAKER_KEYS),
     )
-    stages = TextAreaField("Stages", validators=[Length(max=2000)], description="One a line, e.g. Day 1")
+    stages = TextAreaField("Stages", validators=[Length(max=MAX_STAGES_TEXT)], description="One a line, e.g. Day 1")
     advancing = StringField(
-        "Advancing", validators=[Length(max=20)], description="The top N qualify (a line in the standings); optional"
+        "Advancing",
+        validators=[Length(max=MAX_NUMBER_TEXT)],
+        description="The top N qualify (a line in the standings); optional",
     )
 
 
@@ -97,15 +103,15 @@ class ImportForm(FlaskForm):
 
 
 class ParticipantForm(FlaskForm):
-    name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
-    key = StringField("Id", validators=[Length(max=80)], description="Optional; made from the name if empty")
-    tag = StringField("Tag", validators=[Length(max=20)])
+    name = StringField("Team name", validators=[DataRequired(), Length(max=MAX_NAME)])
+    key = StringField("Id", validators=[Length(max=MAX_KEY)], description="Optional; made from the name if empty")
+    tag = StringField("Tag", validators=[Length(max=MAX_TAG)])
 
 
 class ParticipantsPasteForm(FlaskForm):
     participants = TextAreaField(
         "Paste participants (CSV)",
-        validators=[DataRequired(), Length(max=100_000)],
+        validators=[DataRequired(), Length(max=MAX_PASTE_CHARS)],
         description="One a line: name[,id][,tag]",
     )
 
@@ -119,12 +125,14 @@ class ActionForm(FlaskForm):
 class AdjustmentForm(FlaskForm):
     # Starts on "Choose a team" (the view adds it): a default team would get the points by mistake.
     participant = SelectField("Team", choices={}, validate_choice=False)
-    points = StringField("Points", validators=[DataRequired(), Length(max=20)], description="-5 penalty, 3 bonus")
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+    points = StringField(
+        "Points", validators=[DataRequired(), Length(max=MAX_NUMBER_TEXT)], description="-5 penalty, 3 bonus"
+    )
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=MAX_REASON)])
 
 
 class LobbyForm(FlaskForm):
-    stage = StringField("Stage", validators=[Length(max=80)])
+    stage = StringField("Stage", validators=[Length(max=MAX_STAGE)])
     state = SelectField(
         "State",
         choices={
@@ -138,7 +146,7 @@ class LobbyForm(FlaskForm):
     version = HiddenField()
     key = StringField(
         "Lobby key",
-        validators=[Length(max=80)],
+        validators=[Length(max=MAX_KEY)],
         description="Reserved for you while this grid is open; a lobby saved under it already is refused",
     )
 
@@ -146,21 +154,21 @@ class LobbyForm(FlaskForm):
 class PasteForm(FlaskForm):
     paste = TextAreaField(
         "Paste a lobby (CSV or JSON)",
-        validators=[DataRequired(), Length(max=100_000)],
+        validators=[DataRequired(), Length(max=MAX_LOBBY_PASTE)],
         description="CSV: team,placement,kills a line (team = id, name or tag). JSON: a lobby as the API takes it.",
     )
 
 
 class MatchStateForm(FlaskForm):
     state = HiddenField(validators=[DataRequired()])
-    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    reason = StringField("Reason", validators=[Optional(), Length(max=MAX_REASON)])
     # Resolving a dispute has its own note (how it was settled), not the dispute's reason box.
-    note = StringField("Note", validators=[Optional(), Length(max=500)])
+    note = StringField("Note", validators=[Optional(), Length(max=MAX_REASON)])
 
 
 class SeriesForm(FlaskForm):
-    key = StringField("Key", validators=[DataRequired(), Length(max=80)], description="e.g. sf1")
-    name = StringField("Name", validators=[Length(max=200)], description="e.g. Semi-final 1")
+    key = StringField("Key", validators=[DataRequired(), Length(max=MAX_KEY)], description="e.g. sf1")
+    name = StringField("Name", validators=[Length(max=MAX_NAME)], description="e.g. Semi-final 1")
     best_of = SelectField("Best of", choices={str(n): f"Bo{n}" for n in BEST_OF_CHOICES}, default="3")
     participant_a = SelectField("Team A", choices={}, validate_choice=False)
     participant_b = SelectField("Team B", choices={}, validate_choice=False)
@@ -168,29 +176,29 @@ class SeriesForm(FlaskForm):
 
 class GameResultForm(FlaskForm):
     winner = SelectField("Winner", choices={}, validate_choice=False)
-    score_a = StringField("Score A", validators=[Length(max=20)])
-    score_b = StringField("Score B", validators=[Length(max=20)])
+    score_a = StringField("Score A", validators=[Length(max=MAX_NUMBER_TEXT)])
+    score_b = StringField("Score B", validators=[Length(max=MAX_NUMBER_TEXT)])
     # Empty: enter a new game that has been played; a game id: complete that scheduled/live game.
     game = HiddenField()
 
 
 class ForfeitForm(FlaskForm):
     winner = SelectField("Winner by forfeit", choices={}, validate_choice=False)
-    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=MAX_REASON)])
 
 
 class PaymentForm(FlaskForm):
     status = HiddenField(validators=[InputRequired()])
-    note = StringField("Note", validators=[Length(max=500)])
+    note = StringField("Note", validators=[Length(max=MAX_REASON)])
 
 
 class OverrideForm(FlaskForm):
     participant = HiddenField(validators=[InputRequired()])
-    new_rank = StringField("New rank", validators=[DataRequired(), Length(max=20)])
+    new_rank = StringField("New rank", validators=[DataRequired(), Length(max=MAX_NUMBER_TEXT)])
     reason = StringField(
         "Reason for the override",
-        validators=[DataRequired(), Length(max=500)],
-        description="At least 10 characters; shown publicly",
+        validators=[DataRequired(), Length(max=MAX_OVERRIDE_REASON)],
+        description=f"At least {MIN_OVERRIDE_REASON} characters; shown publicly",
     )
     version = HiddenField()
 
@@ -198,7 +206,9 @@ class OverrideForm(FlaskForm):
 class ClearOverrideForm(FlaskForm):
     participant = HiddenField(validators=[InputRequired()])
     reason = StringField(
-        "Reason for clearing it", validators=[DataRequired(), Length(max=500)], description="At least 10 characters"
+        "Reason for clearing it",
+        validators=[DataRequired(), Length(max=MAX_OVERRIDE_REASON)],
+        description=f"At least {MIN_OVERRIDE_REASON} characters",
     )
     version = HiddenField()
 
@@ -215,17 +225,21 @@ def storable_form(form: FlaskForm) -> bool:
 
 
 class RenameForm(FlaskForm):
-    name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
-    tag = StringField("Tag", validators=[Length(max=20)])
+    name = StringField("Team name", validators=[DataRequired(), Length(max=MAX_NAME)])
+    tag = StringField("Tag", validators=[Length(max=MAX_TAG)])
 
 
 class AdjustmentEditForm(FlaskForm):
-    points = StringField("Points", validators=[DataRequired(), Length(max=20)], description="-5 penalty, 3 bonus")
-    reason = StringField(
-        "Reason", validators=[DataRequired(), Length(max=500)], description="Shown with the adjustment"
+    points = StringField(
+        "Points", validators=[DataRequired(), Length(max=MAX_NUMBER_TEXT)], description="-5 penalty, 3 bonus"
     )
-    note = StringField("Why it changed", validators=[Length(max=500)], description="Optional; kept in the audit log")
+    reason = StringField(
+        "Reason", validators=[DataRequired(), Length(max=MAX_REASON)], description="Shown with the adjustment"
+    )
+    note = StringField(
+        "Why it changed", validators=[Length(max=MAX_REASON)], description="Optional; kept in the audit log"
+    )
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField("Reason", validators=[Length(max=500)], description="Kept in the audit log")
+    reason = StringField("Reason", validators=[Length(max=MAX_REASON)], description="Kept in the audit log")

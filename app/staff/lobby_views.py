@@ -7,22 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.confirmation import is_confirmed
 from app.errors import DomainError, NotFound
 from app.extensions import db
-from app.models import Match, MatchResult, MatchState, Tournament, TournamentStatus
+from app.models import Match, MatchState, Tournament
 from app.rendering import render_page_or_fragment, wants_fragment
 from app.services.inputs.numbers import parse_whole
 from app.services.inputs.text import storable
 from app.services.results import lobbies, lobby_keys
 from app.services.results.lobbies import LobbyCheck, StaleLobby
-from app.services.tournaments import states
 from app.services.tournaments.states import DuplicateLobby
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import ActionForm, LobbyForm, MatchStateForm, PasteForm, storable_form
+from app.staff.pages import lobbies_page, series_page
 
 TEMPLATE = "staff/tournaments/lobby_form.html"
 # Rows of the grid read back from a post: every registered team (MAX_CONTENT_LENGTH bounds the body).
@@ -107,30 +107,6 @@ def _refuse_if_not_br(tournament: Tournament) -> None:
     if not tournament.is_battle_royale:
         flash(f"{tournament.game_name} is played in series; record games on the series page.", "info")
         abort(redirect(url_for("staff.series_list", slug=tournament.slug)))
-
-
-def lobbies_page(
-    tournament: Tournament, status: int = 200, error: str | None = None, failed_state: dict[str, Any] | None = None
-):
-    team_counts = (
-        select(func.count(MatchResult.id)).where(MatchResult.match_id == Match.id).correlate(Match).scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(Match, team_counts)
-        .where(Match.tournament_id == tournament.id, Match.series_id.is_(None))
-        .order_by(Match.position.desc(), Match.id.desc())
-    ).all()
-    page = render_template(
-        "staff/tournaments/lobbies.html",
-        tournament=tournament,
-        lobbies=rows,
-        transitions=states.MATCH_TRANSITIONS,
-        state_form=MatchStateForm(formdata=None),
-        frozen=tournament.status == TournamentStatus.COMPLETED.value,
-        error=error,
-        failed_state=failed_state,
-    )
-    return page, status
 
 
 @bp.get("/tournaments/<slug>/lobbies/")
@@ -331,6 +307,4 @@ def _failed(form: MatchStateForm, match_id: int) -> dict[str, Any]:
 def _matches_page(tournament: Tournament, status: int, error: str, failed: dict[str, Any]):
     if tournament.is_battle_royale:
         return lobbies_page(tournament, status, error, failed)
-    from app.staff.series_views import series_page
-
     return series_page(tournament, status=status, error=error, failed_state=failed)

@@ -16,48 +16,54 @@ from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.errors import ValidationError
+from app.services.inputs.numbers import MAX_NUMBER_TEXT
+from app.services.registration.decisions import MAX_REASON, MAX_REFERENCE
+from app.services.registration.settings import CURRENCY_LENGTH, MAX_INSTRUCTIONS, MAX_TIME_TEXT, METHOD_LABELS
 from app.staff.forms import whole_number
 
-# The mobile-money services organisers in our audience take, in the order they are offered.
-METHODS = (("bkash", "bKash"), ("nagad", "Nagad"), ("rocket", "Rocket"))
-METHOD_LABELS = dict(METHODS)
+# The mobile-money services the settings know (app/services/registration/settings.py), in order.
+METHODS = tuple(METHOD_LABELS.items())
 LOCAL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
 class RegistrationSettingsForm(FlaskForm):
     opens_at = StringField(
         "Opens at (UTC)",
-        validators=[Length(max=40)],
+        validators=[Length(max=MAX_TIME_TEXT)],
         description="Empty: open whenever the tournament is in its Registration state",
     )
-    closes_at = StringField("Closes at (UTC)", validators=[Length(max=40)], description="Empty: open until the start")
+    closes_at = StringField(
+        "Closes at (UTC)", validators=[Length(max=MAX_TIME_TEXT)], description="Empty: open until the start"
+    )
     starts_at = StringField(
         "Play starts at (UTC)",
-        validators=[Length(max=40)],
+        validators=[Length(max=MAX_TIME_TEXT)],
         description="Teams may withdraw until then; the check-in window ends then",
     )
-    capacity = StringField("Capacity (teams)", validators=[InputRequired(), Length(max=20)])
-    roster_min = StringField("Roster: at least", validators=[InputRequired(), Length(max=20)], default="1")
-    roster_max = StringField("Roster: at most", validators=[InputRequired(), Length(max=20)], default="4")
-    fee = StringField("Entry fee", validators=[Length(max=20)], default="0", description="e.g. 500 or 500.00; 0 = free")
-    currency = StringField("Currency", validators=[Length(max=3)], default="BDT")
+    capacity = StringField("Capacity (teams)", validators=[InputRequired(), Length(max=MAX_NUMBER_TEXT)])
+    roster_min = StringField("Roster: at least", validators=[InputRequired(), Length(max=MAX_NUMBER_TEXT)], default="1")
+    roster_max = StringField("Roster: at most", validators=[InputRequired(), Length(max=MAX_NUMBER_TEXT)], default="4")
+    fee = StringField(
+        "Entry fee", validators=[Length(max=MAX_NUMBER_TEXT)], default="0", description="e.g. 500 or 500.00; 0 = free"
+    )
+    currency = StringField("Currency", validators=[Length(max=CURRENCY_LENGTH)], default="BDT")
     payment_deadline_hours = StringField(
-        "Payment deadline (hours after registering)", validators=[Length(max=20)], default="48"
+        "Payment deadline (hours after registering)", validators=[Length(max=MAX_NUMBER_TEXT)], default="48"
     )
     auto_confirm_free = BooleanField("Confirm free entries at once (otherwise staff approve each)", default=True)
     check_in_minutes = StringField(
         "Check-in window (minutes before the start)",
-        validators=[Length(max=20)],
+        validators=[Length(max=MAX_NUMBER_TEXT)],
         description="Empty: no check-in",
     )
     # Per method: accepted or not, and the organiser's instructions ("bKash merchant 01XXXXXXXXX,
     # reference = your registration code").
     bkash = BooleanField("Accept bKash")
-    bkash_instructions = TextAreaField("bKash instructions", validators=[Length(max=1000)])
+    bkash_instructions = TextAreaField("bKash instructions", validators=[Length(max=MAX_INSTRUCTIONS)])
     nagad = BooleanField("Accept Nagad")
-    nagad_instructions = TextAreaField("Nagad instructions", validators=[Length(max=1000)])
+    nagad_instructions = TextAreaField("Nagad instructions", validators=[Length(max=MAX_INSTRUCTIONS)])
     rocket = BooleanField("Accept Rocket")
-    rocket_instructions = TextAreaField("Rocket instructions", validators=[Length(max=1000)])
+    rocket_instructions = TextAreaField("Rocket instructions", validators=[Length(max=MAX_INSTRUCTIONS)])
     methods = HiddenField()  # holds no data: service messages about `methods[...]` attach here
 
 
@@ -131,16 +137,18 @@ class DecisionForm(FlaskForm):
     """One staff decision on one entry (verify, reject, waive, approve; refund has its own)."""
 
     decision = HiddenField(validators=[InputRequired()])
-    reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+    reason = StringField("Reason", validators=[Optional(), Length(max=MAX_REASON)])
 
 
 class RefundForm(FlaskForm):
     reference = StringField(
         "Refund reference",
-        validators=[InputRequired(), Length(max=120)],
+        validators=[InputRequired(), Length(max=MAX_REFERENCE)],
         description="The transaction ID of the money you sent back",
     )
-    reason = StringField("Reason", validators=[InputRequired(), Length(max=500)], description="Shown to the team")
+    reason = StringField(
+        "Reason", validators=[InputRequired(), Length(max=MAX_REASON)], description="Shown to the team"
+    )
 
 
 class BulkForm(FlaskForm):

@@ -3,13 +3,11 @@ moved by `lobby_views.match_state` like any match's, and completed here with its
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, url_for
 
 from app.errors import DomainError, ValidationError
 from app.extensions import db
-from app.models import Tournament, TournamentStatus
+from app.models import Tournament
 from app.services.inputs.numbers import parse_whole
 from app.services.results import series as series_service
 from app.services.tournaments import states
@@ -19,44 +17,12 @@ from app.staff.forms import (
     ActionForm,
     ForfeitForm,
     GameResultForm,
-    MatchStateForm,
     SeriesForm,
     attach_error,
     storable_form,
     whole_number,
 )
-
-
-def series_page(
-    tournament: Tournament,
-    *,
-    status: int = 200,
-    error: str | None = None,
-    form: SeriesForm | None = None,
-    failed_key: str | None = None,
-    game_form: GameResultForm | None = None,
-    forfeit_form: ForfeitForm | None = None,
-    failed_state: dict[str, Any] | None = None,
-):
-    form = form or SeriesForm(formdata=None)
-    form.participant_a.choices = participant_choices(tournament, "Choose a team")
-    form.participant_b.choices = participant_choices(tournament, "Choose a team")
-    page = render_template(
-        "staff/tournaments/series.html",
-        tournament=tournament,
-        series_rows=series_service.list_series(tournament),
-        form=form,
-        transitions=states.MATCH_TRANSITIONS,
-        state_form=MatchStateForm(formdata=None),
-        action_form=ActionForm(formdata=None),
-        failed_key=failed_key,
-        game_form=game_form,
-        forfeit_form=forfeit_form,
-        frozen=tournament.status == TournamentStatus.COMPLETED.value,
-        error=error,
-        failed_state=failed_state,
-    )
-    return page, status
+from app.staff.pages import series_page
 
 
 def _series_only(tournament: Tournament):

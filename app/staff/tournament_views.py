@@ -30,6 +30,7 @@ from app.staff.forms import (
     whole_number,
     word_list,
 )
+from app.staff.pages import complete_tournament
 
 MAX_UPLOAD = 1024 * 1024
 
@@ -294,10 +295,8 @@ def tournament_status(slug: str):
     if not form.validate_on_submit():
         return _overview(tournament, 400, error="The form expired; try again.")
     if form.status.data == TournamentStatus.COMPLETED.value:
-        # Completing cannot be undone: it goes through its confirm page (correction_views).
-        from app.staff.correction_views import tournament_complete
-
-        return tournament_complete(slug)
+        # Completing cannot be undone: it goes through its confirm page (app/staff/pages.py).
+        return complete_tournament(slug)
     try:
         states.advance_tournament(tournament.id, form.status.data or "", actor())
     except DomainError as exc:

@@ -52,6 +52,7 @@ from app.services.accounts.rules import check_display_name, check_password, norm
 # No 0/O, 1/I/L or U: codes are read out loud and typed from screenshots.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 CODE_LENGTH = 16
+MAX_CODE_TEXT = 64  # a join code as typed or pasted (spaces, dashes, a stray line break)
 
 
 def sign_up(email: str, password: str, display_name: str = "") -> User | None:

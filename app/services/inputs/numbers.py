@@ -15,6 +15,9 @@ from app.errors import ValidationError
 # More digits than any count, score, id or page number we take; 10**30 is refused by every
 # range check after conversion anyway, with that field's own message.
 MAX_JSON_DIGITS = 30
+# A whole number typed in a form's box: more characters than any count, amount or rank we take
+# (parse_whole then refuses what is too long with the field's own message).
+MAX_NUMBER_TEXT = 20
 
 
 def parse_whole(text: str | None, *, max_digits: int = 9, signed: bool = False) -> int | None:

@@ -121,6 +121,8 @@ from app.timestamps import iso_z
 REGISTRATION_CODE_LENGTH = 6
 MAX_TEAM_NAME = 200
 MAX_TAG = 20
+SENDER_DIGITS = 4  # the last digits of the paying account a proof may give
+MAX_SENDER_DIGITS_TEXT = 8  # as typed, spaces included
 
 # A transaction id as the payment apps show it (a portable regex: api_bodies states it too).
 MAX_TRANSACTION_ID = 80
@@ -293,8 +295,8 @@ def submit_proof(
     sender_last_digits = (
         (sender_last_digits or "").strip() if isinstance(sender_last_digits, str | type(None)) else None
     )
-    if sender_last_digits is None or not re.fullmatch(r"\d{0,4}", sender_last_digits):
-        raise ValidationError("sender_last_digits: up to the last 4 digits of the paying account")
+    if sender_last_digits is None or not re.fullmatch(rf"\d{{0,{SENDER_DIGITS}}}", sender_last_digits):
+        raise ValidationError(f"sender_last_digits: up to the last {SENDER_DIGITS} digits of the paying account")
     if screenshot_key is not None and (not isinstance(screenshot_key, str) or not 0 < len(screenshot_key) <= 200):
         raise ValidationError("screenshot: not stored")
     settings = lock_registration(entry.tournament_id)

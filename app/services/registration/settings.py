@@ -36,7 +36,11 @@ MAX_INSTRUCTIONS = 1000
 MAX_DEADLINE_HOURS = 24 * 30
 MAX_CHECK_IN_MINUTES = 24 * 60
 MAX_FEE_CENTS = 999_999_999  # 9,999,999.99: what seven digits allow
-KNOWN_METHODS = ("bkash", "nagad", "rocket")
+# The mobile-money services organisers in our audience take, in the order they are offered.
+METHOD_LABELS = {"bkash": "bKash", "nagad": "Nagad", "rocket": "Rocket"}
+KNOWN_METHODS = tuple(METHOD_LABELS)
+CURRENCY_LENGTH = 3
+MAX_TIME_TEXT = 40  # an ISO 8601 time as typed (2025-11-13T14:00:00+06:00 and some room)
 
 # Forms as portable regexes (ASCII digits, no `\\d`): app/services/inputs/api_bodies.py states them in
 # the API's schema too.
@@ -44,7 +48,7 @@ METHOD_PATTERN = f"[A-Za-z0-9][A-Za-z0-9 ._-]{{0,{MAX_METHOD_NAME - 1}}}"
 AMOUNT_PATTERN = r"[0-9]{1,7}(?:\.[0-9]{1,2})?"
 _METHOD_RE = re.compile(METHOD_PATTERN)
 _AMOUNT_RE = re.compile(AMOUNT_PATTERN)
-_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_CURRENCY_RE = re.compile(f"[A-Z]{{{CURRENCY_LENGTH}}}")
 
 
 def format_money(cents: int, currency: str) -> str:

@@ -33,11 +33,11 @@ from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id
+from app.scoring import Ruleset, tournament_ruleset
 from app.services import audit
 from app.services.inputs.numbers import parse_whole, too_long
 from app.services.inputs.text import check_name, storable
 from app.services.results.locks import lock_tournament
-from app.services.standings.engine import tournament_ruleset
 from app.services.tournaments import states
 from app.services.tournaments.file import MAX_KILLS, MAX_PLACEMENT, MAX_STAGE, parse_json, validate_match_entry
 from app.services.tournaments.lookup import get_tournament
@@ -45,6 +45,7 @@ from app.timestamps import iso_z
 
 ENTRY_STATES = (MatchState.COMPLETED.value, MatchState.LIVE.value, MatchState.SCHEDULED.value)
 MAX_PASTE_LINES = 200
+MAX_PASTE_CHARS = 100_000  # a pasted lobby (CSV or JSON) as text
 
 
 @dataclass
@@ -153,7 +154,7 @@ def check_lobby(tournament: Tournament, rows: list[dict[str, Any]]) -> LobbyChec
                 row.errors.append(f"placement {placement} is also given to {others}")
     for row in checked:
         if not row.errors and row.placement is not None and row.kills is not None:
-            row.points = ruleset.placement_score(row.placement) + row.kills * ruleset.kill_points
+            row.points = ruleset.lobby_points(row.placement, row.kills)
     return LobbyCheck(rows=checked)
 
 
@@ -295,7 +296,7 @@ def correct_lobby(
         before={"stage": before_stage, "results": {k: list(v) for k, v in before.items()}},
         after={"stage": match.stage, "results": {k: list(v) for k, v in after.items()}},
     )
-    counts = match.state == MatchState.COMPLETED.value and match.voided_at is None
+    counts = Ruleset.lobby_counts(match)
     if counts:
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     db.session.commit()

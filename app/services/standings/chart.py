@@ -49,11 +49,11 @@ def chart_for(rows: list[dict[str, Any]], counted: CountedResults) -> dict[str, 
     wanted = set(keys)
     index = {match_id: i for i, match_id in enumerate(counted.match_order)}
     per_match: dict[str, list[int]] = {key: [0] * len(counted.match_order) for key in keys}
-    score, kill_points = counted.ruleset.placement_score, counted.ruleset.kill_points
+    lobby_points = counted.ruleset.lobby_points
     for match_id, participant_id, placement, kills in counted.rows:
         key = key_of_pid[participant_id]
         if key in wanted:
-            per_match[key][index[match_id]] += score(placement) + kills * kill_points
+            per_match[key][index[match_id]] += lobby_points(placement, kills)
 
     labels = [counted.match_keys[m] for m in counted.match_order]
     cumulative: dict[str, list[int]] = {}

@@ -31,8 +31,8 @@ from sqlalchemy import func, select
 
 from app.errors import ValidationError
 from app.extensions import db
-from app.models import Match, MatchResult, MatchState, Participant, PointAdjustment, Tournament, is_db_id
-from app.scoring import Ruleset, ruleset_for
+from app.models import Match, MatchResult, Participant, PointAdjustment, Tournament, is_db_id
+from app.scoring import Ruleset, tournament_ruleset
 from app.services.tournaments.lookup import get_tournament
 from app.timestamps import iso_z
 
@@ -154,7 +154,7 @@ def compute_standings(
 
     ranked = []
     for line in lines.values():
-        kill_points = line.kills * ruleset.kill_points
+        kill_points = ruleset.kill_score(line.kills)
         adjustment = adjustments.get(line.participant_id, 0)
         total = line.placement_points + kill_points + adjustment
         ranked.append((sort_values(line, total), line.name.casefold(), line.key, line, kill_points, adjustment, total))
@@ -196,16 +196,6 @@ def compute_standings(
 
 # --------------------------------------------------------------------------------------------
 # The counted results
-
-
-def tournament_ruleset(tournament: Tournament) -> Ruleset:
-    return ruleset_for(
-        tournament.game,
-        tournament.scoring_preset,
-        tournament.placement_points,
-        tournament.kill_points,
-        tournament.tiebreakers,
-    )
 
 
 @dataclass
@@ -254,7 +244,7 @@ def counted_results(
     standings), as read: they may then hold rows of a lobby committed after `match_order` was
     read, which `compute_standings(..., matches=counted.times.keys())` skips once per match. The
     public board keeps the rows (movement and the chart read them again), already filtered."""
-    where = [Match.tournament_id == tournament.id, Match.state == MatchState.COMPLETED.value, Match.voided_at.is_(None)]
+    where = [Match.tournament_id == tournament.id, Ruleset.counts_clause()]
     if match_ids is not None:
         where.append(Match.id.in_(match_ids))
     if stage is not None:

@@ -1,32 +1,13 @@
 """The tie notes a board writes in English: where a row is level on points with the row above, the
 deciding key (`decided_by`) is written out with both teams' values; a rank shared on every key
-says so. Free Fire calls wins Booyahs, PUBG Mobile WWCD."""
+says so. The words for the keys and places are app/scoring.py's, as on every page."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from app.scoring import ordinal, tiebreak_label
 from app.services.standings.engine import CountedResults
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-TIEBREAK_LABELS = {
-    "wins": "wins",
-    "placement_points": "placement points",
-    "total_kills": "total kills",
-    "best_placement": "best placement",
-    "avg_placement": "average placement",
-    "last_match_placement": "placement in the most recent match where they differ",
-    "earliest_completion": "finishing their last counted match earlier",
-}
-
-
-def wins_word(game: str) -> str:
-    return {"freefire": "Booyahs", "pubgm": "WWCD"}.get(game, "wins")
 
 
 def _tiebreak_values(key: str, above: dict[str, Any], row: dict[str, Any], counted: CountedResults) -> str:
@@ -37,7 +18,7 @@ def _tiebreak_values(key: str, above: dict[str, Any], row: dict[str, Any], count
     if key == "total_kills":
         return f"{above['total_kills']} vs {row['total_kills']}"
     if key == "best_placement":
-        return f"{_ordinal(above['best_placement'])} vs {_ordinal(row['best_placement'])}"
+        return f"{ordinal(above['best_placement'])} vs {ordinal(row['best_placement'])}"
     if key == "avg_placement":
         return f"{above['avg_placement']:.2f} vs {row['avg_placement']:.2f}"
     if key == "last_match_placement":
@@ -48,7 +29,7 @@ def _tiebreak_values(key: str, above: dict[str, Any], row: dict[str, Any], count
                 match_key = counted.match_keys[counted.match_order[i]]
 
                 def shown(p: int | None) -> str:
-                    return _ordinal(p) if p is not None else "did not play"
+                    return ordinal(p) if p is not None else "did not play"
 
                 return f"{shown(a.get(i))} vs {shown(b.get(i))} in match {match_key}"
         return ""
@@ -75,7 +56,7 @@ def tie_note(row: dict[str, Any], above: dict[str, Any] | None, counted: Counted
     key = row["decided_by"]
     if key == "total_points":
         return None
-    label = wins_word(game) if key == "wins" else TIEBREAK_LABELS.get(key, key.replace("_", " "))
+    label = tiebreak_label(key, game)
     values = _tiebreak_values(key, above, row, counted)
     return f"Level on {points} pts with {above['participant_name']}, who are ahead on {label}" + (
         f", {values}." if values else "."

@@ -48,6 +48,7 @@ from app.models import (
     is_db_id,
     utcnow,
 )
+from app.scoring import Ruleset
 from app.services import audit
 from app.services.inputs.text import check_name, storable
 from app.services.registration.slots import ALIVE as ALIVE_ENTRY_STATUSES
@@ -385,7 +386,8 @@ def _finish_void(
         after=_void_view(match),
         reason=reason,
     )
-    counts = match.state == MatchState.COMPLETED.value
+    # Whether it counts when not voided: voiding took it out of the standings, restoring put it back.
+    counts = Ruleset.counts(match.state)
     if counts:
         _announce(tournament)
     db.session.commit()

@@ -53,6 +53,11 @@ from app.services.tournaments.lookup import get_tournament
 MAX_STAGES = 20
 MAX_ADVANCING = 1000
 MAX_PASTED_PARTICIPANTS = 1000
+# The portal's text boxes: a pasted list, the stages one a line, a custom table and its tiebreakers.
+MAX_PASTE_CHARS = 100_000
+MAX_STAGES_TEXT = 2000
+MAX_TABLE_TEXT = 2000
+MAX_TIEBREAKERS_TEXT = 500
 # Field paths in the file's messages, mapped to the form fields they describe.
 _FILE_FIELDS = (
     ("tournament.scoring.placement_points", "placement_points"),

@@ -32,12 +32,14 @@ from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
+from app.scoring import Ruleset
 from app.services import audit
 from app.services.inputs.text import storable
 from app.services.registration.roster_visibility import is_visible
 from app.services.results import lobby_keys
 from app.services.results.locks import lock_tournament
 from app.services.standings.series_summaries import summarise_series
+from app.services.tournaments.file import MAX_REASON
 from app.services.tournaments.lookup import get_tournament
 from app.timestamps import iso_z
 
@@ -105,8 +107,8 @@ def change_match_state(
     tournament = get_tournament(tournament_ref)
     if new_state not in MATCH_TRANSITIONS:
         raise ValidationError(f"state: must be one of {', '.join(MATCH_TRANSITIONS)}")
-    if reason is not None and (len(reason) > 500 or not storable(reason)):
-        raise ValidationError("reason: at most 500 characters of text, without NUL characters")
+    if reason is not None and (len(reason) > MAX_REASON or not storable(reason)):
+        raise ValidationError(f"reason: at most {MAX_REASON} characters of text, without NUL characters")
     lock_tournament(tournament)
     match = db.session.get(Match, match_id, populate_existing=True) if is_db_id(match_id) else None
     if match is None or match.tournament_id != tournament.id:
@@ -282,7 +284,7 @@ def _announce_match_change(tournament: Tournament, match: Match, before_state: s
     signal = _MATCH_SIGNALS.get(match.state) if before_state is not None else None
     if signal is not None:
         signal.send(match, tournament=tournament, tournament_id=tournament.id, match_id=match.id, state=match.state)
-    changed = MatchState.COMPLETED.value in (before_state, match.state)
+    changed = Ruleset.counts(match.state) != (before_state is not None and Ruleset.counts(before_state))
     if changed:
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     return changed
