@@ -41,6 +41,7 @@ from app.extensions import db
 from app.models import Notification, User
 from app.notifications import wording
 from app.notifications.models import (
+    MAX_URL,
     Channel,
     Delivery,
     DeliveryStatus,
@@ -80,7 +81,7 @@ def _ensure_receiver_row(config: Any) -> None:
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     db.session.execute(
         insert(_RECEIVERS)
-        .values(url_hash=receiver_key(url), url=url[:2000], consecutive_failures=0)
+        .values(url_hash=receiver_key(url), url=url[:MAX_URL], consecutive_failures=0)
         .on_conflict_do_nothing(index_elements=["url_hash"])
     )
 

@@ -27,6 +27,10 @@ def _values(enum_cls: type[StrEnum]) -> str:
     return ", ".join(f"'{m.value}'" for m in enum_cls)
 
 
+# The longest webhook address we store and accept (the column holds it whole).
+MAX_URL = 2000
+
+
 class Channel(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
@@ -80,7 +84,7 @@ class WebhookEndpoint(db.Model):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(String(MAX_URL))
     description: Mapped[str] = mapped_column(String(200), default="")
     # Event types this endpoint wants; empty means all of them.
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -111,7 +115,7 @@ class ReceiverHealth(db.Model):
     __tablename__ = "receiver_health"
 
     url_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(String(MAX_URL))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     circuit_open_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

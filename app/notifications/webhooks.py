@@ -36,7 +36,7 @@ from flask import current_app
 
 from app.models import utcnow
 from app.notifications import net
-from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
+from app.notifications.models import MAX_URL, Delivery, OutboxEvent, WebhookEndpoint
 from app.notifications.outcome import Outcome
 from app.timestamps import iso_z
 
@@ -117,8 +117,8 @@ def destination_url(delivery: Delivery) -> str | None:
 
 def check_url(url: str) -> str | None:
     """Why `url` cannot be a webhook endpoint, or None. (Addresses are checked when connecting.)"""
-    if not url or len(url) > 2000:
-        return "URL: give an http:// or https:// address of at most 2000 characters"
+    if not url or len(url) > MAX_URL:
+        return f"URL: give an http:// or https:// address of at most {MAX_URL} characters"
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         return "URL: must not contain spaces or control characters"
     try:

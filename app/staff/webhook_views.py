@@ -22,7 +22,9 @@ from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import utcnow
 from app.notifications import endpoints as service
+from app.notifications.models import MAX_URL
 from app.notifications.outbox import EVENT_TYPES
+from app.services.registration.settings import MAX_TIME_TEXT
 from app.staff import admin_required, bp
 from app.staff.forms import attach_error, storable_form
 
@@ -30,7 +32,7 @@ ID = "dbid"
 
 
 class EndpointForm(FlaskForm):
-    url = StringField("URL", validators=[Length(max=2000)], filters=[lambda v: v.strip() if v else v])
+    url = StringField("URL", validators=[Length(max=MAX_URL)], filters=[lambda v: v.strip() if v else v])
     description = StringField("Description (optional)", validators=[Length(max=service.MAX_DESCRIPTION)])
     event_types = SelectMultipleField(
         "Event types (none ticked: all)",
@@ -46,7 +48,7 @@ class ActionForm(FlaskForm):
 
 
 class RetryForm(FlaskForm):
-    since = StringField("Failed since (UTC)", validators=[Length(max=40)])
+    since = StringField("Failed since (UTC)", validators=[Length(max=MAX_TIME_TEXT)])
 
 
 def _load(endpoint_id: int):
