@@ -48,6 +48,11 @@ METHOD_LABELS = {"bkash": "bKash", "nagad": "Nagad", "rocket": "Rocket"}
 class RegisterForm(FlaskForm):
     team_name = StringField("Team name", validators=[DataRequired(), Length(max=200)])
     tag = StringField("Tag (optional)", validators=[Optional(), Length(max=20)], description="A short tag, e.g. DCX")
+    captain_phone = StringField(
+        "Your phone or WhatsApp number",
+        validators=[Optional(), Length(max=40)],
+        description="Only the organisers see it, to reach you on the day, e.g. +8801712345678",
+    )
 
 
 class ProofForm(FlaskForm):
@@ -169,13 +174,25 @@ def register(slug: str):
     view = public_view.public_state(tournament)
     status, error = 200, None
     if request.method == "POST":
-        if form.validate_on_submit() and storable(form.team_name.data or "") and storable(form.tag.data or ""):
+        typed = (form.team_name.data or "", form.tag.data or "", form.captain_phone.data or "")
+        if form.validate_on_submit() and all(storable(value) for value in typed):
             try:
                 # As typed: the service trims, after checking the name rule on what was sent.
-                entry = entries.register(tournament.id, current_user.id, form.team_name.data, form.tag.data or "")
+                entry = entries.register(
+                    tournament.id,
+                    current_user.id,
+                    form.team_name.data,
+                    form.tag.data or "",
+                    captain_phone=form.captain_phone.data or None,
+                )
             except DomainError as exc:
                 db.session.rollback()
-                error, status = exc.message, exc.status
+                status = exc.status
+                field, _, message = exc.message.partition(": ")
+                if field == "captain_phone":
+                    form.captain_phone.errors = [*form.captain_phone.errors, message]
+                else:
+                    error = exc.message
             else:
                 if entry.status == EntryStatus.WAITLISTED:
                     flash(f"{entry.team_name} is on the waiting list. We will tell you if a slot frees up.", "info")

@@ -90,6 +90,23 @@ class TournamentForm(FlaskForm):
     advancing = StringField(
         "Advancing", validators=[Length(max=20)], description="The top N qualify (a line in the standings); optional"
     )
+    description = TextAreaField(
+        "Description",
+        validators=[Length(max=5000)],
+        description="Shown at the top of the public page: plain text, line breaks kept; optional",
+    )
+    rules = TextAreaField("Rules", validators=[Length(max=20000)], description="Plain text, line breaks kept; optional")
+    contact_whatsapp = StringField(
+        "WhatsApp",
+        validators=[Length(max=300)],
+        description="A phone number (+8801712345678) or an https://chat.whatsapp.com/… link",
+    )
+    contact_discord = StringField(
+        "Discord", validators=[Length(max=300)], description="An https://discord.gg/… invite link"
+    )
+    contact_facebook = StringField(
+        "Facebook", validators=[Length(max=300)], description="An https://facebook.com/… page or group link"
+    )
 
 
 class ImportForm(FlaskForm):
@@ -229,3 +246,16 @@ class AdjustmentEditForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField("Reason", validators=[Length(max=500)], description="Kept in the audit log")
+
+
+class AnnouncementForm(FlaskForm):
+    subject = StringField(
+        "Subject", validators=[DataRequired(), Length(max=150)], description="One line, at most 150 characters"
+    )
+    message = TextAreaField(
+        "Message",
+        validators=[DataRequired(), Length(max=5000)],
+        description="Plain text, at most 5,000 characters; line breaks are kept",
+    )
+    # One-time: the same form sent twice sends one announcement (app/services/announcements.py).
+    token = HiddenField()
