@@ -160,7 +160,7 @@ def test_description_rules_and_contacts_are_edited_by_staff_and_shown_safely(wor
         ("contact_facebook", "https://facebook.com:8443/x", "facebook.com"),
         ("contact_whatsapp", "12-34", "phone number"),
         ("contact_whatsapp", "https://wa.me.evil.example/1", "wa.me"),
-        ("description", "x" * 5001, "5,000"),
+        ("description", "x" * 5001, "5000 characters"),
         ("rules", "line\x07bell", "control character"),
     ],
 )
@@ -273,7 +273,7 @@ def test_announcement_reaches_every_player_of_the_event_by_inbox_and_email(world
         mail = notification_email.build_message(event, db.session.get(User, mate))
         parsed = email.message_from_bytes(mail.as_bytes(), policy=policy.default)
         assert parsed["Subject"].endswith(": Lobby 1 room")
-        body_text = parsed.get_body(preferencelist=("plain",)).get_content()
+        body_text = parsed.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
         body_html = parsed.get_body(preferencelist=("html",)).get_content()
         assert "Password: <b>crown</b>\n\nBe on time." in body_text
         assert "Password: &lt;b&gt;crown&lt;/b&gt;<br>" in body_html and "<b>crown" not in body_html
@@ -331,7 +331,7 @@ def test_captain_phone_is_asked_stored_and_shown_to_staff_only(world):
     player(app, "cap")
     cap = Browser(app, "cap@example.com", "cap password 1")
     form = text(cap.get(f"/tournaments/{SLUG}/register"))
-    assert 'type="tel"' in form and "(optional)" in form
+    assert 'type="tel"' in form and "Your phone or WhatsApp number (optional)" in form
     bad = cap.post(f"/tournaments/{SLUG}/register", {"team_name": "Phone Team", "captain_phone": "call me"})
     assert bad.status_code == 400 and "a phone number such as" in text(bad)
     response = cap.post(
@@ -354,7 +354,7 @@ def test_captain_phone_is_asked_stored_and_shown_to_staff_only(world):
         assert all("8801712345678" not in str(a.after) for a in db.session.scalars(select(AuditEvent)))
         secret = create_token(captain_id)
     api = app.test_client().get(
-        f"/api/v1/tournaments/{SLUG}/registrations/", headers={"Authorization": f"Bearer {secret}"}
+        f"/api/tournaments/{SLUG}/registrations/", headers={"Authorization": f"Bearer {secret}"}
     )
     assert api.status_code == 200 and "8801712345678" not in text(api)
 
@@ -366,7 +366,7 @@ def test_organisers_may_require_the_phone(world):
     player(app, "cap")
     cap = Browser(app, "cap@example.com", "cap password 1")
     form = text(cap.get(f"/tournaments/{SLUG}/register"))
-    assert "(optional)" not in form and re.search(r'name="captain_phone"[^>]*required', form)
+    assert "WhatsApp number (optional)" not in form and re.search(r'<input[^>]*name="captain_phone"[^>]*required', form)
     response = cap.post(f"/tournaments/{SLUG}/register", {"team_name": "No Phone"})
     assert response.status_code == 400 and "required by the organisers" in text(response)
     with app.app_context():
@@ -385,7 +385,8 @@ def test_the_settings_form_turns_the_phone_requirement_on(world):
         "captain_phone_required": "y",
     }
     assert staff.post(f"{STAFF_URL}/registration", data).status_code == 302
-    assert re.search(r'id="captain_phone_required"[^>]*checked', text(staff.get(f"{STAFF_URL}/registration")))
+    box = re.search(r'<input[^>]*id="captain_phone_required"[^>]*>', text(staff.get(f"{STAFF_URL}/registration")))
+    assert "checked" in box.group(0)
 
 
 def test_the_api_takes_the_phone_and_the_setting(world):
@@ -395,16 +396,16 @@ def test_the_api_takes_the_phone_and_the_setting(world):
     client = app.test_client()
     headers = {"Authorization": f"Bearer {staff_secret}"}
     saved = client.put(
-        f"/api/v1/tournaments/{SLUG}/registration/", json=settings(captain_phone_required=True), headers=headers
+        f"/api/tournaments/{SLUG}/registration/", json=settings(captain_phone_required=True), headers=headers
     )
     assert saved.status_code == 200 and saved.get_json()["captain_phone_required"] is True
     captain = player(app, "apicap")
     with app.app_context():
         secret = create_token(captain)
     mine = {"Authorization": f"Bearer {secret}"}
-    url = f"/api/v1/tournaments/{SLUG}/registrations/"
+    url = f"/api/tournaments/{SLUG}/registrations/"
     refused = client.post(url, json={"team_name": "API Team"}, headers=mine)
-    assert refused.status_code == 400 and "captain_phone" in refused.get_json()["error"]["message"]
+    assert refused.status_code == 400 and "captain_phone" in str(refused.get_json())
     done = client.post(url, json={"team_name": "API Team", "captain_phone": "01712 345678"}, headers=mine)
     assert done.status_code == 201 and "phone" not in str(done.get_json())
     with app.app_context():
