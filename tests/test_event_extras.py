@@ -210,7 +210,7 @@ def test_public_team_list_shows_confirmed_teams_names_and_tags_only(world):
     block = page[
         page.index('class="team-list-block"') : page.index("</section>", page.index('class="team-list-block"'))
     ]
-    assert "Alpha Wolves" in block and "[AW]" in block and "(1 of 8)" in block
+    assert "Alpha Wolves" in block and "[AW]" in block and "(1 confirmed)" in block
     assert "Beta Unpaid" not in block
     assert "@example.com" not in page and PHONE not in page and "8801712345678" not in page
     # Confirming a team changes no results, yet the cached page shows it at once.
@@ -219,7 +219,7 @@ def test_public_team_list_shows_confirmed_teams_names_and_tags_only(world):
         entries.submit_proof(pending_id, captain, method="nagad", transaction_id="TXBETA1", amount="500")
         decisions.decide(pending_id, "verify", world["staff_id"])
     page = text(client.get(PAGE))
-    assert "Beta Unpaid" in page and "(2 of 8)" in page
+    assert "Beta Unpaid" in page and "(2 confirmed)" in page
     # After the start the list is still there, folded under the results.
     with app.app_context():
         db.session.get(Tournament, world["t"]).status = "live"
