@@ -425,7 +425,7 @@ def test_queue_shows_fees_collected_per_method_verified_minus_refunded(world):
         decisions.decide(charlie_id, "refund", world["staff_id"], reason="Withdrew in time", reference="RF1")
     team(world, "Delta", confirm=False)  # no proof: nothing counted
     queue = text(world["staff"].get(f"{STAFF_URL}/registrations/"))
-    table = queue[queue.index('class="table-wrap fee-totals"') : queue.index("</table>", queue.index("fee-totals"))]
+    table = queue[queue.index("fee-totals-heading") : queue.index("</table>", queue.index("fee-totals-heading"))]
     rows = [re.sub(r"<[^>]+>|\s+", " ", r).split() for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
     assert ["bKash", "2", "BDT", "1,000.00", "—", "BDT", "1,000.00"] in rows
     assert ["Nagad", "1", "BDT", "500.00", "BDT", "500.00", "BDT", "0.00"] in rows
