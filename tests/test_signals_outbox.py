@@ -225,6 +225,7 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
         """A live tournament with one player on a team: staff send them an announcement."""
         n = next(_SERIAL)
         t = f.br_tournament(f"news-cup-{n}", status="live")
+        db.session.commit()
         player = create_user(app, f"news{n}@example.com", "password123")
         db.session.add(Registration(tournament_id=t.id, participant_id=f.participant(t, "A").id, user_id=player))
         db.session.commit()
