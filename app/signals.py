@@ -22,6 +22,8 @@ changed object as sender and these keyword arguments:
   `actor_id`.
 - `registration_confirmed`: sender the `Entry`; `entry_id`, `actor_id`.
 - `registration_cancelled`: sender the `Entry`; `entry_id`, `actor_id`, `reason`.
+- `tournament_announced`: sender the `Announcement`; `tournament_id`, `announcement_id`,
+  `actor_id` (staff's message to every team of the tournament; people only, never a webhook).
 
 The listeners are `app.notifications.listeners` (one per signal, all writing through
 `outbox.emit`); README "Signals and who listens" lists the same.
@@ -46,3 +48,6 @@ registration_cancelled = deltacrown.signal("registration.cancelled")
 # A waiting-listed team offered a freed slot: told in the inbox and by email, never by webhook
 # (the webhook types are a published format; this one is for the team alone).
 registration_offered = deltacrown.signal("registration.offered")
+# Staff's announcement to every team of a tournament (app/services/announcements.py): inbox and
+# email, never a webhook (the message is for the players).
+tournament_announced = deltacrown.signal("tournament.announcement")

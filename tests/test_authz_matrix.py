@@ -120,6 +120,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("staff.tournament", "GET"): "staff",
     ("staff.tournament_edit", "GET"): "staff",
     ("staff.tournament_edit", "POST"): "staff",
+    ("staff.announcements_page", "GET"): "staff",
+    ("staff.announcements_page", "POST"): "staff",
     ("staff.tournament_status", "POST"): "staff",
     ("staff.tournament_complete", "GET"): "staff",
     ("staff.tournament_complete", "POST"): "staff",

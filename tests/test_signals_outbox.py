@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import AuditEvent, Match, Notification, Payment, Registration
 from app.notifications import listeners, outbox, recipients
 from app.notifications.models import Delivery, OutboxEvent
+from app.services import announcements
 from app.services.registration import decisions, entries, payments, settings_save
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments import states
@@ -220,7 +221,18 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
         entries.register(t.id, create_user(app, f"next{n}@example.com", "password123"), f"Next {n}", None, now=NOW)
         return lambda: entries.withdraw(holding.id, first, now=NOW)
 
+    def announced():
+        """A live tournament with one player on a team: staff send them an announcement."""
+        n = next(_SERIAL)
+        t = f.br_tournament(f"news-cup-{n}", status="live")
+        db.session.commit()
+        player = create_user(app, f"news{n}@example.com", "password123")
+        db.session.add(Registration(tournament_id=t.id, participant_id=f.participant(t, "A").id, user_id=player))
+        db.session.commit()
+        return lambda: announcements.announce(t.id, "Room", "ID 1234", announcements.new_token(), staff)
+
     return {
+        "tournament.announcement": announced,
         "registration.offered": offered,
         "payment.submitted": entry("submit"),
         "payment.rejected": entry("reject"),

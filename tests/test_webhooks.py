@@ -23,6 +23,7 @@ from app.models import Payment, Registration, Tournament, User, utcnow
 from app.notifications import net, outbox, webhooks
 from app.notifications.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from app.notifications.worker import Worker
+from app.services import announcements
 from app.services.registration import decisions, entries, payments, settings_save, timed_steps
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments import states
@@ -406,6 +407,9 @@ def test_no_personal_data_in_any_webhook(app, receiver):
         decisions.decide(entry.id, "reject", staff, reason=f"Sent from {PII['phone']}, not {PII['name']}'s")
         entries.submit_proof(entry.id, player.id, **{**proof, "transaction_id": PII["reference"] + "9"})
         decisions.decide(entry.id, "verify", staff)
+        # Staff tell every team something (people only, like the offer below).
+        news = f"Call {PII['name']} on {PII['phone']}"
+        announcements.announce(reg.id, "Room details", news, announcements.new_token(), staff)
         late = entries.register(reg.id, create_user(app, "late@example.com", "password123"), "Late Team")
         # Full up: the next team waits, and is offered the place the late team leaves.
         settings_save.save_settings(reg.id, {**settings, "capacity": 2}, staff)
@@ -414,8 +418,9 @@ def test_no_personal_data_in_any_webhook(app, receiver):
         types = set(db.session.scalars(select(OutboxEvent.type)))
     assert types == set(outbox.EVENT_TYPES)
     drain(app)
-    # An offer of a freed place is for the team alone: never a webhook (contract §6 fixes the types).
-    assert {json.loads(r.body)["type"] for r in receiver.received} == set(outbox.EVENT_TYPES) - {"registration.offered"}
+    # An offer of a freed place is for the team alone, an announcement for the players: never a
+    # webhook (contract §6 fixes the types).
+    assert {json.loads(r.body)["type"] for r in receiver.received} == set(outbox.EVENT_TYPES) - outbox.PEOPLE_ONLY_TYPES
     for got in receiver.received:
         wire = got.body.decode() + json.dumps(got.headers)
         for label, value in PII.items():

@@ -52,7 +52,9 @@ def save_registration_settings(ref: str):
 def register(ref: str):
     tournament = visible_tournament(ref)
     body = read_body(api_bodies.REGISTER)
-    entry = entries.register(tournament.id, g.api_user.id, body["team_name"], body["tag"] or None)
+    entry = entries.register(
+        tournament.id, g.api_user.id, body["team_name"], body["tag"] or None, captain_phone=body["captain_phone"]
+    )
     row = entry_records.to_row(entry)
     keys = ("id", "code", "status", "payment_deadline", "waitlist_position")
     return jsonify({key: row[key] for key in keys}), 201

@@ -7,6 +7,7 @@ what is stored and which combinations the database itself refuses."""
 
 from app.models.bookkeeping import (
     TOURNAMENT_LIST,
+    Announcement,
     AuditEvent,
     IdempotencyRecord,
     LobbyKeyReservation,
@@ -49,6 +50,7 @@ from app.models.registration import (
 )
 
 __all__ = [
+    "Announcement",
     "ApiToken",
     "AuditEvent",
     "BATTLE_ROYALE_GAMES",

@@ -72,6 +72,25 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class Announcement(db.Model):
+    """A message staff sent to every team of a tournament (app/services/announcements.py); the
+    inbox items and emails it became are worded from this row."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tournament_id: Mapped[int] = mapped_column(ForeignKey("tournaments.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    subject: Mapped[str] = mapped_column(String(150))
+    body: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # The form's one-time token: a double click or a resent POST finds it taken and sends nothing.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+
 class LobbyKeyReservation(db.Model):
     """A lobby key (`m8`) held for one staff member's open entry grid until it expires, so two
     staff entering lobbies at once get different keys and a lobby is never saved twice under

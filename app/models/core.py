@@ -199,6 +199,13 @@ class Tournament(db.Model):
     results_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the public page says about the event (app/services/tournaments/info.py): plain text,
+    # shown with its line breaks and never as HTML, and the organiser's contact links.
+    description: Mapped[str | None] = mapped_column(Text)
+    rules: Mapped[str | None] = mapped_column(Text)
+    contact_whatsapp: Mapped[str | None] = mapped_column(String(300))
+    contact_discord: Mapped[str | None] = mapped_column(String(300))
+    contact_facebook: Mapped[str | None] = mapped_column(String(300))
 
     participants: Mapped[list[Participant]] = relationship(
         back_populates="tournament", cascade="all, delete-orphan", order_by="Participant.id"

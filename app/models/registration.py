@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -94,6 +95,8 @@ class RegistrationSettings(db.Model):
     payment_deadline_hours: Mapped[int] = mapped_column(Integer, default=48)
     auto_confirm_free: Mapped[bool] = mapped_column(Boolean, default=True)
     check_in_minutes: Mapped[int | None] = mapped_column(Integer)
+    # The registration form asks the captain for a phone/WhatsApp number; True: it must be given.
+    captain_phone_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lock_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -126,6 +129,9 @@ class Entry(db.Model):
     waitlisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The captain's phone or WhatsApp number, for staff only: never on a public page, in an API
+    # row, an export or an event's data (app/services/registration/entries.py).
+    captain_phone: Mapped[str | None] = mapped_column(String(20))
     # Why a cancelled/rejected/withdrawn/no-show entry ended ("deadline", "withdrawn", ...).
     end_reason: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

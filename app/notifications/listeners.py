@@ -14,7 +14,7 @@ from typing import Any
 
 from app import signals
 from app.extensions import db
-from app.models import Entry, Match, Payment, Tournament, TournamentResult
+from app.models import Announcement, Entry, Match, Payment, Tournament, TournamentResult
 from app.notifications import outbox, payloads
 
 
@@ -80,6 +80,16 @@ def leaderboard_updated(tournament: Tournament, **_: Any) -> None:
     )
 
 
+def tournament_announced(announcement: Announcement, **_: Any) -> None:
+    tournament = db.session.get(Tournament, announcement.tournament_id)
+    outbox.emit(
+        "tournament.announcement",
+        tournament_id=tournament.id,
+        data=payloads.announcement_data(announcement, tournament),
+        subject=announcement,
+    )
+
+
 # Signal -> receiver: the one list of who listens (README "Signals and who listens" repeats it).
 RECEIVERS = {
     signals.payment_verified: payment_changed("payment.verified"),
@@ -95,6 +105,7 @@ RECEIVERS = {
     signals.registration_confirmed: entry_changed("registration.confirmed"),
     signals.registration_cancelled: entry_changed("registration.cancelled"),
     signals.registration_offered: entry_changed("registration.offered"),
+    signals.tournament_announced: tournament_announced,
 }
 
 

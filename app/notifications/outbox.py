@@ -23,6 +23,7 @@ from app.models import utcnow
 from app.notifications import recipients
 from app.notifications.models import Channel, Delivery, DeliveryStatus, OutboxEvent, WebhookEndpoint
 from app.notifications.payloads import (  # noqa: F401  (the event data builders, used with emit)
+    announcement_data,
     entry_data,
     leaderboard_data,
     match_data,
@@ -46,10 +47,11 @@ EVENT_TYPES = (
     "registration.confirmed",
     "registration.cancelled",
     "registration.offered",
+    "tournament.announcement",
 )
 # Events for people only: written to the outbox (inbox, email) but never sent to webhook
 # receivers, whose list of types is fixed (contract §6).
-PEOPLE_ONLY_TYPES = frozenset({"registration.offered"})
+PEOPLE_ONLY_TYPES = frozenset({"registration.offered", "tournament.announcement"})
 # Sent only by an admin's "send test event", to one endpoint; never emitted by a change.
 TEST_EVENT_TYPE = "webhook.test"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.models import Entry, Match, Participant, Payment, Tournament
+from app.models import Announcement, Entry, Match, Participant, Payment, Tournament
 
 
 def payment_data(payment: Payment) -> dict[str, Any]:
@@ -85,4 +85,15 @@ def leaderboard_data(tournament: Tournament) -> dict[str, Any]:
         "tournament_id": tournament.id,
         "tournament_slug": tournament.slug,
         "results_version": tournament.results_version,
+    }
+
+
+def announcement_data(announcement: Announcement, tournament: Tournament) -> dict[str, Any]:
+    """Ids only: the subject and message are read from the row when worded (a people-only event,
+    but the outbox keeps no more than it needs)."""
+    return {
+        "announcement_id": announcement.id,
+        "tournament_id": tournament.id,
+        "tournament_slug": tournament.slug,
+        "tournament_name": tournament.name,
     }

@@ -9,6 +9,10 @@ Rules:
 - Only the events with an email template (EMAIL_EVENTS) are ever emailed. `placement.overridden` is
   in-app only, `payment.submitted` is a staff inbox item (staff are at the queue anyway), and
   `leaderboard.updated` (every single result change) notifies nobody.
+- Announcements (staff's message to every team of a tournament) belong to the tournaments
+  category: they are news about a tournament the player plays in, like its final results, and a
+  player who mutes entry-fee or match email still wants the organisers' word on the event. A new
+  category would have needed a setting most players never find before the first one arrives.
 - Registration news (confirmed, cancelled, a payment proof turned away) belongs to the payments
   category: it is all about a team's entry, and a player who wants no entry-fee email wants none
   of it.
@@ -39,7 +43,7 @@ TOURNAMENTS = "tournaments"
 CATEGORIES: dict[str, str] = {
     PAYMENTS: "Entries and payments: your registration confirmed or cancelled, your fee verified or refunded",
     MATCHES: "Matches: your matches starting, finishing or disputed",
-    TOURNAMENTS: "Tournaments: final results of tournaments you play in",
+    TOURNAMENTS: "Tournaments: organisers' announcements and final results of tournaments you play in",
 }
 
 EVENT_CATEGORY: dict[str, str] = {
@@ -55,6 +59,7 @@ EVENT_CATEGORY: dict[str, str] = {
     "match.disputed": MATCHES,
     "tournament.completed": TOURNAMENTS,
     "placement.overridden": TOURNAMENTS,
+    "tournament.announcement": TOURNAMENTS,
 }
 
 # The events that have an email template (templates/email/<type with _>.html and .txt).
@@ -70,6 +75,7 @@ EMAIL_EVENTS = frozenset(
         "match.completed",
         "match.disputed",
         "tournament.completed",
+        "tournament.announcement",
     }
 )
 

@@ -12,6 +12,9 @@ Rules (recipients are users with a Registration on a team; inactive accounts get
 - payment.rejected / registration.confirmed / registration.cancelled / registration.offered (a
   waiting-listed team offered a freed slot): the team's captain and every player on its roster
   at the moment of the change.
+- tournament.announcement: every player of the event: the registered users of every team (as
+  tournament.completed) and the captain of every confirmed registration (the rule of
+  app/services/announcements.py, restated on the models because this layer imports no service).
 Each recipient gets one in-app Notification. The events with an email template also get one
 email Delivery per recipient, but only while NOTIFICATIONS_EMAIL_ENABLED is on and the recipient
 has not opted out of the event's category. Nothing here commits: the caller's commit makes the
@@ -27,6 +30,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Announcement,
     Entry,
     Match,
     MatchResult,
@@ -119,6 +123,18 @@ def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -
                 .order_by(User.id)
             )
         )
+    if event_type == "tournament.announcement":
+        tournament_id = subject.tournament_id if isinstance(subject, Announcement) else data.get("tournament_id")
+        users = {u.id: u for u in _users_of_participants(_all_participants(tournament_id))}
+        if is_db_id(tournament_id):
+            captains = db.session.scalars(
+                select(User)
+                .join(Entry, Entry.captain_id == User.id)
+                .where(Entry.tournament_id == tournament_id, Entry.status == "confirmed", User.active.is_(True))
+            )
+            for captain in captains:
+                users.setdefault(captain.id, captain)
+        return [users[uid] for uid in sorted(users)]
     if event_type in ("payment.rejected", "registration.confirmed", "registration.cancelled", "registration.offered"):
         entry = subject if isinstance(subject, Entry) else None
         if entry is None and is_db_id(data.get("registration_id")):

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Announcement,
     Entry,
     Match,
     MatchResult,
@@ -200,6 +201,14 @@ def describe(event_type: str, data: dict[str, Any], user_id: int | None = None) 
             else "to a new place"
         )
         body = f"The organisers moved {team} {moved} in the final results of {tournament_name}."
+        return EventView(event_type, title, body, path, tournament_name, details)
+
+    if event_type == "tournament.announcement":
+        announcement = _get(Announcement, data.get("announcement_id"))
+        subject = announcement.subject if announcement is not None else "Announcement"
+        body = announcement.body if announcement is not None else "(This announcement is no longer available.)"
+        details.update(subject=subject, message=body)
+        title = f"{tournament_name}: {subject}"
         return EventView(event_type, title, body, path, tournament_name, details)
 
     if event_type in _ENTRY_EVENTS:

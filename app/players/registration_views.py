@@ -31,6 +31,7 @@ from app.extensions import csrf, db, login_manager
 from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, utcnow
 from app.players import bp
 from app.services.accounts.players import issue_join_code
+from app.services.inputs import phone
 from app.services.inputs.numbers import MAX_NUMBER_TEXT
 from app.services.inputs.text import storable
 from app.services.registration import entries, proof_images, public_view, slots
@@ -51,6 +52,11 @@ class RegisterForm(FlaskForm):
     team_name = StringField("Team name", validators=[DataRequired(), Length(max=entries.MAX_TEAM_NAME)])
     tag = StringField(
         "Tag (optional)", validators=[Optional(), Length(max=entries.MAX_TAG)], description="A short tag, e.g. DCX"
+    )
+    captain_phone = StringField(
+        "Your phone or WhatsApp number",
+        validators=[Optional(), Length(max=phone.MAX_TYPED)],
+        description="Only the organisers see it, to reach you on the day, e.g. +8801712345678",
     )
 
 
@@ -173,13 +179,25 @@ def register(slug: str):
     view = public_view.public_state(tournament)
     status, error = 200, None
     if request.method == "POST":
-        if form.validate_on_submit() and storable(form.team_name.data or "") and storable(form.tag.data or ""):
+        typed = (form.team_name.data or "", form.tag.data or "", form.captain_phone.data or "")
+        if form.validate_on_submit() and all(storable(value) for value in typed):
             try:
                 # As typed: the service trims, after checking the name rule on what was sent.
-                entry = entries.register(tournament.id, current_user.id, form.team_name.data, form.tag.data or "")
+                entry = entries.register(
+                    tournament.id,
+                    current_user.id,
+                    form.team_name.data,
+                    form.tag.data or "",
+                    captain_phone=form.captain_phone.data or None,
+                )
             except DomainError as exc:
                 db.session.rollback()
-                error, status = exc.message, exc.status
+                status = exc.status
+                field, _, message = exc.message.partition(": ")
+                if field == "captain_phone":
+                    form.captain_phone.errors = [*form.captain_phone.errors, message]
+                else:
+                    error = exc.message
             else:
                 if entry.status == EntryStatus.WAITLISTED:
                     flash(f"{entry.team_name} is on the waiting list. We will tell you if a slot frees up.", "info")

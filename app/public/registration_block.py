@@ -7,6 +7,10 @@ counts down -- is added to the cache key of the full page. Every change of slot 
 is then a new key: the next visitor gets a fresh page, the cached standings fragment (polled
 every second, which never shows this block) is untouched, and an unchanged page costs the
 few indexed counts `public_state` makes.
+
+The list of the tournament's teams on the same page follows the same rule: a confirmation or an
+entry ending changes no results, so a digest of the list is part of the page's cache key
+(`teams_cache_key`).
 """
 
 from __future__ import annotations
@@ -55,3 +59,12 @@ def context(tournament: Tournament, view: public_view.RegistrationView | None) -
     if view is None:
         return {"registration": None}
     return {"registration": view, "registration_opens_in": until(view.opens_at)}
+
+
+def teams_for(tournament_id: int) -> list[public_view.PublicTeam]:
+    return public_view.confirmed_teams(tournament_id)
+
+
+def teams_cache_key(teams: list[public_view.PublicTeam]) -> tuple[str, ...]:
+    digest = hashlib.blake2s(repr(teams).encode(), digest_size=8).hexdigest()
+    return ("teams", str(len(teams)), digest)

@@ -43,6 +43,7 @@ from app.services.standings.filters import FilterError, parse_match_keys, resolv
 from app.services.standings.lobby_pages import lobby_page, lobby_page_count
 from app.services.standings.series_summaries import ordered_series, series_row
 from app.services.support import list_version
+from app.services.tournaments.info import contact_links
 from app.visibility import viewer_is_staff
 
 _UPCOMING = (TournamentStatus.REGISTRATION.value, TournamentStatus.DRAFT.value)
@@ -216,6 +217,10 @@ def tournament(slug: str):
     # worked out only for it; its state is part of the page's cache key (see registration_block).
     registration = None if wants_fragment() else registration_block.state_for(_tournament(version))
     page_key = registration_block.cache_key(registration) if registration else ()
+    # The list of teams, likewise on the full page only and part of its key.
+    teams = None if wants_fragment() else registration_block.teams_for(version.id)
+    if teams is not None:
+        page_key = (*page_key, *registration_block.teams_cache_key(teams))
 
     def context():
         tournament = _tournament(version)
@@ -227,6 +232,8 @@ def tournament(slug: str):
             "now": utcnow(),
             "embed": _embed_urls(tournament),
             **registration_block.context(tournament, registration),
+            "teams": teams,
+            "contacts": contact_links(tournament),
         }
         if not tournament.is_battle_royale:
             return {**common, "series_rows": [series_row(s) for s in ordered_series(tournament.id)]}

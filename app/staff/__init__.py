@@ -48,6 +48,7 @@ def no_store(response):
 # Imported last: the views need `bp` to exist to attach their routes.
 from app.staff import (  # noqa: E402, F401
     admin_views,
+    announcement_views,
     audit_views,
     correction_views,
     lobby_views,

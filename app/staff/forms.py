@@ -15,11 +15,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.errors import DomainError, ValidationError
 from app.models import GAME_NAMES, MatchState
 from app.scoring import PRESET_NAMES, TIEBREAKER_KEYS
+from app.services import announcements
 from app.services.inputs.numbers import MAX_NUMBER_TEXT, parse_whole, too_long
 from app.services.inputs.text import storable
 from app.services.results.lobbies import MAX_PASTE_CHARS as MAX_LOBBY_PASTE
 from app.services.standings.overrides import MAX_REASON_LENGTH as MAX_OVERRIDE_REASON
 from app.services.standings.overrides import MIN_REASON_LENGTH as MIN_OVERRIDE_REASON
+from app.services.tournaments import info
 from app.services.tournaments.file import BEST_OF_CHOICES, MAX_KEY, MAX_NAME, MAX_REASON, MAX_SLUG, MAX_STAGE, MAX_TAG
 from app.services.tournaments.setup import MAX_PASTE_CHARS, MAX_STAGES_TEXT, MAX_TABLE_TEXT, MAX_TIEBREAKERS_TEXT
 
@@ -95,6 +97,27 @@ class TournamentForm(FlaskForm):
         "Advancing",
         validators=[Length(max=MAX_NUMBER_TEXT)],
         description="The top N qualify (a line in the standings); optional",
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Length(max=info.MAX_DESCRIPTION)],
+        description="Shown at the top of the public page: plain text, line breaks kept; optional",
+    )
+    rules = TextAreaField(
+        "Rules", validators=[Length(max=info.MAX_RULES)], description="Plain text, line breaks kept; optional"
+    )
+    contact_whatsapp = StringField(
+        "WhatsApp",
+        validators=[Length(max=info.MAX_CONTACT)],
+        description="A phone number (+8801712345678) or an https://chat.whatsapp.com/… link",
+    )
+    contact_discord = StringField(
+        "Discord", validators=[Length(max=info.MAX_CONTACT)], description="An https://discord.gg/… invite link"
+    )
+    contact_facebook = StringField(
+        "Facebook",
+        validators=[Length(max=info.MAX_CONTACT)],
+        description="An https://facebook.com/… page or group link",
     )
 
 
@@ -243,3 +266,18 @@ class AdjustmentEditForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField("Reason", validators=[Length(max=MAX_REASON)], description="Kept in the audit log")
+
+
+class AnnouncementForm(FlaskForm):
+    subject = StringField(
+        "Subject",
+        validators=[DataRequired(), Length(max=announcements.MAX_SUBJECT)],
+        description="One line, at most 150 characters",
+    )
+    message = TextAreaField(
+        "Message",
+        validators=[DataRequired(), Length(max=announcements.MAX_BODY)],
+        description="Plain text, at most 5,000 characters; line breaks are kept",
+    )
+    # One-time: the same form sent twice sends one announcement (app/services/announcements.py).
+    token = HiddenField()

@@ -51,6 +51,9 @@ class RegistrationSettingsForm(FlaskForm):
         "Payment deadline (hours after registering)", validators=[Length(max=MAX_NUMBER_TEXT)], default="48"
     )
     auto_confirm_free = BooleanField("Confirm free entries at once (otherwise staff approve each)", default=True)
+    captain_phone_required = BooleanField(
+        "Require the captain's phone or WhatsApp number (otherwise it is optional)", default=False
+    )
     check_in_minutes = StringField(
         "Check-in window (minutes before the start)",
         validators=[Length(max=MAX_NUMBER_TEXT)],
@@ -101,6 +104,7 @@ def settings_payload(form: RegistrationSettingsForm) -> dict[str, Any]:
         "payment_deadline_hours": whole_number(form.payment_deadline_hours, required=True),
         "auto_confirm_free": bool(form.auto_confirm_free.data),
         "check_in_minutes": whole_number(form.check_in_minutes),
+        "captain_phone_required": bool(form.captain_phone_required.data),
     }
 
 
@@ -126,6 +130,7 @@ def fill_from_settings(form: RegistrationSettingsForm, data: dict[str, Any]) -> 
     form.fee.data = str(fee.get("amount", "0"))
     form.currency.data = fee.get("currency") or "BDT"
     form.auto_confirm_free.data = bool(data.get("auto_confirm_free"))
+    form.captain_phone_required.data = bool(data.get("captain_phone_required"))
     for method in data.get("methods") or []:
         name = (method.get("name") or "").lower()
         if name in METHOD_LABELS:

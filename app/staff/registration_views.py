@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament
-from app.services.registration import decisions, public_view, settings_save, slots
+from app.services.registration import decisions, fee_totals, public_view, settings_save, slots
 from app.services.registration import records as entry_records
 from app.services.registration.settings import settings_for, settings_to_json
 from app.services.support.spreadsheet import safe_cell
@@ -155,6 +155,7 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
     rows = entry_records.queue(tournament.id, status)
     duplicates = entry_records.duplicate_transaction_entry_ids(tournament.id)
     actions = {entry.id: _actions(entry) for entry in rows}
+    totals = fee_totals.totals(tournament.id)
     return {
         "can_bulk": any("verify" in allowed for allowed in actions.values()),
         "flagged_proofs": _flagged_proofs(rows, duplicates),
@@ -169,6 +170,8 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
         "actions": actions,
         "positions": entry_records.waitlist_positions(tournament.id),
         "settings": settings_for(tournament.id),
+        "fee_totals": totals,
+        "fee_sums": fee_totals.currency_totals(totals),
         "method_labels": METHOD_LABELS,
         "labels": DECISION_LABELS,
         "form": DecisionForm(formdata=None),

@@ -51,6 +51,11 @@ def _fields(form: TournamentForm) -> tournaments.TournamentFields:
         tiebreakers=word_list(form.tiebreakers) if custom else None,
         stages=[line for line in (form.stages.data or "").splitlines() if line.strip()],
         advancing=whole_number(form.advancing),
+        description=form.description.data,
+        rules=form.rules.data,
+        contact_whatsapp=form.contact_whatsapp.data,
+        contact_discord=form.contact_discord.data,
+        contact_facebook=form.contact_facebook.data,
     )
 
 

@@ -38,6 +38,7 @@ from app.services.inputs.fieldspec import (
     read,
 )
 from app.services.inputs.numbers import parse_whole
+from app.services.inputs.phone import MAX_TYPED as MAX_PHONE_TYPED
 from app.services.registration import decisions, entries
 from app.services.registration import settings as registration_settings
 from app.services.standings.overrides import MAX_REASON_LENGTH, MIN_REASON_LENGTH
@@ -214,6 +215,15 @@ REGISTER = Obj(
     {
         "team_name": Member(Text(entries.MAX_TEAM_NAME, padded=True), required=True),
         "tag": Member(Text(entries.MAX_TAG, padded=True, min_stripped=0), nullable=True),
+        "captain_phone": Member(
+            Text(
+                MAX_PHONE_TYPED,
+                padded=True,
+                min_stripped=0,
+                description="The captain's phone or WhatsApp number, e.g. +8801712345678; seen by staff only",
+            ),
+            nullable=True,
+        ),
     }
 )
 
@@ -342,6 +352,10 @@ SETTINGS = Obj(
         "payment_deadline_hours": Member(Integer(1, registration_settings.MAX_DEADLINE_HOURS), default=48),
         "auto_confirm_free": Member(Boolean(), default=True),
         "check_in_minutes": Member(Integer(1, registration_settings.MAX_CHECK_IN_MINUTES), nullable=True),
+        "captain_phone_required": Member(
+            Boolean(description="The registration asks the captain's phone/WhatsApp number; true: it must be given"),
+            default=False,
+        ),
     }
 )
 

@@ -35,6 +35,9 @@ The rule:
   `refund` it with a reason (and a reference) -> payment `refunded`.
 - Whenever a slot frees, the first waiting-listed team is offered it: `pending_payment` with a
   new deadline of its own (free entries: `confirmed` or `awaiting_approval` as above).
+- The captain may give a phone or WhatsApp number when registering (required when the settings
+  say `captain_phone_required`). It is for staff only: the staff queue shows it; no public page,
+  API row, export, event data or audit entry carries it.
 - Check-in (when `check_in_minutes` is set and the settings give `starts_at`): a confirmed
   team's captain checks in between `starts_at - check_in_minutes` and `starts_at`. At the close
   every team confirmed before the close and not checked in becomes `no_show` (reason
@@ -93,6 +96,7 @@ from app.models import (
 )
 from app.services.accounts import verification as email_verification
 from app.services.accounts.players import CODE_ALPHABET
+from app.services.inputs.phone import normalize_phone
 from app.services.inputs.text import check_name, storable
 from app.services.registration.settings import (
     check_in_window,
@@ -160,8 +164,27 @@ def _new_code() -> str:
             return code
 
 
+def _clean_phone(value: Any, required: bool) -> str | None:
+    """The captain's number in its stored form (app/services/inputs/phone.py), None when not
+    given; staff read it in the queue, nobody else ever does (module docstring)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError("captain_phone: required by the organisers, so they can reach the captain")
+        return None
+    number = normalize_phone(value) if isinstance(value, str) else None
+    if number is None:
+        raise ValidationError("captain_phone: a phone number such as +8801712345678 (7 to 15 digits)")
+    return number
+
+
 def register(
-    tournament_id: int, user_id: int, team_name: str, tag: str | None = None, now: datetime | None = None
+    tournament_id: int,
+    user_id: int,
+    team_name: str,
+    tag: str | None = None,
+    now: datetime | None = None,
+    *,
+    captain_phone: str | None = None,
 ) -> Entry:
     """Register a team with `user_id` as captain: a slot (pending_payment / awaiting_approval /
     confirmed) or the waiting list. Conflict when registration is not open, the player is
@@ -175,6 +198,7 @@ def register(
     now = resolve_now(now)
     if settings_for(tournament.id) is None:
         raise Conflict("this tournament does not take registrations")
+    captain_phone = _clean_phone(captain_phone, settings_for(tournament.id).captain_phone_required)
     settings = lock_registration(tournament.id)
     tournament = db.session.get(Tournament, tournament.id, populate_existing=True)
     state = window_state(settings, tournament, now)
@@ -226,6 +250,7 @@ def register(
         status=EntryStatus.WAITLISTED.value,
         payment_status=EntryPaymentStatus.NONE.value,
         participant_id=participant.id,
+        captain_phone=captain_phone,
         created_at=now,
         updated_at=now,
     )

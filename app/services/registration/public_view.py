@@ -1,6 +1,7 @@
 """What the public page and the captain's page show about a tournament's registration right now:
 the window's state (none | upcoming | open | waitlist | closed; `waitlist` when open and every
-slot is taken), the slots left, the fee and its methods, the roster size and the check-in window."""
+slot is taken), the slots left, the fee and its methods, the roster size and the check-in window;
+and the list of the tournament's teams the public page shows."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from app.extensions import db
 from app.models import (
     Entry,
     EntryStatus,
+    Participant,
     Tournament,
 )
+from app.services.registration.roster_visibility import is_visible
 from app.services.registration.settings import (
     check_in_window,
     format_money,
@@ -48,6 +51,7 @@ class RegistrationView:
     roster_max: int = 1
     check_in_opens_at: datetime | None = None
     check_in_closes_at: datetime | None = None
+    captain_phone_required: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -88,4 +92,23 @@ def public_state(tournament: Tournament, now: datetime | None = None) -> Registr
         roster_max=settings.roster_max,
         check_in_opens_at=opens,
         check_in_closes_at=closes,
+        captain_phone_required=bool(settings.captain_phone_required),
     )
+
+
+@dataclass(frozen=True)
+class PublicTeam:
+    name: str
+    tag: str | None
+
+
+def confirmed_teams(tournament_id: int) -> list[PublicTeam]:
+    """The tournament's teams for its public page, in the order they joined: the teams staff
+    added and the registrations confirmed (`roster_visibility`). Names and tags only: who plays
+    on a team, its captain and its registration are nobody else's business."""
+    rows = db.session.execute(
+        select(Participant.name, Participant.tag)
+        .where(Participant.tournament_id == tournament_id, is_visible(Participant.id, tournament_id))
+        .order_by(Participant.id)
+    ).all()
+    return [PublicTeam(name, tag) for name, tag in rows]

@@ -6,7 +6,8 @@ of at most 9,999,999.99 in a three-letter currency (0: free), which needs at lea
 method (bKash, Nagad, Rocket or any name of letters, digits, spaces, '.', '_', '-') with its
 instructions; a payment deadline of 1 hour to 30 days; times in ISO 8601 with a zone (read as
 UTC), `closes_at` after `opens_at`; check-in (1 minute to 24 hours before `starts_at`) needs
-`starts_at`. Registration is open between `opens_at` and `closes_at` (either may be unset) while
+`starts_at`; the captain's phone number asked for and optional, or required
+(`captain_phone_required`). Registration is open between `opens_at` and `closes_at` (either may be unset) while
 the tournament is taking registrations and play has not started.
 
 Saving settings (which may offer new slots to the waiting list) takes the registration lock:
@@ -147,6 +148,7 @@ SETTINGS_FIELDS = (
     "payment_deadline_hours",
     "auto_confirm_free",
     "check_in_minutes",
+    "captain_phone_required",
 )
 
 
@@ -177,6 +179,10 @@ def parse_settings(payload: Any) -> dict[str, Any]:
     if not isinstance(auto, bool):
         raise ValidationError("auto_confirm_free: true or false")
     values["auto_confirm_free"] = auto
+    phone = payload.get("captain_phone_required", False)
+    if not isinstance(phone, bool):
+        raise ValidationError("captain_phone_required: true or false")
+    values["captain_phone_required"] = phone
     fee = payload.get("fee")
     if fee is None:
         fee = {"amount": "0"}
@@ -214,6 +220,7 @@ def settings_to_json(settings: RegistrationSettings) -> dict[str, Any]:
         "payment_deadline_hours": settings.payment_deadline_hours,
         "auto_confirm_free": settings.auto_confirm_free,
         "check_in_minutes": settings.check_in_minutes,
+        "captain_phone_required": bool(settings.captain_phone_required),
     }
 
 

@@ -9,6 +9,7 @@ Rules (the same words as the tournament file, because the checks are the file's 
   depend on them), and the game cannot change while matches or series exist at all.
 - Scoring changes are refused after completion: the final results were frozen with the old rules.
 - Stages are up to 20 distinct names of at most 80 characters; `advancing` is empty or 1..1000.
+- Description, rules and the organiser's contacts follow app/services/tournaments/info.py.
 - Participants are registered until completion; their ids follow the file's id rule and are
   derived from the name when not given; names differ ignoring case. A pasted list is checked
   whole and stored whole, or not at all.
@@ -48,6 +49,7 @@ from app.services.tournaments.file import (
     import_tournament,
     parse_json,
 )
+from app.services.tournaments.info import INFO_FIELDS, check_info
 from app.services.tournaments.lookup import get_tournament
 
 MAX_STAGES = 20
@@ -83,6 +85,11 @@ class TournamentFields:
     tiebreakers: Any = None
     stages: Any = None
     advancing: Any = None
+    description: Any = None
+    rules: Any = None
+    contact_whatsapp: Any = None
+    contact_discord: Any = None
+    contact_facebook: Any = None
 
 
 def _checked(fields: TournamentFields) -> dict[str, Any]:
@@ -109,6 +116,7 @@ def _checked(fields: TournamentFields) -> dict[str, Any]:
     row.pop("status")
     row["stages"] = _checked_stages(fields.stages)
     row["advancing"] = _checked_advancing(fields.advancing)
+    row.update(check_info({name: getattr(fields, name) for name in INFO_FIELDS}))
     return row
 
 
@@ -165,6 +173,7 @@ _FIELD_GROUPS = (
     ("game", "scoring_preset", "placement_points", "kill_points", "tiebreakers"),
     ("stages",),
     ("advancing",),
+    *((name,) for name in INFO_FIELDS),
 )
 
 
@@ -264,6 +273,7 @@ def _snapshot(t: Tournament) -> dict[str, Any]:
         "tiebreakers": t.tiebreakers,
         "stages": t.stages,
         "advancing": t.advancing,
+        **{name: getattr(t, name) for name in INFO_FIELDS},
     }
 
 
