@@ -26,7 +26,8 @@ def _limit_endpoints(clock: Clock, dead_id: int, busy_id: int, cap: int) -> None
         .where(WebhookEndpoint.id == dead_id)
         .values(consecutive_failures=5, failing_since=clock.now, circuit_open_until=clock.now + timedelta(minutes=1))
     )
-    held = db.session.scalars(select(Delivery.id).where(Delivery.endpoint_id == busy_id).order_by(Delivery.id).limit(cap))
+    query = select(Delivery.id).where(Delivery.endpoint_id == busy_id).order_by(Delivery.id).limit(cap)
+    held = db.session.scalars(query)
     db.session.execute(
         update(Delivery)
         .where(Delivery.id.in_(list(held)))

@@ -98,7 +98,8 @@ def claim(config: Any, holder: str, clock: Callable[[], datetime], limit: int, *
         elif endpoint_id is None:
             where &= (Delivery.channel != channel) | Delivery.endpoint_id.is_not(None)
         else:
-            where &= (Delivery.channel != channel) | Delivery.endpoint_id.is_(None) | (Delivery.endpoint_id != endpoint_id)
+            other = Delivery.endpoint_id.is_(None) | (Delivery.endpoint_id != endpoint_id)
+            where &= (Delivery.channel != channel) | other
     # The oldest few of each destination, so one destination's backlog cannot crowd out the rest.
     widest = max(per_endpoint, int(config["WORKER_BATCH_SIZE"]))
     position = (

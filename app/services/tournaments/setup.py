@@ -20,8 +20,6 @@ Every change is one transaction with its audit event.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import GAME_NAMES, Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
 from app.services import audit
+from app.services.inputs import pasted
 from app.services.inputs.text import check_name, storable
 from app.services.results.locks import lock_tournament
 from app.services.tournaments.file import (
@@ -353,7 +352,7 @@ def parse_participants_csv(text: Any) -> list[tuple[int, list[str]]]:
     if not storable(text):
         raise ValidationError("participants: contains a NUL character or an unpaired surrogate")
     rows: list[tuple[int, list[str]]] = []
-    for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for number, cells in pasted.rows(text, "participants"):
         # Spaces and tabs around a cell are spreadsheet noise; str.strip() would also drop a
         # trailing U+0085 or U+2028, which the name rule refuses everywhere else.
         cells = [c.strip(" \t") for c in cells]
