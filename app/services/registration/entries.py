@@ -98,7 +98,7 @@ from app.models import (
 from app.services import audit
 from app.services.accounts import verification as email_verification
 from app.services.accounts.players import CODE_ALPHABET
-from app.services.inputs.text import check_name, storable
+from app.services.inputs.text import check_name, name_key, storable
 from app.services.registration import payments
 from app.services.registration.settings import (
     check_in_window,
@@ -495,7 +495,7 @@ def register(
             Participant.tournament_id == tournament.id, Participant.id.not_in(ended)
         )
     ).all()
-    if any(name.casefold() == team_name.casefold() for name, _ in names):
+    if any(name_key(name) == name_key(team_name) for name, _ in names):
         db.session.rollback()
         raise Conflict(f"team_name: {team_name!r} is already registered in this tournament")
     from app.services.tournaments.setup import _key_from_name  # one rule for participant ids

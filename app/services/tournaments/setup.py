@@ -33,7 +33,7 @@ from app.extensions import db
 from app.models import GAME_NAMES, Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
 from app.services import audit
 from app.services.inputs import pasted
-from app.services.inputs.text import check_name, storable
+from app.services.inputs.text import check_name, name_key, storable
 from app.services.results.locks import lock_tournament
 from app.services.tournaments.file import (
     ID_RE,
@@ -290,8 +290,8 @@ def _check_participant(
     if not storable(name):
         raise ValidationError(f"{prefix}name: contains a NUL character or an unpaired surrogate")
     check_name(sent_name, f"{prefix}name")
-    if name.casefold() in taken_names:
-        raise ValidationError(f"{prefix}name: {name!r} is already registered (as {taken_names[name.casefold()]})")
+    if name_key(name) in taken_names:
+        raise ValidationError(f"{prefix}name: {name!r} is already registered (as {taken_names[name_key(name)]})")
     key = (key or "").strip() if isinstance(key, str) else key
     if key:
         if not isinstance(key, str) or len(key) > MAX_KEY or not ID_RE.match(key):
@@ -308,7 +308,7 @@ def _check_participant(
     if tag and (not isinstance(tag, str) or len(tag) > MAX_TAG or not storable(tag)):
         raise ValidationError(f"{prefix}tag: at most {MAX_TAG} characters of text")
     taken_keys.add(key)
-    taken_names[name.casefold()] = key
+    taken_names[name_key(name)] = key
     return {"key": key, "name": name, "tag": tag or None}
 
 
@@ -321,7 +321,7 @@ def _taken(tournament: Tournament) -> tuple[set[str], dict[str, str]]:
     rows = db.session.execute(
         select(Participant.key, Participant.name).where(Participant.tournament_id == tournament.id)
     ).all()
-    return {k for k, _ in rows}, {n.casefold(): k for k, n in rows}
+    return {k for k, _ in rows}, {name_key(n): k for k, n in rows}
 
 
 def register_participant(ref: int | str, name: Any, key: Any, tag: Any, actor_id: int | None) -> Participant:
