@@ -18,12 +18,12 @@ from tests.test_registration_api import SETTINGS, _h, setup  # noqa: F401  (fixt
 LONG = "1" * 41
 
 
-def _url(setup) -> str:
-    return f"/api/tournaments/{setup['tid']}/registration/"
+def _url(ctx) -> str:
+    return f"/api/tournaments/{ctx['tid']}/registration/"
 
 
-def _put(client, setup, body: bytes, **kw):
-    return client.put(_url(setup), data=body, headers=_h(setup["staff"]), content_type="application/json", **kw)
+def _put(client, ctx, body: bytes, **kw):
+    return client.put(_url(ctx), data=body, headers=_h(ctx["staff"]), content_type="application/json", **kw)
 
 
 def test_a_chunked_body_over_the_limit_is_a_413(app, client, setup):  # noqa: F811
