@@ -550,6 +550,19 @@ def _own_entry(entry_id: Any, user: User) -> Entry:
     return entry
 
 
+def proof_expected(entry: Entry, now: datetime | None = None) -> None:
+    """Conflict unless the entry takes a payment proof now: pending payment, no proof awaiting a
+    decision, before its deadline. `submit_proof` checks it under the lock; the proof page checks
+    it first too, so a screenshot is never decoded for an entry that cannot take it."""
+    now = _now(now)
+    if entry.status != EntryStatus.PENDING_PAYMENT.value:
+        raise Conflict(f"registration {entry.code} is {entry.status}; no payment is expected")
+    if entry.payment_status == EntryPaymentStatus.SUBMITTED.value:
+        raise Conflict("a proof is already awaiting the organisers' decision")
+    if entry.payment_deadline is not None and now >= entry.payment_deadline:
+        raise Conflict("the payment deadline has passed")
+
+
 def submit_proof(
     entry_id: int,
     user_id: int,
@@ -591,15 +604,11 @@ def submit_proof(
         raise ValidationError("screenshot: not stored")
     settings = _lock(entry.tournament_id)
     entry = _reload(entry.id)
-    if entry.status != EntryStatus.PENDING_PAYMENT.value:
+    try:
+        proof_expected(entry, now)
+    except Conflict:
         db.session.rollback()
-        raise Conflict(f"registration {entry.code} is {entry.status}; no payment is expected")
-    if entry.payment_status == EntryPaymentStatus.SUBMITTED.value:
-        db.session.rollback()
-        raise Conflict("a proof is already awaiting the organisers' decision")
-    if entry.payment_deadline is not None and now >= entry.payment_deadline:
-        db.session.rollback()
-        raise Conflict("the payment deadline has passed")
+        raise
     before = _state(entry)
     proof = PaymentProof(
         entry_id=entry.id,
