@@ -53,10 +53,10 @@ def decodes(monkeypatch):
     return seen
 
 
-def _counts(app) -> tuple[int, int]:
+def _counts(flask_app) -> tuple[int, int]:
     from app.extensions import db
 
-    with app.app_context():
+    with flask_app.app_context():
         return (
             db.session.scalar(select(func.count(PaymentProof.id))),
             db.session.scalar(select(func.count(ProofImage.key))),
