@@ -462,6 +462,7 @@ def register(
     email_verification.require_verified(user)
     tournament = _tournament(tournament_id)
     team_name, tag = _clean_team(team_name, tag)
+    given_now = now is not None
     now = _now(now)
     if settings_for(tournament.id) is None:
         raise Conflict("this tournament does not take registrations")
@@ -524,7 +525,16 @@ def register(
     if _taken(tournament.id) < settings.capacity:
         _start_unconfirmed(entry, settings, now, user.id)
     else:
-        entry.waitlisted_at = now
+        # The waiting list is in the order teams got the lock, which is what each answer's
+        # position assumes: `now` was read before the lock (a team that waited for it could
+        # carry an earlier time than one served before it), so read the time again here, and
+        # never before the last team waiting (another host's clock may run behind).
+        last = db.session.scalar(
+            select(func.max(Entry.waitlisted_at)).where(
+                Entry.tournament_id == tournament.id, Entry.status == EntryStatus.WAITLISTED.value
+            )
+        )
+        entry.waitlisted_at = max(t for t in (now if given_now else utcnow(), last) if t is not None)
     db.session.flush()
     _audit(
         entry,
