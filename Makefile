@@ -81,13 +81,14 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # Every benchmark, in about two minutes on a 2-core machine (standings ~25 s, import ~15 s, webhooks
-# ~30 s, HTTP ~40 s with these rounds); each script's own defaults measure longer (bench/README.md).
+# ~30 s, HTTP ~40 s with these rounds, proof uploads ~15 s); each script's own defaults measure longer (bench/README.md).
 BENCH_HTTP_ARGS ?= --rounds 2 --duration 4
 bench: install
 	$(BIN)/python bench/standings.py
 	$(BIN)/python bench/import_file.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/http_load.py $(BENCH_HTTP_ARGS)
+	$(BIN)/python bench/proof_upload.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -106,6 +106,8 @@ DEFAULTS: dict[str, Any] = {
     "SIGNUP_LIMIT_PER_ADDRESS": "10 per hour",
     "JOIN_CODE_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
     "JOIN_CODE_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+    # Payment-proof screenshots per account (each is decoded: memory and CPU), whatever the outcome.
+    "PROOF_UPLOAD_LIMIT_PER_ACCOUNT": "10 per hour",
     # How long the link in an address-verification email works (seconds; 3 days).
     "EMAIL_VERIFICATION_MAX_AGE": 3 * 24 * 3600,
     # Strict-Transport-Security max-age (seconds) sent in production over https; 0 sends none.

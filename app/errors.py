@@ -28,3 +28,9 @@ class Conflict(DomainError):
 
 class PermissionDenied(DomainError):
     status = 403
+
+
+class TooManyRequests(DomainError):
+    """A limit on how often an account may do something costly (e.g. send a screenshot)."""
+
+    status = 429

@@ -55,7 +55,7 @@ from app.visibility import is_draft, may_see
 # indexed lookup, so every page (and the widget) polls at this pace whatever the tournament's status.
 POLL_SECONDS = 1
 PUBLIC_CACHE_CONTROL = "public, max-age=1, s-maxage=1"
-PRIVATE_CACHE_CONTROL = "private, no-cache"
+PRIVATE_CACHE_CONTROL = "private, no-store"  # app/security.py makes every logged-in answer so
 CACHE_ENTRIES = 512
 GZIP_MIN_BYTES = 1024
 

@@ -13,6 +13,13 @@ Headers (on every response, errors and static files included):
   (browsers ignore it there, and it would only mislead), never in debug or tests (a developer's
   browser would then refuse http://localhost for a year); HSTS_MAX_AGE=0 turns it off.
 
+Caching of personal answers: every response to a logged-in viewer (a session or remember-me
+cookie that names a user) is `Cache-Control: private, no-store` unless the app declared it
+`public` (app.live: the shared body every viewer gets, their own header fetched apart) or it is a
+static file. Such a page carries the viewer's name and a CSRF token; `Vary: Cookie` alone still
+lets a browser's back/forward cache or a misconfigured proxy keep it. Views may say the same
+earlier; this is the one place that makes sure, errors (a logged-in 404) included.
+
 Sessions: Flask adds `Vary: Cookie` whenever anything merely looks at the session (Flask-Login
 does, to find the user). A request that brought no session cookie and leaves the session empty
 cannot depend on a cookie, so its response gets neither a cookie nor `Vary: Cookie`; that is what
@@ -26,6 +33,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,7 +65,32 @@ def _frameable() -> bool:
     return bool(getattr(view, "allow_framing", False))
 
 
+PRIVATE = "private, no-store"
+
+
+def _logged_in() -> bool:
+    """Whether the request comes from a logged-in user, without creating a session for anyone
+    who brought no cookie (that would cost the public pages their shared caching)."""
+    cookies = request.cookies
+    remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    if current_app.session_interface.get_cookie_name(current_app) not in cookies and remember not in cookies:
+        return False
+    try:
+        return bool(current_user.is_authenticated)
+    except Exception:  # the database is down: the answer is an error page, kept private anyway
+        return True
+
+
+def private_for_logged_in(response: Response) -> Response:
+    if response.cache_control.public or request.endpoint == "static":
+        return response
+    if _logged_in():
+        response.headers["Cache-Control"] = PRIVATE
+    return response
+
+
 def security_headers(response: Response) -> Response:
+    private_for_logged_in(response)
     if _frameable():
         response.headers["Content-Security-Policy"] = CSP_ANY_FRAMING
         response.headers.pop("X-Frame-Options", None)

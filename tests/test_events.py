@@ -191,7 +191,8 @@ def test_payment_events(app, staff_user, payment_id, rec):
     payment = db.session.get(Payment, payment_id)
     assert data == {
         "payment_id": payment_id,
-        "registration_id": payment.registration_id,
+        "registration_id": None,  # a team staff added directly: no entry (see tests/test_probe_webhook_ids.py)
+        "roster_registration_id": payment.registration_id,
         "tournament_id": payment.registration.tournament_id,
         "tournament_slug": "pay-cup",
         "participant_id": "A",

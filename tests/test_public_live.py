@@ -206,7 +206,7 @@ def test_logged_in_pages_carry_the_csrf_meta_and_are_private(client, cup, staff_
     auth.login()
     response, html = page(client, "/tournaments/br-cup/")
     assert re.search(r'<meta name="csrf-token" content="[^"]+">', html)
-    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert response.headers["Cache-Control"] == "private, no-store"
     assert "ETag" not in response.headers
     assert "Cookie" in response.headers["Vary"]
     # The fragment is the same for everyone, so it stays shareable.
@@ -462,7 +462,7 @@ def test_a_visitor_with_a_session_gets_a_private_render_never_a_shared_one(app, 
         session["_flashes"] = [("info", "Only for this visitor")]
     mine = client.get("/tournaments/br-cup/")
     assert "Only for this visitor" in mine.get_data(as_text=True)
-    assert mine.headers["Cache-Control"] == "private, no-cache" and "ETag" not in mine.headers
+    assert mine.headers["Cache-Control"] == "private, no-store" and "ETag" not in mine.headers
     stranger = app.test_client().get("/tournaments/br-cup/")
     assert "Only for this visitor" not in stranger.get_data(as_text=True)
     assert stranger.headers["Cache-Control"].startswith("public")

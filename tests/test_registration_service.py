@@ -125,9 +125,11 @@ def test_paid_flow_register_submit_reject_resubmit_verify(ctx):
 
     verified = _events("payment.verified")
     assert len(verified) == 1 and verified[0].data["payment_id"] == payment.id
+    assert verified[0].data["registration_id"] == entry.id  # the entry, as in every event and the API
     assert set(verified[0].data) == {
         "payment_id",
         "registration_id",
+        "roster_registration_id",
         "tournament_id",
         "tournament_slug",
         "participant_id",

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import g, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.api import error_response
 from app.errors import NotFound, ValidationError
 from app.extensions import csrf
 from app.models import Tournament
 from app.services.accounts.tokens import authenticate_api_request
-from app.services.inputs import api_bodies
+from app.services.inputs import api_bodies, strict_json
 from app.services.inputs.fieldspec import Obj
 from app.services.inputs.text import check_json, integral_numbers
 from app.services.tournaments.lookup import get_tournament
@@ -59,13 +59,27 @@ def player_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return _signed_in(view, staff=False)
 
 
+def _body_bytes() -> bytes:
+    """The request body, 413 past MAX_CONTENT_LENGTH however it was sent. A chunked body has no
+    Content-Length for werkzeug to refuse up front: its stream stops at the limit and only a read
+    past it tells, so a body cut at the limit would otherwise be parsed and called bad JSON."""
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit and request.stream.read(1):
+        raise RequestEntityTooLarge()
+    return data
+
+
 def json_body() -> dict[str, Any]:
+    """The body as a JSON object, read strictly (`strict_json`: a key twice, NaN or a number too
+    long to be meant is a 400 naming it)."""
     try:
-        body = request.get_json(force=True, silent=False)
-    except BadRequest:
-        raise ValidationError("body: not valid JSON") from None
-    except RecursionError:
-        raise ValidationError("body: JSON nested too deeply") from None
+        text = _body_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"body: not valid JSON (not UTF-8 text: bad byte at offset {exc.start})") from None
+    if not text.strip():
+        raise ValidationError("body: not valid JSON (the body is empty; expected a JSON object)")
+    body = strict_json.loads(text, "body")
     if not isinstance(body, dict):
         raise ValidationError("body: expected a JSON object")
     check_json(body)

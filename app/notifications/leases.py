@@ -90,12 +90,16 @@ def claim(config: Any, holder: str, clock: Callable[[], datetime], limit: int, *
     free = room(config, now, email_busy=email_busy)
     where = due(now)
     for channel, endpoint_id in (key for key, n in free.items() if n <= 0):
+        # Each exclusion is written so it is TRUE or FALSE for every row, never NULL: a negated
+        # `endpoint_id == k` is NULL for the receiver's rows (endpoint_id NULL), and a NULL
+        # WHERE drops the row, so one full or open endpoint used to starve the receiver.
         if channel == Channel.EMAIL.value:
             where &= Delivery.channel != channel
         elif endpoint_id is None:
-            where &= ~((Delivery.channel == channel) & Delivery.endpoint_id.is_(None))
+            where &= (Delivery.channel != channel) | Delivery.endpoint_id.is_not(None)
         else:
-            where &= ~((Delivery.channel == channel) & (Delivery.endpoint_id == endpoint_id))
+            other = Delivery.endpoint_id.is_(None) | (Delivery.endpoint_id != endpoint_id)
+            where &= (Delivery.channel != channel) | other
     # The oldest few of each destination, so one destination's backlog cannot crowd out the rest.
     widest = max(per_endpoint, int(config["WORKER_BATCH_SIZE"]))
     position = (

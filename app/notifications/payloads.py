@@ -1,12 +1,20 @@
 """The `data` of each event type: ids, states and public names only, because these dicts go to
 third-party receivers as they are. Never put a user's email or name, a phone number, or a
-payment's amount, method or reference here (tests/test_webhooks_payload.py checks every event
-type)."""
+payment's amount, method or reference here (tests/test_webhooks.py and
+tests/test_registration_notifications.py check every event type).
+
+`registration_id` means one thing in every event: the team's entry, the `<rid>` of the
+registration API (contract §7). A payment is recorded on a roster row (a player's `Registration`
+on the team); that row's id is `roster_registration_id`, and `registration_id` is the entry of
+the team the roster row belongs to (null for a team staff added directly, which has no entry)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from app.extensions import db
 from app.models import Announcement, Entry, Match, Participant, Payment, Tournament
 
 
@@ -14,9 +22,11 @@ def payment_data(payment: Payment) -> dict[str, Any]:
     registration = payment.registration
     participant = registration.participant
     tournament = participant.tournament
+    entry_id = db.session.scalar(select(Entry.id).where(Entry.participant_id == participant.id))
     return {
         "payment_id": payment.id,
-        "registration_id": registration.id,
+        "registration_id": entry_id,
+        "roster_registration_id": registration.id,
         "tournament_id": tournament.id,
         "tournament_slug": tournament.slug,
         "participant_id": participant.key,

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.errors import DomainError
+from app.errors import DomainError, TooManyRequests
 from app.extensions import csrf, db, login_manager
 from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, utcnow
 from app.players import bp
@@ -38,6 +38,7 @@ from app.services.registration import entries, proof_images, public_view, slots
 from app.services.registration import records as entry_records
 from app.services.registration import settings as registration_settings
 from app.services.registration.settings import METHOD_LABELS
+from app.services.support.throttle import throttle
 from app.services.tournaments.lookup import get_tournament_by_slug
 from app.visibility import may_see
 
@@ -245,6 +246,11 @@ def registration_proof(entry_id: int):
     key = None
     try:
         if upload is not None and getattr(upload, "filename", ""):
+            # Before a pixel is decoded: the entry must take a proof now, and the account must be
+            # within its uploads (the captain's right was checked above).
+            entries.proof_expected(entry)
+            if throttle().attempt(throttle().proof_upload_windows(current_user.id)).refusal is not None:
+                raise TooManyRequests("screenshot: too many screenshots from this account; try again in an hour")
             key = proof_images.store(upload)
         entries.submit_proof(
             entry.id,

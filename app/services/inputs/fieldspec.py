@@ -32,7 +32,12 @@ from app.services.inputs.text import MAX_JSON_DEPTH, check_name, storable
 WHITESPACE = (
     "\\t\\n\\u000b\\u000c\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 )
-CONTROLS = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"
+# With the invisible format characters of the BMP (category Cf) but the zero-width (non-)joiner,
+# which `check_name` allows inside a word outside ASCII: a look-around the schemas avoid.
+CONTROLS = (
+    "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891"
+    "\\u08e2\\u180e\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb"
+)
 # Whitespace a name may hold (the rest of WHITESPACE is control characters).
 _NAME_WHITESPACE = " \\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000"
 

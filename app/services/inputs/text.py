@@ -11,6 +11,14 @@ names it (where it is a header injection, refused by the mailer), in CSV downloa
 output; a name never needs one. Every way a name comes in (tournament file, API, portal, CLI)
 calls this one rule.
 
+Names also may not hold invisible format characters (Unicode category Cf: zero-width spaces,
+U+FEFF, soft hyphens, the bidi overrides and isolates such as U+202E): they make a name that looks
+like another ("Fees Team\u200bC" beside "Fees Team C") or reorder how a page shows the text
+around it. One exception: a zero-width joiner or non-joiner (U+200D, U+200C) between two
+characters of a word outside ASCII, where Bengali spelling (র‍্য) and emoji sequences need it.
+Uniqueness of team names is decided on `name_key`: NFKC, case folded, with what is invisible
+removed and runs of spaces made one, so a look-alike spelling cannot register beside the name.
+
 JSON bodies may nest at most `MAX_JSON_DEPTH` levels: no document we accept needs more than a
 handful, and a deeper one could only exhaust the stack of whatever walks it next (Python's
 recursion limit sits near 1000, so anything recursive over a 500-deep list used to end in a
@@ -19,6 +27,8 @@ recursion limit sits near 1000, so anything recursive over a 500-deep list used 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from app.errors import ValidationError
@@ -38,12 +48,46 @@ def control_character(text: str) -> str | None:
     return None
 
 
+_JOINERS = {"\u200c", "\u200d"}
+# Invisible but not Cf: variation selectors and the combining grapheme joiner (dropped by name_key).
+_IGNORABLE = re.compile("[\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+
+
+def format_character(text: str) -> str | None:
+    """The first invisible format character a name may not hold, as "U+202E", or None."""
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) != "Cf":
+            continue
+        if ch in _JOINERS and 0 < i < len(text) - 1:
+            before, after = text[i - 1], text[i + 1]
+            if not before.isascii() and not before.isspace() and not after.isspace():
+                continue
+        return f"U+{ord(ch):04X}"
+    return None
+
+
 def check_name(text: str, where: str) -> str:
     """`text` when it is fit to be a name; ValidationError naming `where` otherwise."""
     found = control_character(text)
     if found is not None:
         raise ValidationError(f"{where}: may not contain line breaks, tabs or other control characters (found {found})")
+    found = format_character(text)
+    if found is not None:
+        raise ValidationError(
+            f"{where}: may not contain invisible formatting characters such as zero-width spaces or "
+            f"right-to-left overrides (found {found})"
+        )
     return text
+
+
+def name_key(text: str) -> str:
+    """What two names are compared on for uniqueness: NFKC, case folded, invisible characters
+    (format characters, variation selectors) removed and whitespace runs made one space."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = _IGNORABLE.sub("", text)
+    text = unicodedata.normalize("NFKC", text.casefold())
+    return " ".join(text.split())
 
 
 def printable(text: str) -> str:

@@ -76,7 +76,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import signals
 from app.errors import Conflict, NotFound, ValidationError
@@ -93,11 +93,12 @@ from app.models import (
     TournamentStatus,
     User,
     is_db_id,
+    utcnow,
 )
 from app.services.accounts import verification as email_verification
 from app.services.accounts.players import CODE_ALPHABET
 from app.services.inputs.phone import normalize_phone
-from app.services.inputs.text import check_name, storable
+from app.services.inputs.text import check_name, name_key, storable
 from app.services.registration.settings import (
     check_in_window,
     format_money,
@@ -195,6 +196,7 @@ def register(
     email_verification.require_verified(user)
     tournament = get_tournament(tournament_id)
     team_name, tag = _clean_team(team_name, tag)
+    given_now = now is not None
     now = resolve_now(now)
     if settings_for(tournament.id) is None:
         raise Conflict("this tournament does not take registrations")
@@ -229,7 +231,7 @@ def register(
             Participant.tournament_id == tournament.id, Participant.id.not_in(ended)
         )
     ).all()
-    if any(name.casefold() == team_name.casefold() for name, _ in names):
+    if any(name_key(name) == name_key(team_name) for name, _ in names):
         db.session.rollback()
         raise Conflict(f"team_name: {team_name!r} is already registered in this tournament")
     from app.services.tournaments.setup import _key_from_name  # one rule for participant ids
@@ -259,7 +261,16 @@ def register(
     if slots_taken(tournament.id) < settings.capacity:
         start_unconfirmed(entry, settings, now, user.id)
     else:
-        entry.waitlisted_at = now
+        # The waiting list is in the order teams got the lock, which is what each answer's
+        # position assumes: `now` was read before the lock (a team that waited for it could
+        # carry an earlier time than one served before it), so read the time again here, and
+        # never before the last team waiting (another host's clock may run behind).
+        last = db.session.scalar(
+            select(func.max(Entry.waitlisted_at)).where(
+                Entry.tournament_id == tournament.id, Entry.status == EntryStatus.WAITLISTED.value
+            )
+        )
+        entry.waitlisted_at = max(t for t in (now if given_now else utcnow(), last) if t is not None)
     db.session.flush()
     audit_entry(
         entry,
@@ -283,6 +294,19 @@ def _own_entry(entry_id: Any, user: User) -> Entry:
     if entry is None or entry.captain_id != user.id:
         raise NotFound(f"no registration {entry_id} of yours")
     return entry
+
+
+def proof_expected(entry: Entry, now: datetime | None = None) -> None:
+    """Conflict unless the entry takes a payment proof now: pending payment, no proof awaiting a
+    decision, before its deadline. `submit_proof` checks it under the lock; the proof page checks
+    it first too, so a screenshot is never decoded for an entry that cannot take it."""
+    now = resolve_now(now)
+    if entry.status != EntryStatus.PENDING_PAYMENT.value:
+        raise Conflict(f"registration {entry.code} is {entry.status}; no payment is expected")
+    if entry.payment_status == EntryPaymentStatus.SUBMITTED.value:
+        raise Conflict("a proof is already awaiting the organisers' decision")
+    if entry.payment_deadline is not None and now >= entry.payment_deadline:
+        raise Conflict("the payment deadline has passed")
 
 
 def submit_proof(
@@ -326,15 +350,11 @@ def submit_proof(
         raise ValidationError("screenshot: not stored")
     settings = lock_registration(entry.tournament_id)
     entry = reload_entry(entry.id)
-    if entry.status != EntryStatus.PENDING_PAYMENT.value:
+    try:
+        proof_expected(entry, now)
+    except Conflict:
         db.session.rollback()
-        raise Conflict(f"registration {entry.code} is {entry.status}; no payment is expected")
-    if entry.payment_status == EntryPaymentStatus.SUBMITTED.value:
-        db.session.rollback()
-        raise Conflict("a proof is already awaiting the organisers' decision")
-    if entry.payment_deadline is not None and now >= entry.payment_deadline:
-        db.session.rollback()
-        raise Conflict("the payment deadline has passed")
+        raise
     before = entry_state(entry)
     proof = PaymentProof(
         entry_id=entry.id,

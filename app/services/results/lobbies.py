@@ -21,8 +21,6 @@ Rules:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +33,7 @@ from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id
 from app.scoring import Ruleset, tournament_ruleset
 from app.services import audit
+from app.services.inputs import pasted
 from app.services.inputs.numbers import parse_whole, too_long
 from app.services.inputs.text import check_name, storable
 from app.services.results.locks import lock_tournament
@@ -336,7 +335,7 @@ def parse_paste(tournament: Tournament, text: Any) -> tuple[dict[str, dict[str, 
                 raise ValidationError(f"paste: results[{i}]: must be an object with participant, placement, kills")
             lines.append((f"results[{i}]", item.get("participant"), item.get("placement"), item.get("kills")))
     else:
-        for number, cells in enumerate(csv.reader(io.StringIO(stripped)), start=1):
+        for number, cells in pasted.rows(stripped, "paste"):
             cells = [c.strip() for c in cells]
             if not any(cells):
                 continue

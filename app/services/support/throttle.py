@@ -1,4 +1,5 @@
-"""Attempt limits: log-in, sign-up and join codes, per account, per device and per client address.
+"""Attempt limits: log-in, sign-up, join codes and proof screenshots, per account, per device and per
+client address.
 
 Rule: an attempt takes a slot in every bucket it belongs to *before* the password (or join code)
 is checked, in one atomic step; when any bucket already holds its limit within the moving window,
@@ -59,6 +60,7 @@ LIMIT_SETTINGS = (
     "SIGNUP_LIMIT_PER_ADDRESS",
     "JOIN_CODE_LIMIT_PER_ACCOUNT",
     "JOIN_CODE_LIMIT_PER_ADDRESS",
+    "PROOF_UPLOAD_LIMIT_PER_ACCOUNT",
 )
 
 
@@ -241,6 +243,10 @@ class LoginThrottle:
         return self._windows(
             "JOIN_CODE_LIMIT_PER_ACCOUNT", f"{self._prefix()}:join:{_hash(user_email)}", "account"
         ) + self._windows("JOIN_CODE_LIMIT_PER_ADDRESS", address_key, "address")
+
+    def proof_upload_windows(self, user_id: int) -> list[Window]:
+        """Screenshots an account sends: every one counts (each costs a decode), kept or not."""
+        return self._windows("PROOF_UPLOAD_LIMIT_PER_ACCOUNT", f"{self._prefix()}:proof-upload:{user_id}", "account")
 
     # --- counting --------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ from app.models import (
 )
 from app.scoring import Ruleset
 from app.services import audit
-from app.services.inputs.text import check_name, storable
+from app.services.inputs.text import check_name, name_key, storable
 from app.services.registration.slots import ALIVE as ALIVE_ENTRY_STATUSES
 from app.services.results.locks import lock_tournament
 from app.services.tournaments.file import MAX_ADJUSTMENT, MAX_NAME, MAX_REASON, MAX_TAG
@@ -124,7 +124,7 @@ def rename_participant(ref: int | str, key: Any, name: Any, tag: Any, actor_id: 
             Participant.tournament_id == tournament.id, Participant.id != participant.id
         )
     )
-    taken = next((k for k, n in others if n.casefold() == name.casefold()), None)
+    taken = next((k for k, n in others if name_key(n) == name_key(name)), None)
     if taken is not None:
         raise ValidationError(f"name: {name!r} is already registered (as {taken})")
     before = {"name": participant.name, "tag": participant.tag}

@@ -21,8 +21,6 @@ Every change is one transaction with its audit event.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,7 +33,8 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import GAME_NAMES, Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
 from app.services import audit
-from app.services.inputs.text import check_name, storable
+from app.services.inputs import pasted
+from app.services.inputs.text import check_name, name_key, storable
 from app.services.results.locks import lock_tournament
 from app.services.tournaments.file import (
     ID_RE,
@@ -306,8 +305,8 @@ def _check_participant(
     if not storable(name):
         raise ValidationError(f"{prefix}name: contains a NUL character or an unpaired surrogate")
     check_name(sent_name, f"{prefix}name")
-    if name.casefold() in taken_names:
-        raise ValidationError(f"{prefix}name: {name!r} is already registered (as {taken_names[name.casefold()]})")
+    if name_key(name) in taken_names:
+        raise ValidationError(f"{prefix}name: {name!r} is already registered (as {taken_names[name_key(name)]})")
     key = (key or "").strip() if isinstance(key, str) else key
     if key:
         if not isinstance(key, str) or len(key) > MAX_KEY or not ID_RE.match(key):
@@ -324,7 +323,7 @@ def _check_participant(
     if tag and (not isinstance(tag, str) or len(tag) > MAX_TAG or not storable(tag)):
         raise ValidationError(f"{prefix}tag: at most {MAX_TAG} characters of text")
     taken_keys.add(key)
-    taken_names[name.casefold()] = key
+    taken_names[name_key(name)] = key
     return {"key": key, "name": name, "tag": tag or None}
 
 
@@ -337,7 +336,7 @@ def _taken(tournament: Tournament) -> tuple[set[str], dict[str, str]]:
     rows = db.session.execute(
         select(Participant.key, Participant.name).where(Participant.tournament_id == tournament.id)
     ).all()
-    return {k for k, _ in rows}, {n.casefold(): k for k, n in rows}
+    return {k for k, _ in rows}, {name_key(n): k for k, n in rows}
 
 
 def register_participant(ref: int | str, name: Any, key: Any, tag: Any, actor_id: int | None) -> Participant:
@@ -368,7 +367,7 @@ def parse_participants_csv(text: Any) -> list[tuple[int, list[str]]]:
     if not storable(text):
         raise ValidationError("participants: contains a NUL character or an unpaired surrogate")
     rows: list[tuple[int, list[str]]] = []
-    for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for number, cells in pasted.rows(text, "participants"):
         # Spaces and tabs around a cell are spreadsheet noise; str.strip() would also drop a
         # trailing U+0085 or U+2028, which the name rule refuses everywhere else.
         cells = [c.strip(" \t") for c in cells]

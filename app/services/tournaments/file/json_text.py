@@ -4,12 +4,8 @@ sane length, UTF-8 with or without a byte-order mark)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from app.errors import ValidationError
-from app.services.inputs.fieldspec import quote as _quote
-from app.services.inputs.numbers import json_int
+from app.services.inputs import strict_json
 
 
 def load_file(path: str) -> object:
@@ -29,8 +25,8 @@ def load_file(path: str) -> object:
 
 
 def parse_json(data: bytes | str, source: str) -> object:
-    """Strict JSON: no NaN/Infinity, no repeated key in an object (the first value would be
-    silently lost), UTF-8 with or without a byte-order mark."""
+    """Strict JSON (`strict_json`: no NaN/Infinity, no repeated key, numbers of sane length,
+    each refusal naming its place), UTF-8 with or without a byte-order mark."""
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -41,26 +37,4 @@ def parse_json(data: bytes | str, source: str) -> object:
     if not text.strip():
         raise ValidationError(f"{source}: the file is empty; expected a JSON object")
 
-    def refuse_constant(name: str) -> object:
-        raise ValidationError(f"{source}: invalid JSON: {name} is not a JSON number")
-
-    def whole(digits: str) -> int:
-        try:
-            return json_int(digits)
-        except ValidationError as exc:
-            raise ValidationError(f"{source}: {exc.message}") from None
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in obj:
-                raise ValidationError(f"{source}: invalid JSON: the key {_quote(key)} appears twice in one object")
-            obj[key] = value
-        return obj
-
-    try:
-        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=no_duplicates, parse_int=whole)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise ValidationError(f"{source}: invalid JSON: nested too deeply") from None
+    return strict_json.loads(text, source)

@@ -27,6 +27,7 @@ from app.services.inputs.fieldspec import Obj
 from app.services.inputs.fieldspec import describe as _describe
 from app.services.inputs.fieldspec import join as _join
 from app.services.inputs.fieldspec import quote as _quote
+from app.services.inputs.text import name_key
 from app.services.tournaments.file.rules import (
     ADJUSTMENT,
     BR_GAMES,
@@ -312,11 +313,11 @@ def _check_participants(value: object) -> list[dict[str, Any]]:
         name = PARTICIPANT.get(obj, "name", path)
         # Standings sort equal teams by name, so two teams called alike would be told apart
         # by nobody reading them.
-        folded = name.strip().casefold()
+        folded = name_key(name)
         if folded in names:
             raise ValidationError(
                 f"{path}.name: duplicate name {_quote(name)} (also participants[{names[folded]}]; "
-                "names must differ, ignoring case)"
+                "names must differ, ignoring case, width and invisible characters)"
             )
         names[folded] = i
         tag = PARTICIPANT.get(obj, "tag", path)
