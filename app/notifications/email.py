@@ -7,7 +7,7 @@ Rules:
   or in a category the recipient has opted out of since the delivery was queued: those
   deliveries give up (trying again would not change the answer).
 - One email = multipart/alternative (plain text + HTML, one layout: templates/email/), built with
-  Flask-Mail's Message. The Message-ID is derived from (event id, user id), so a retry of the same
+  app/mailer.py's OutgoingMessage (raw-header rules there). The Message-ID is derived from (event id, user id), so a retry of the same
   delivery carries the same id and a receiving mail system can drop the duplicate.
 - Every email carries List-Unsubscribe (an https link with a signed token for its category) and
   List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058).
@@ -25,13 +25,12 @@ import re
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from email import policy
 
 from flask import current_app, render_template
 from flask_mail import BadHeaderError, Message
 
 from app.extensions import db
-from app.mailer import VerifiedConnection, send
+from app.mailer import OutgoingMessage, VerifiedConnection, send, site_domain
 from app.models import User
 from app.notifications import preferences, wording
 from app.notifications.models import Delivery, OutboxEvent
@@ -53,7 +52,7 @@ def template_name(event_type: str) -> str:
 
 
 def message_id(event: OutboxEvent, user: User) -> str:
-    return f"<{event.event_id}.{user.id}@{wording.base_host()}>"
+    return f"<{event.event_id}.{user.id}@{site_domain()}>"
 
 
 def render_email(event: OutboxEvent, user: User) -> RenderedEmail:
@@ -95,7 +94,7 @@ def build_admin_message(event: OutboxEvent, user: User) -> Message:
         "body": data.get("body", ""),
         "link": wording.absolute_url(data["path"]) if data.get("path") else None,
     }
-    msg = AlternativeMessage(
+    msg = OutgoingMessage(
         subject=context["title"],
         recipients=[user.email],
         body=render_template("email/admin_alert.txt", **context),
@@ -106,26 +105,9 @@ def build_admin_message(event: OutboxEvent, user: User) -> Message:
     return msg
 
 
-class AlternativeMessage(Message):
-    """Flask-Mail wraps text + HTML in multipart/mixed around multipart/alternative; without
-    attachments the mixed layer only confuses clients, so the alternative part is the message."""
-
-    def _message(self):
-        msg = super()._message()
-        parts = msg.get_payload() if msg.is_multipart() else None
-        if msg.get_content_subtype() == "mixed" and parts and len(parts) == 1:
-            alternative = parts[0]
-            for key, value in msg.items():
-                if key.lower() not in ("content-type", "mime-version", "content-transfer-encoding"):
-                    alternative[key] = value
-            alternative.policy = policy.SMTP
-            return alternative
-        return msg
-
-
-def build_message(event: OutboxEvent, user: User) -> AlternativeMessage:
+def build_message(event: OutboxEvent, user: User) -> OutgoingMessage:
     rendered = render_email(event, user)
-    msg = AlternativeMessage(
+    msg = OutgoingMessage(
         subject=rendered.subject,
         # The bare address: Flask-Mail encodes a display name in a way the SMTP policy decodes again,
         # and a name such as "Nadia <3" then turns the To header ambiguous.

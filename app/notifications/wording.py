@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -58,10 +57,6 @@ def absolute_url(path: str) -> str:
     """PUBLIC_BASE_URL + a site path; emails need full links and the worker has no request to ask."""
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     return base + path
-
-
-def base_host() -> str:
-    return urlsplit(current_app.config.get("PUBLIC_BASE_URL") or "").hostname or "deltacrown.local"
 
 
 def _ordinal(n: int) -> str:

@@ -78,6 +78,7 @@ from sqlalchemy import select
 from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.money import format_money
 from app.models import (
     Entry,
     EntryPaymentStatus,
@@ -96,7 +97,6 @@ from app.services.accounts.players import CODE_ALPHABET
 from app.services.inputs.text import check_name, storable
 from app.services.registration.settings import (
     check_in_window,
-    format_money,
     parse_amount,
     settings_for,
     window_state,

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.money import format_money
 from app.models import (
     Entry,
     EntryStatus,
@@ -17,7 +18,6 @@ from app.models import (
 )
 from app.services.registration.settings import (
     check_in_window,
-    format_money,
     settings_for,
     window_state,
 )
