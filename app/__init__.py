@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
-from app.money import format_money
 from app.database import engine_options
 from app.extensions import csrf, db, htmx, login_manager, mail, migrate
 from app.hosts import init_app as init_hosts
+from app.money import format_money
 from app.routing import init_app as init_routing
 
 

@@ -6,7 +6,7 @@ has to import the other to send.
 Headers as they leave for the SMTP server (mail providers read the raw bytes, not a parser's
 decoded view):
 - `List-Unsubscribe`, `List-Unsubscribe-Post`, `Message-ID` and every other ASCII header are
-  plain ASCII, folded at spaces when long but never RFC 2047-encoded: Gmail, Yahoo and Outlook
+  plain ASCII, folded at spaces only past 998 characters but never RFC 2047-encoded: Gmail, Yahoo and Outlook
   offer one-click unsubscribe (RFC 8058) only for a literal `<https://...>`. Flask-Mail
   serialises with the modern SMTP policy, which encodes any word longer than a line (the signed
   unsubscribe link); the compat32 policy with CRLF line ends folds without encoding.
@@ -31,7 +31,10 @@ from flask import current_app
 from flask_mail import Connection, Message
 
 # RFC 5322 on the wire (CRLF) without the modern policy's encoded words for long ASCII tokens.
-SMTP_POLICY = policy.compat32.clone(linesep="\r\n")
+# Folding at RFC 5322's hard limit (998) rather than 78 keeps `List-Unsubscribe: <https://...>`
+# on one line (a link has no space to fold at, so 78 would only move it to a line of its own);
+# Flask-Mail folds an encoded Subject itself.
+SMTP_POLICY = policy.compat32.clone(linesep="\r\n", max_line_length=998)
 
 
 def site_domain() -> str:

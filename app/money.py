@@ -9,3 +9,11 @@ from decimal import Decimal
 
 def format_money(cents: int, currency: str) -> str:
     return f"{currency} {Decimal(cents) / 100:.2f}"
+
+
+# How the usual Bangladeshi mobile-money methods are spelt; any other name as the organiser wrote it.
+METHOD_NAMES = {"bkash": "bKash", "nagad": "Nagad", "rocket": "Rocket"}
+
+
+def method_name(method: str) -> str:
+    return METHOD_NAMES.get((method or "").lower(), method or "")

@@ -23,6 +23,7 @@ from app.models import AuditEvent, Match, Notification, Payment, Registration
 from app.notifications import listeners, outbox, recipients
 from app.notifications.models import Delivery, OutboxEvent
 from app.services.registration import decisions, entries, payments, settings_save
+from app.services.results import lobbies
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments import states
 from tests.conftest import create_user
@@ -220,7 +221,14 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
         entries.register(t.id, create_user(app, f"next{n}@example.com", "password123"), f"Next {n}", None, now=NOW)
         return lambda: entries.withdraw(holding.id, first, now=NOW)
 
+    def corrected():
+        t, m = _lobby("completed")
+        version = db.session.get(Match, m).version
+        rows = [{"participant": "A", "placement": 2, "kills": 3}, {"participant": "B", "placement": 1, "kills": 0}]
+        return lambda: lobbies.correct_lobby(t, m, None, rows, version, staff, reason="Placements were swapped")
+
     return {
+        "match.corrected": corrected,
         "registration.offered": offered,
         "payment.submitted": entry("submit"),
         "payment.rejected": entry("reject"),

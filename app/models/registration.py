@@ -128,6 +128,9 @@ class Entry(db.Model):
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Why a cancelled/rejected/withdrawn/no-show entry ended ("deadline", "withdrawn", ...).
     end_reason: Mapped[str | None] = mapped_column(String(20))
+    # Staff's own words when they turned the entry down: its captain reads them on the page, in
+    # the inbox and by email.
+    end_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -4,13 +4,16 @@ Rules:
 - Sent only by the worker (`deliver`), never during a request; rendered at send time from the
   event's data, so the recipient's current address and name are used.
 - Nothing is sent while NOTIFICATIONS_EMAIL_ENABLED is off, to an inactive or deleted account,
-  or in a category the recipient has opted out of since the delivery was queued: those
+  or in a category the recipient has opted out of since the delivery was queued (transactional
+  emails excepted): those
   deliveries give up (trying again would not change the answer).
 - One email = multipart/alternative (plain text + HTML, one layout: templates/email/), built with
-  app/mailer.py's OutgoingMessage (raw-header rules there). The Message-ID is derived from (event id, user id), so a retry of the same
-  delivery carries the same id and a receiving mail system can drop the duplicate.
+  app/mailer.py's OutgoingMessage (raw-header rules there). The Message-ID is derived from
+  (event id, user id), so a retry of the same delivery carries the same id and a receiving mail
+  system can drop the duplicate.
 - Every email carries List-Unsubscribe (an https link with a signed token for its category) and
-  List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058).
+  List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), except a transactional one (a
+  place offer, `preferences.TRANSACTIONAL`), which is sent whatever the settings.
 - SMTP: MAIL_TIMEOUT bounds every connect and command; TLS (MAIL_USE_TLS/MAIL_USE_SSL) verifies
   the server's certificate and host name (against MAIL_CA_FILE when set). Flask-Mail does neither
   by itself, so its Connection is subclassed here.
@@ -59,16 +62,22 @@ def render_email(event: OutboxEvent, user: User) -> RenderedEmail:
     if event.type not in preferences.EMAIL_EVENTS:
         raise ValueError(f"{event.type} has no email template")
     category = preferences.category_of(event.type)
-    view = wording.describe(event.type, event.data or {}, user.id)
-    unsubscribe_url = wording.absolute_url(
-        wording.site_path("players.unsubscribe", token=preferences.unsubscribe_token(user.id, category))
+    view = wording.describe(event.type, event.data or {}, user.id, notice=event.notice)
+    transactional = event.type in preferences.TRANSACTIONAL
+    unsubscribe_url = (
+        ""
+        if transactional
+        else wording.absolute_url(
+            wording.site_path("players.unsubscribe", token=preferences.unsubscribe_token(user.id, category))
+        )
     )
     context = {
         "view": view,
         "subject": view.title,
         "name": user.display_name or user.email.split("@")[0],
         "email": user.email,
-        "category": category,
+        "category": preferences.category_name(category),
+        "transactional": transactional,
         "link": wording.absolute_url(view.path) if view.path else None,
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": wording.absolute_url(wording.site_path("players.notification_settings")),
@@ -115,8 +124,14 @@ def build_message(event: OutboxEvent, user: User) -> OutgoingMessage:
         body=rendered.text,
         html=rendered.html,
         extra_headers={
-            "List-Unsubscribe": f"<{rendered.unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            **(
+                {
+                    "List-Unsubscribe": f"<{rendered.unsubscribe_url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                }
+                if rendered.unsubscribe_url
+                else {}
+            ),
             "X-DeltaCrown-Event-ID": event.event_id,
             "Auto-Submitted": "auto-generated",
         },
@@ -196,7 +211,7 @@ def deliver(delivery: Delivery, send: Callable[[Message], None] = send) -> Outco
     category = preferences.category_of(event.type)
     if event.type not in preferences.EMAIL_EVENTS or category is None:
         return Outcome.give_up(f"{event.type} is not sent by email")
-    if not preferences.wants_email(user.id, category):
+    if event.type not in preferences.TRANSACTIONAL and not preferences.wants_email(user.id, category):
         return Outcome.give_up(f"the recipient unsubscribed from {category} emails")
     try:
         msg = build_message(event, user)

@@ -6,12 +6,17 @@ Rules:
   a player miss something.
 - Email is the opt-out kind: no row means "send". An opt-out row is written by the preferences page
   and by the one-click unsubscribe link, both through `set_email_opt_out`, so the two agree.
-- Only the events with an email template (EMAIL_EVENTS) are ever emailed. `placement.overridden` is
-  in-app only, `payment.submitted` is a staff inbox item (staff are at the queue anyway), and
-  `leaderboard.updated` (every single result change) notifies nobody.
-- Registration news (confirmed, cancelled, a payment proof turned away) belongs to the payments
-  category: it is all about a team's entry, and a player who wants no entry-fee email wants none
-  of it.
+- Only the events with an email template (EMAIL_EVENTS) are ever emailed. `payment.submitted` is a
+  staff inbox item (staff are at the queue anyway), and `leaderboard.updated` (every single result
+  change) notifies nobody.
+- Registration news (confirmed, cancelled, a payment proof turned away) belongs to the "Entries
+  and payments" category: it is all about a team's entry, and a player who wants no entry-fee
+  email wants none of it.
+- A waiting-listed team's place offer is transactional (TRANSACTIONAL): it asks the team to act
+  before a deadline, so it is always emailed, whatever the category's setting, and carries no
+  unsubscribe link. The preferences page says so.
+- A category has one name for people (CATEGORY_NAMES), the same in email footers, on the
+  unsubscribe page and on the preferences page.
 - Unsubscribe links carry a signed token naming (user, category), not a login: RFC 8058 one-click
   unsubscribe comes from the mail provider, without the player's cookies. The token never expires,
   because an unsubscribe link in a month-old email must still work.
@@ -35,11 +40,18 @@ PAYMENTS = "payments"
 MATCHES = "matches"
 TOURNAMENTS = "tournaments"
 
+# A category's name wherever a person reads it.
+CATEGORY_NAMES: dict[str, str] = {
+    PAYMENTS: "Entries and payments",
+    MATCHES: "Matches",
+    TOURNAMENTS: "Tournaments",
+}
 # Shown on the preferences page, in this order.
 CATEGORIES: dict[str, str] = {
-    PAYMENTS: "Entries and payments: your registration confirmed or cancelled, your fee verified or refunded",
-    MATCHES: "Matches: your matches starting, finishing or disputed",
-    TOURNAMENTS: "Tournaments: final results of tournaments you play in",
+    PAYMENTS: f"{CATEGORY_NAMES[PAYMENTS]}: your registration confirmed or cancelled, your fee verified or refunded "
+    "(a place offered from the waiting list is always emailed: it has a deadline)",
+    MATCHES: f"{CATEGORY_NAMES[MATCHES]}: your matches starting, finishing, disputed or corrected",
+    TOURNAMENTS: f"{CATEGORY_NAMES[TOURNAMENTS]}: final results of tournaments you play in, and changes to them",
 }
 
 EVENT_CATEGORY: dict[str, str] = {
@@ -53,6 +65,7 @@ EVENT_CATEGORY: dict[str, str] = {
     "match.started": MATCHES,
     "match.completed": MATCHES,
     "match.disputed": MATCHES,
+    "match.corrected": MATCHES,
     "tournament.completed": TOURNAMENTS,
     "placement.overridden": TOURNAMENTS,
 }
@@ -69,9 +82,13 @@ EMAIL_EVENTS = frozenset(
         "match.started",
         "match.completed",
         "match.disputed",
+        "match.corrected",
         "tournament.completed",
+        "placement.overridden",
     }
 )
+# Emailed whatever the recipient's category setting, without an unsubscribe link.
+TRANSACTIONAL = frozenset({"registration.offered"})
 
 _UNSUBSCRIBE_SALT = "deltacrown.unsubscribe.v1"
 
@@ -104,6 +121,10 @@ def opted_out_user_ids(user_ids: Iterable[int], category: str) -> set[int]:
             select(EmailOptOut.user_id).where(EmailOptOut.user_id.in_(ids), EmailOptOut.category == category)
         )
     )
+
+
+def category_name(category: str | None) -> str:
+    return CATEGORY_NAMES.get(category or "", category or "")
 
 
 def wants_email(user_id: int, category: str) -> bool:

@@ -78,7 +78,6 @@ from sqlalchemy import select
 from app import signals
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
-from app.money import format_money
 from app.models import (
     Entry,
     EntryPaymentStatus,
@@ -92,6 +91,7 @@ from app.models import (
     User,
     is_db_id,
 )
+from app.money import format_money
 from app.services.accounts import verification as email_verification
 from app.services.accounts.players import CODE_ALPHABET
 from app.services.inputs.text import check_name, storable

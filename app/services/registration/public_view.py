@@ -10,12 +10,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.money import format_money
 from app.models import (
     Entry,
     EntryStatus,
     Tournament,
 )
+from app.money import format_money
 from app.services.registration.settings import (
     check_in_window,
     settings_for,
