@@ -98,8 +98,10 @@ def _rejected_proof(
     body += f", transaction ID {details['transaction_id']}." if details["transaction_id"] else "."
     if details["reason"]:
         body += f" Their reason: {details['reason']}"
-    step = "Check the transaction and send the proof again from your registration page" if captain else (
-        "Your captain can send the proof again from the registration page"
+    step = (
+        "Check the transaction and send the proof again from your registration page"
+        if captain
+        else ("Your captain can send the proof again from the registration page")
     )
     step += f" before {details['deadline']}." if details["deadline"] else "."
     details["next_step"] = step
