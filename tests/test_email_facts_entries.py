@@ -77,7 +77,9 @@ def test_refund_email_gives_the_refund_transaction_id_and_the_reason(world):
 def test_confirmation_after_verification_is_one_email_with_the_fee_and_the_check_in(world):
     app = world["app"]
     with app.app_context():
-        settings = db.session.scalar(select(RegistrationSettings).where(RegistrationSettings.tournament_id == world["t"]))
+        settings = db.session.scalar(
+            select(RegistrationSettings).where(RegistrationSettings.tournament_id == world["t"])
+        )
         settings.starts_at, settings.check_in_minutes = NOW + timedelta(days=3), 60
         db.session.commit()
     entry_id = _register_with_mate(world)
@@ -95,7 +97,9 @@ def test_rejected_proof_email_gives_reason_transaction_and_deadline(world):
     app = world["app"]
     entry_id = _register_with_mate(world)
     with app.app_context():
-        entries.submit_proof(entry_id, world["captain"], method="bkash", transaction_id="TRX-9", amount="500.00", now=NOW)
+        entries.submit_proof(
+            entry_id, world["captain"], method="bkash", transaction_id="TRX-9", amount="500.00", now=NOW
+        )
         decisions.decide(entry_id, "reject", world["staff"], reason="Amount short by BDT 50", now=NOW)
     _, text, html = _both(app, "payment.rejected", world["captain"])
     for part in (text, html):
@@ -126,7 +130,9 @@ def test_a_turned_down_registration_tells_the_captain_why_on_page_inbox_and_emai
 def test_no_show_with_a_verified_fee_and_nobody_waiting(world):
     app = world["app"]
     with app.app_context():
-        settings = db.session.scalar(select(RegistrationSettings).where(RegistrationSettings.tournament_id == world["t"]))
+        settings = db.session.scalar(
+            select(RegistrationSettings).where(RegistrationSettings.tournament_id == world["t"])
+        )
         settings.starts_at, settings.check_in_minutes = NOW + timedelta(hours=3), 60
         db.session.commit()
     entry_id = _register_with_mate(world)
@@ -193,7 +199,9 @@ def test_unsubscribe_page_and_footer_name_the_category_alike(world):
     app = world["app"]
     entry_id = _register_with_mate(world)
     with app.app_context():
-        entries.submit_proof(entry_id, world["captain"], method="bkash", transaction_id="TRX-9", amount="500.00", now=NOW)
+        entries.submit_proof(
+            entry_id, world["captain"], method="bkash", transaction_id="TRX-9", amount="500.00", now=NOW
+        )
         decisions.decide(entry_id, "reject", world["staff"], reason="Amount short", now=NOW)
     message, text, html = _both(app, "payment.rejected", world["captain"])
     assert "Unsubscribe from Entries and payments emails" in text and "Entries and payments" in html
