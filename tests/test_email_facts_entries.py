@@ -58,7 +58,7 @@ def _player(app, address):
     return user_id
 
 
-def test_refund_email_gives_the_refund_transaction_id_and_the_reason(world):
+def test_refund_email_gives_the_refund_transaction_id_and_the_reason(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     entry_id = _register_with_mate(world)
     _pay_and_verify(world, entry_id, "TRX-ORIGINAL-1")
@@ -74,7 +74,7 @@ def test_refund_email_gives_the_refund_transaction_id_and_the_reason(world):
         assert "TRX-ORIGINAL-1" in part and "Refund transaction ID" in part
 
 
-def test_confirmation_after_verification_is_one_email_with_the_fee_and_the_check_in(world):
+def test_confirmation_after_verification_is_one_email_with_the_fee_and_the_check_in(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     with app.app_context():
         settings = db.session.scalar(
@@ -93,7 +93,7 @@ def test_confirmation_after_verification_is_one_email_with_the_fee_and_the_check
     assert [n[0] for n in _inbox(app, world["captain"])].count("payment.verified") == 0
 
 
-def test_rejected_proof_email_gives_reason_transaction_and_deadline(world):
+def test_rejected_proof_email_gives_reason_transaction_and_deadline(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     entry_id = _register_with_mate(world)
     with app.app_context():
@@ -109,7 +109,7 @@ def test_rejected_proof_email_gives_reason_transaction_and_deadline(world):
     assert "you sent" not in mate_text and "Your captain can send the proof again" in mate_text
 
 
-def test_a_turned_down_registration_tells_the_captain_why_on_page_inbox_and_email(world):
+def test_a_turned_down_registration_tells_the_captain_why_on_page_inbox_and_email(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     entry_id = _register_with_mate(world)
     with app.app_context():
@@ -127,7 +127,7 @@ def test_a_turned_down_registration_tells_the_captain_why_on_page_inbox_and_emai
     assert "Their reason:" in page and "Team name impersonates another team" in page
 
 
-def test_no_show_with_a_verified_fee_and_nobody_waiting(world):
+def test_no_show_with_a_verified_fee_and_nobody_waiting(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     with app.app_context():
         settings = db.session.scalar(
@@ -146,7 +146,7 @@ def test_no_show_with_a_verified_fee_and_nobody_waiting(world):
         assert "BDT 500.00" in part and "not refunded automatically" in part
 
 
-def test_deadline_cancellations_say_the_place_went_on_only_when_a_team_took_it(world):
+def test_deadline_cancellations_say_the_place_went_on_only_when_a_team_took_it(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     second = _player(app, "second@example.com")
     third = _player(app, "third@example.com")
@@ -163,7 +163,7 @@ def test_deadline_cancellations_say_the_place_went_on_only_when_a_team_took_it(w
     assert sorted(sentences) == [False, True]  # one waiting team, one place passed on
 
 
-def test_waiting_list_offer_gives_amount_instructions_deadline_and_ignores_the_opt_out(world):
+def test_waiting_list_offer_gives_amount_instructions_deadline_and_ignores_the_opt_out(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     second = _player(app, "second@example.com")
     waiting = _player(app, "waiting@example.com")
@@ -183,7 +183,7 @@ def test_waiting_list_offer_gives_amount_instructions_deadline_and_ignores_the_o
     assert message["List-Unsubscribe"] is None  # transactional: always sent, no unsubscribe
 
 
-def test_withdrawal_with_a_verified_fee_says_what_happens_to_it(world):
+def test_withdrawal_with_a_verified_fee_says_what_happens_to_it(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     entry_id = _register_with_mate(world)
     _pay_and_verify(world, entry_id)
@@ -195,7 +195,7 @@ def test_withdrawal_with_a_verified_fee_says_what_happens_to_it(world):
         assert "Open your registration" in part  # the button says where it goes
 
 
-def test_unsubscribe_page_and_footer_name_the_category_alike(world):
+def test_unsubscribe_page_and_footer_name_the_category_alike(world):  # noqa: F811  (the imported fixture)
     app = world["app"]
     entry_id = _register_with_mate(world)
     with app.app_context():

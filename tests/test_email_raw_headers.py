@@ -24,7 +24,7 @@ def _headers(raw: bytes) -> dict[bytes, bytes]:
     return {line.split(b":", 1)[0].lower(): line.split(b":", 1)[1].strip() for line in unfolded.split(b"\r\n")}
 
 
-def test_notification_email_headers_are_plain_ascii_on_the_wire(mail_app, smtp):
+def test_notification_email_headers_are_plain_ascii_on_the_wire(mail_app, smtp):  # noqa: F811  (the imported fixtures)
     handler = Handler()
     app = mail_app(smtp(handler))  # PUBLIC_BASE_URL https://play.example.org
     ids = _match_started(app)
@@ -43,7 +43,7 @@ def test_notification_email_headers_are_plain_ascii_on_the_wire(mail_app, smtp):
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
 
 
-def test_account_email_headers_are_plain_ascii_on_the_wire(mail_app, smtp):
+def test_account_email_headers_are_plain_ascii_on_the_wire(mail_app, smtp):  # noqa: F811  (the imported fixtures)
     handler = Handler()
     app = mail_app(smtp(handler))
     with app.test_request_context():  # sign-up sends it during a request
@@ -59,7 +59,7 @@ def test_account_email_headers_are_plain_ascii_on_the_wire(mail_app, smtp):
     assert headers[b"content-type"].startswith(b"multipart/alternative")
 
 
-def test_a_name_that_is_not_ascii_is_encoded_only_there(mail_app, smtp):
+def test_a_name_that_is_not_ascii_is_encoded_only_there(mail_app, smtp):  # noqa: F811  (the imported fixtures)
     handler = Handler()
     app = mail_app(smtp(handler), MAIL_DEFAULT_SENDER="ডেল্টা Crown <noreply@deltacrown.local>")
     with app.test_request_context():  # sign-up sends it during a request

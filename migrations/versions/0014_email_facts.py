@@ -8,21 +8,21 @@ Revises: 0013
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("outbox_events") as batch_op:
-        batch_op.add_column(sa.Column("notice", sa.JSON(), nullable=True))
-    with op.batch_alter_table("entries") as batch_op:
-        batch_op.add_column(sa.Column("end_note", sa.Text(), nullable=True))
+    with op.batch_alter_table('outbox_events') as batch_op:
+        batch_op.add_column(sa.Column('notice', sa.JSON(), nullable=True))
+    with op.batch_alter_table('entries') as batch_op:
+        batch_op.add_column(sa.Column('end_note', sa.Text(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("entries") as batch_op:
-        batch_op.drop_column("end_note")
-    with op.batch_alter_table("outbox_events") as batch_op:
-        batch_op.drop_column("notice")
+    with op.batch_alter_table('entries') as batch_op:
+        batch_op.drop_column('end_note')
+    with op.batch_alter_table('outbox_events') as batch_op:
+        batch_op.drop_column('notice')
