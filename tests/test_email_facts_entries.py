@@ -178,7 +178,7 @@ def test_waiting_list_offer_gives_amount_instructions_deadline_and_ignores_the_o
     for part in (text, html):
         assert "BDT 500.00" in part and "bKash merchant 01700000000, reference = your code" in part
         assert "02 Dec 2026, 13:00 UTC" in part and "send the proof" in part
-        assert "you play in" not in part and "you captain Waiting" in part  # the footer's truth
+        assert "you play in" not in part and "registered Waiting" in part  # the footer's truth
         assert "/unsubscribe/" not in part
     assert message["List-Unsubscribe"] is None  # transactional: always sent, no unsubscribe
 

@@ -56,9 +56,9 @@ def describe_entry(
     captain = entry is not None and user_id is not None and entry.captain_id == user_id
     details.update(team=team, code=code, captain=captain, next_step="")
     why = (
-        f"you captain {team}'s registration for {tournament_name}"
+        f"you registered {team} for {tournament_name} as its captain"
         if captain
-        else f"you are on {team}'s roster for {tournament_name}"
+        else f"you are on the roster of {team} for {tournament_name}"
     )
     if event_type == "payment.submitted":
         path = site_path("staff.registrations", slug=tournament.slug) if tournament is not None else None
