@@ -15,6 +15,7 @@ from app import config as config_module
 from app.database import engine_options
 from app.extensions import csrf, db, htmx, login_manager, mail, migrate
 from app.hosts import init_app as init_hosts
+from app.money import format_money
 from app.routing import init_app as init_routing
 
 
@@ -54,6 +55,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
     htmx.init_app(app)
+    # One money format for pages and emails (app/money.py).
+    app.jinja_env.globals["format_money"] = format_money
 
     from app import auth, cli, http_errors, models, notifications  # noqa: F401  (models must be imported for migrations)
     from app.api import bp as api_bp

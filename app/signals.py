@@ -13,15 +13,21 @@ changed object as sender and these keyword arguments:
 - `payment_verified`, `payment_refunded`: sender the `Payment`; `tournament_id`, `payment_id`,
   `actor_id`.
 - `match_started`, `match_completed`, `match_disputed`: sender the `Match`; `tournament`,
-  `tournament_id`, `match_id`, `state`.
+  `tournament_id`, `match_id`, `state`, and `previous_state` and `reason` (staff's reason for a
+  dispute, or their note when settling one) on a state move.
+- `match_corrected`: sender the `Match` (a completed lobby whose results staff corrected);
+  `tournament`, `changes` ({participant key: {"before": [placement, kills, points] | None,
+  "after": ...}} for the teams whose line changed), `reason`.
 - `tournament_completed`: sender the `Tournament`; `tournament_id`, `actor_id`.
-- `placement_overridden`: sender the `TournamentResult` that moved; `tournament`,
-  `tournament_id`, `participant_id`, `old_rank`, `new_rank`, `cleared`.
+- `placement_overridden`: sender the `TournamentResult` that was pinned or unpinned;
+  `tournament`, `tournament_id`, `participant_id`, `old_rank`, `new_rank`, `cleared`, `reason`,
+  `moved` ({participant key: [old rank, new rank]} for every team whose place changed).
 - `leaderboard_updated`: sender the `Tournament`; `tournament_id`.
 - `payment_submitted`, `payment_rejected`: sender the `Entry`; `entry_id`, `proof_id`,
   `actor_id`.
 - `registration_confirmed`: sender the `Entry`; `entry_id`, `actor_id`.
-- `registration_cancelled`: sender the `Entry`; `entry_id`, `actor_id`, `reason`.
+- `registration_cancelled`: sender the `Entry`; `entry_id`, `actor_id`, `reason`, `passed_on`
+  (its slot goes to a waiting-listed team in this transaction), `note` (staff's words).
 - `tournament_announced`: sender the `Announcement`; `tournament_id`, `announcement_id`,
   `actor_id` (staff's message to every team of the tournament; people only, never a webhook).
 
@@ -51,3 +57,6 @@ registration_offered = deltacrown.signal("registration.offered")
 # Staff's announcement to every team of a tournament (app/services/announcements.py): inbox and
 # email, never a webhook (the message is for the players).
 tournament_announced = deltacrown.signal("tournament.announcement")
+# A completed lobby's results corrected: told to the teams whose line changed, never by webhook
+# (`leaderboard.updated` is the receivers' news of it).
+match_corrected = deltacrown.signal("match.corrected")

@@ -137,7 +137,7 @@ def test_specific_content(app, world):
     verified = _emit(app, world, "payment.verified")
     completed = _emit(app, world, "match.completed")
     text = _build(app, verified[world["A"]])[0].get_payload()[0].get_content()
-    assert "has been verified" in text and "1,500.00 BDT" in text and "TX9" in text
+    assert "has been verified" in text and "BDT 1500.00" in text and "TX9" in text
     text = _build(app, completed[world["B"]])[0].get_payload()[0].get_content()
     assert "GF, game 1: Echo <Squad> vs Team B" in text and "Winner: Echo <Squad> (13-7)" in text
     assert "Hi Bo," in text

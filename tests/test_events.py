@@ -30,6 +30,7 @@ ALL_SIGNALS = {
     "tournament.completed": signals.tournament_completed,
     "placement.overridden": signals.placement_overridden,
     "leaderboard.updated": signals.leaderboard_updated,
+    "match.corrected": signals.match_corrected,
 }
 
 
@@ -333,8 +334,9 @@ def test_a_correction_that_changes_nothing_announces_nothing(app, staff_user, re
 
     rows[1]["kills"] = "3"
     match, _ = lobbies.correct_lobby(t.id, m.id, "Day 1", rows, match.version, staff_user)
-    assert rec.new_types() == ["leaderboard.updated"]
-    assert rec.take_signals() == ["leaderboard.updated"]
+    # The team whose line changed is told (people only), webhooks get leaderboard.updated.
+    assert rec.new_types() == ["match.corrected", "leaderboard.updated"]
+    assert rec.take_signals() == ["match.corrected", "leaderboard.updated"]
 
 
 def test_a_series_game_entered_already_played_is_not_a_state_change(app, staff_user, rec):

@@ -145,7 +145,7 @@ def test_payment_tells_the_payer_only(app):
     assert _told(app, "payment.refunded") == {"payer@example.com": (1, 1)}
 
 
-def test_completion_tells_everyone_and_override_is_in_app_only(app):
+def test_completion_tells_everyone_and_override_tells_every_team_it_moved(app):
     with app.app_context():
         t = f.br_tournament("br-cup", teams=("A", "B", "C"))
         f.lobby(t, [("A", 1, 3), ("B", 2, 1), ("C", 3, 0)])
@@ -162,7 +162,13 @@ def test_completion_tells_everyone_and_override_is_in_app_only(app):
         body = db.session.scalar(select(Notification.body).where(Notification.user_id == ids["B"]))
         assert body.endswith("Team B finished 2nd.")
         LS.override_placement(tid, "B", 1, "Team A used an ineligible player", staff)
-    assert _told(app, "placement.overridden") == {"b@example.com": (1, 0)}
+    # Both teams it moved are told, by email too, with before -> after and the reason.
+    assert _told(app, "placement.overridden") == {"a@example.com": (1, 1), "b@example.com": (1, 1)}
     with app.app_context():
-        n = db.session.scalar(select(Notification).where(Notification.event == "placement.overridden"))
-        assert n.body == "The organisers moved Team B from 2nd to 1st in the final results of Br Cup."
+        n = db.session.scalar(
+            select(Notification).where(Notification.event == "placement.overridden", Notification.user_id == ids["B"])
+        )
+        assert n.body == (
+            "The organisers placed Team B 1st in the final results of Br Cup. Team B: 2nd -> 1st. "
+            "Their reason: Team A used an ineligible player"
+        )

@@ -177,10 +177,15 @@ def test_confirmation_after_verification_and_the_webhook_carries_no_payment_deta
         decisions.decide(entry_id, "verify", world["staff"], now=NOW)
     for user in (world["captain"], world["mate"]):
         titles = [n[1] for n in _inbox(app, user)]
-        assert "Registration confirmed: Dhaka <Dragons>" in titles
+        assert "Payment verified, registration confirmed: Dhaka <Dragons>" in titles
     text, html = _parts(_email_for(app, "registration.confirmed", world["captain"]))
     assert "Dhaka <Dragons> is confirmed for FF Open <Dhaka>" in text
-    assert "Your entry fee has been verified." in text
+    assert "Your entry fee of BDT 500.00 has been verified (transaction ID TRX-77)." in text
+    # One verification, one message: the confirmation says both, no separate "Payment verified".
+    titles = [n[1] for n in _inbox(app, world["captain"])]
+    assert not any(t.startswith("Payment verified:") for t in titles)
+    mate_text, _ = _parts(_email_for(app, "registration.confirmed", world["mate"]))
+    assert "Your team's entry fee of BDT 500.00" in mate_text and "you sent" not in mate_text
     assert "FF Open &lt;Dhaka&gt;" in html
     for type_ in ("payment.submitted", "registration.confirmed", "payment.verified"):
         for _, data in _events(app, type_):
@@ -200,7 +205,7 @@ def test_confirmation_after_verification_and_the_webhook_carries_no_payment_deta
     ("reason", "words"),
     [
         ("deadline", "was not paid before the payment deadline"),
-        ("withdrawn", "Your team withdrew"),
+        ("withdrawn", "You withdrew the team"),
     ],
 )
 def test_cancellation_says_why(world, reason, words):
@@ -284,10 +289,11 @@ def test_the_next_team_on_the_waiting_list_is_told_it_has_a_place_and_until_when
         assert waiting.status == "waitlisted"
         entries.withdraw(first, world["captain"], now=NOW + timedelta(hours=1))
     [item] = [n for n in _inbox(app, waiting_captain) if n[0] == "registration.offered"]
-    assert item[1] == "A place for Third <Team>: pay to keep it"
+    assert item[1] == "A place for Third <Team>: pay BDT 500.00 to keep it"
     assert "before 02 Dec 2026, 13:00 UTC" in item[2]
     text, html = _parts(_email_for(app, "registration.offered", waiting_captain))
-    assert "Pay the entry fee and send the proof before 02 Dec 2026, 13:00 UTC" in text
+    assert "Pay the entry fee of BDT 500.00 and send the proof from your registration page before" in text
+    assert "02 Dec 2026, 13:00 UTC" in text
     assert "Third &lt;Team&gt;" in html
     # For the team alone: no webhook delivery for it.
     with app.app_context():

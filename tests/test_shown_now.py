@@ -32,7 +32,8 @@ def cup(app):
 
 
 def widget_names(html: str) -> list[str]:
-    return re.findall(r'<th scope="row">([^<]*)</th>', html)
+    # A pinned row's name is followed by the override mark (an <abbr> holding the reason).
+    return re.findall(r'<th scope="row">([^<]*?)(?: <abbr class="widget__override"[^>]*>\*</abbr>)?</th>', html)
 
 
 def csv_names(client, url: str) -> list[str]:

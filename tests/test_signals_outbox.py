@@ -24,6 +24,7 @@ from app.notifications import listeners, outbox, recipients
 from app.notifications.models import Delivery, OutboxEvent
 from app.services import announcements
 from app.services.registration import decisions, entries, payments, settings_save
+from app.services.results import lobbies
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments import states
 from tests.conftest import create_user
@@ -231,8 +232,15 @@ def _cases(app, staff: int) -> dict[str, Callable[[], Callable[[], object]]]:
         db.session.commit()
         return lambda: announcements.announce(t.id, "Room", "ID 1234", announcements.new_token(), staff)
 
+    def corrected():
+        t, m = _lobby("completed")
+        version = db.session.get(Match, m).version
+        rows = [{"participant": "A", "placement": 2, "kills": 3}, {"participant": "B", "placement": 1, "kills": 0}]
+        return lambda: lobbies.correct_lobby(t, m, None, rows, version, staff, reason="Placements were swapped")
+
     return {
         "tournament.announcement": announced,
+        "match.corrected": corrected,
         "registration.offered": offered,
         "payment.submitted": entry("submit"),
         "payment.rejected": entry("reject"),

@@ -179,6 +179,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "app.errors",
         "app.extensions",
         "app.mailer",
+        "app.money",
         "app.signals",
         "app.signing",
         "app.text",

@@ -154,7 +154,9 @@ def correct_match(ref: str, match_id: int):
     version = current.version if body["version"] is None else body["version"]
     stage = body["stage"] if "stage" in raw else current.stage
     try:
-        match, check = lobbies.correct_lobby(tournament.id, match_id, stage, body["results"], version, g.api_user.id)
+        match, check = lobbies.correct_lobby(
+            tournament.id, match_id, stage, body["results"], version, g.api_user.id, reason=body["reason"]
+        )
     except lobbies.StaleLobby as exc:
         db.session.rollback()
         raise Conflict(exc.message) from None

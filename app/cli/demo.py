@@ -13,7 +13,7 @@ from app.cli.groups import cli_errors
 from app.extensions import db
 from app.models import User
 from app.notifications import recipients
-from app.services.support.demo import ensure_demo_players, ensure_demo_registrations, load_demo
+from app.services.support.demo import ensure_demo_players, ensure_demo_registrations, load_demo, one_transaction
 
 DEMO_STAFF_EMAIL = "staff@deltacrown.local"
 
@@ -27,8 +27,16 @@ def demo_command(new_passwords: bool) -> None:
 
     Running it again loads only what is missing and leaves existing demo accounts alone: their
     passwords (only hashes are stored, so they cannot be printed again) and their open sessions
-    keep working. `--new-passwords` gives them fresh, printed passwords instead.
+    keep working. `--new-passwords` gives them fresh, printed passwords instead. All of it is
+    one transaction: a demo that fails half-way leaves nothing behind, so the next run starts
+    over instead of reporting "already loaded" over half a demo.
     """
+    with one_transaction():
+        loaded, staff_password, players, captains, player_password = _load(new_passwords)
+    _report(loaded, staff_password, players, captains, player_password)
+
+
+def _load(new_passwords: bool) -> tuple[list[str], str | None, list[str], list[str], str]:
     loaded = load_demo(progress=lambda name: click.echo(f"Loading {name} ...", err=True))
     password = secrets.token_urlsafe(12)
     staff = db.session.scalar(select(User).where(User.email == DEMO_STAFF_EMAIL))
@@ -45,6 +53,12 @@ def demo_command(new_passwords: bool) -> None:
     )
     db.session.commit()
     captains = ensure_demo_registrations(staff.id, player_password, reset=new_passwords)
+    return loaded, staff_password, players, captains, player_password
+
+
+def _report(
+    loaded: list[str], staff_password: str | None, players: list[str], captains: list[str], player_password: str
+) -> None:
     if loaded:
         click.echo(f"Demo loaded: {', '.join(loaded)}.")
     else:

@@ -134,6 +134,9 @@ class Entry(db.Model):
     captain_phone: Mapped[str | None] = mapped_column(String(20))
     # Why a cancelled/rejected/withdrawn/no-show entry ended ("deadline", "withdrawn", ...).
     end_reason: Mapped[str | None] = mapped_column(String(20))
+    # Staff's own words when they turned the entry down: its captain reads them on the page, in
+    # the inbox and by email.
+    end_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -4,13 +4,16 @@ Rules:
 - Sent only by the worker (`deliver`), never during a request; rendered at send time from the
   event's data, so the recipient's current address and name are used.
 - Nothing is sent while NOTIFICATIONS_EMAIL_ENABLED is off, to an inactive or deleted account,
-  or in a category the recipient has opted out of since the delivery was queued: those
+  or in a category the recipient has opted out of since the delivery was queued (transactional
+  emails excepted): those
   deliveries give up (trying again would not change the answer).
 - One email = multipart/alternative (plain text + HTML, one layout: templates/email/), built with
-  Flask-Mail's Message. The Message-ID is derived from (event id, user id), so a retry of the same
-  delivery carries the same id and a receiving mail system can drop the duplicate.
+  app/mailer.py's OutgoingMessage (raw-header rules there). The Message-ID is derived from
+  (event id, user id), so a retry of the same delivery carries the same id and a receiving mail
+  system can drop the duplicate.
 - Every email carries List-Unsubscribe (an https link with a signed token for its category) and
-  List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058).
+  List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), except a transactional one (a
+  place offer, `preferences.TRANSACTIONAL`), which is sent whatever the settings.
 - SMTP: MAIL_TIMEOUT bounds every connect and command; TLS (MAIL_USE_TLS/MAIL_USE_SSL) verifies
   the server's certificate and host name (against MAIL_CA_FILE when set). Flask-Mail does neither
   by itself, so its Connection is subclassed here.
@@ -25,13 +28,12 @@ import re
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from email import policy
 
 from flask import current_app, render_template
 from flask_mail import BadHeaderError, Message
 
 from app.extensions import db
-from app.mailer import VerifiedConnection, send
+from app.mailer import OutgoingMessage, VerifiedConnection, send, site_domain
 from app.models import User
 from app.notifications import preferences, wording
 from app.notifications.models import Delivery, OutboxEvent
@@ -53,23 +55,29 @@ def template_name(event_type: str) -> str:
 
 
 def message_id(event: OutboxEvent, user: User) -> str:
-    return f"<{event.event_id}.{user.id}@{wording.base_host()}>"
+    return f"<{event.event_id}.{user.id}@{site_domain()}>"
 
 
 def render_email(event: OutboxEvent, user: User) -> RenderedEmail:
     if event.type not in preferences.EMAIL_EVENTS:
         raise ValueError(f"{event.type} has no email template")
     category = preferences.category_of(event.type)
-    view = wording.describe(event.type, event.data or {}, user.id)
-    unsubscribe_url = wording.absolute_url(
-        wording.site_path("players.unsubscribe", token=preferences.unsubscribe_token(user.id, category))
+    view = wording.describe(event.type, event.data or {}, user.id, notice=event.notice)
+    transactional = event.type in preferences.TRANSACTIONAL
+    unsubscribe_url = (
+        ""
+        if transactional
+        else wording.absolute_url(
+            wording.site_path("players.unsubscribe", token=preferences.unsubscribe_token(user.id, category))
+        )
     )
     context = {
         "view": view,
         "subject": view.title,
         "name": user.display_name or user.email.split("@")[0],
         "email": user.email,
-        "category": category,
+        "category": preferences.category_name(category),
+        "transactional": transactional,
         "link": wording.absolute_url(view.path) if view.path else None,
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": wording.absolute_url(wording.site_path("players.notification_settings")),
@@ -95,7 +103,7 @@ def build_admin_message(event: OutboxEvent, user: User) -> Message:
         "body": data.get("body", ""),
         "link": wording.absolute_url(data["path"]) if data.get("path") else None,
     }
-    msg = AlternativeMessage(
+    msg = OutgoingMessage(
         subject=context["title"],
         recipients=[user.email],
         body=render_template("email/admin_alert.txt", **context),
@@ -106,26 +114,9 @@ def build_admin_message(event: OutboxEvent, user: User) -> Message:
     return msg
 
 
-class AlternativeMessage(Message):
-    """Flask-Mail wraps text + HTML in multipart/mixed around multipart/alternative; without
-    attachments the mixed layer only confuses clients, so the alternative part is the message."""
-
-    def _message(self):
-        msg = super()._message()
-        parts = msg.get_payload() if msg.is_multipart() else None
-        if msg.get_content_subtype() == "mixed" and parts and len(parts) == 1:
-            alternative = parts[0]
-            for key, value in msg.items():
-                if key.lower() not in ("content-type", "mime-version", "content-transfer-encoding"):
-                    alternative[key] = value
-            alternative.policy = policy.SMTP
-            return alternative
-        return msg
-
-
-def build_message(event: OutboxEvent, user: User) -> AlternativeMessage:
+def build_message(event: OutboxEvent, user: User) -> OutgoingMessage:
     rendered = render_email(event, user)
-    msg = AlternativeMessage(
+    msg = OutgoingMessage(
         subject=rendered.subject,
         # The bare address: Flask-Mail encodes a display name in a way the SMTP policy decodes again,
         # and a name such as "Nadia <3" then turns the To header ambiguous.
@@ -133,8 +124,14 @@ def build_message(event: OutboxEvent, user: User) -> AlternativeMessage:
         body=rendered.text,
         html=rendered.html,
         extra_headers={
-            "List-Unsubscribe": f"<{rendered.unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            **(
+                {
+                    "List-Unsubscribe": f"<{rendered.unsubscribe_url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                }
+                if rendered.unsubscribe_url
+                else {}
+            ),
             "X-DeltaCrown-Event-ID": event.event_id,
             "Auto-Submitted": "auto-generated",
         },
@@ -214,7 +211,7 @@ def deliver(delivery: Delivery, send: Callable[[Message], None] = send) -> Outco
     category = preferences.category_of(event.type)
     if event.type not in preferences.EMAIL_EVENTS or category is None:
         return Outcome.give_up(f"{event.type} is not sent by email")
-    if not preferences.wants_email(user.id, category):
+    if event.type not in preferences.TRANSACTIONAL and not preferences.wants_email(user.id, category):
         return Outcome.give_up(f"the recipient unsubscribed from {category} emails")
     try:
         msg = build_message(event, user)

@@ -29,27 +29,72 @@ def payment_changed(event_type: str):
 
 
 def match_changed(event_type: str):
-    def receiver(match: Match, *, tournament: Tournament | None = None, **_: Any) -> None:
+    def receiver(
+        match: Match,
+        *,
+        tournament: Tournament | None = None,
+        previous_state: str | None = None,
+        reason: str | None = None,
+        **_: Any,
+    ) -> None:
         tournament = tournament or db.session.get(Tournament, match.tournament_id)
-        outbox.emit(event_type, tournament_id=tournament.id, data=payloads.match_data(tournament, match), subject=match)
+        notice: dict[str, Any] = {}
+        if previous_state is not None:
+            notice["previous_state"] = previous_state
+        if reason:
+            notice["reason"] = reason
+        outbox.emit(
+            event_type,
+            tournament_id=tournament.id,
+            data=payloads.match_data(tournament, match),
+            subject=match,
+            notice=notice,
+        )
 
     return receiver
 
 
-def entry_changed(event_type: str):
-    """Registration events: the entry's data, plus the proof or the reason the signal names."""
+def match_corrected(
+    match: Match, *, tournament: Tournament, changes: dict[str, Any], reason: str | None = None, **_: Any
+) -> None:
+    outbox.emit(
+        "match.corrected",
+        tournament_id=tournament.id,
+        data=payloads.match_data(tournament, match),
+        subject=match,
+        notice={"changes": changes, "reason": reason},
+    )
 
-    def receiver(entry: Entry, *, proof_id: int | None = None, reason: str | None = None, **_: Any) -> None:
+
+def entry_changed(event_type: str):
+    """Registration events: the entry's data, plus the proof or the reason the signal names;
+    staff's words and what became of the slot go to the notice (people only)."""
+
+    def receiver(
+        entry: Entry,
+        *,
+        proof_id: int | None = None,
+        reason: str | None = None,
+        passed_on: bool | None = None,
+        note: str | None = None,
+        **_: Any,
+    ) -> None:
         extra: dict[str, Any] = {}
         if proof_id is not None:
             extra["proof_id"] = proof_id
         if reason is not None:
             extra["reason"] = reason
+        notice: dict[str, Any] = {}
+        if passed_on is not None:
+            notice["passed_on"] = passed_on
+        if note:
+            notice["note"] = note
         outbox.emit(
             event_type,
             tournament_id=entry.tournament_id,
             data=payloads.entry_data(entry, **extra),
             subject=entry,
+            notice=notice,
         )
 
     return receiver
@@ -65,10 +110,23 @@ def tournament_completed(tournament: Tournament, **_: Any) -> None:
 
 
 def placement_overridden(
-    result: TournamentResult, *, tournament: Tournament, old_rank: int, new_rank: int, **_: Any
+    result: TournamentResult,
+    *,
+    tournament: Tournament,
+    old_rank: int,
+    new_rank: int,
+    cleared: bool = False,
+    reason: str | None = None,
+    moved: dict[str, list[int]] | None = None,
+    **_: Any,
 ) -> None:
     data = payloads.placement_data(tournament, result.participant, old_rank, new_rank)
-    outbox.emit("placement.overridden", tournament_id=tournament.id, data=data, subject=result)
+    notice = {
+        "reason": reason,
+        "cleared": cleared,
+        "moved": moved or {result.participant.key: [old_rank, new_rank]},
+    }
+    outbox.emit("placement.overridden", tournament_id=tournament.id, data=data, subject=result, notice=notice)
 
 
 def leaderboard_updated(tournament: Tournament, **_: Any) -> None:
@@ -106,6 +164,7 @@ RECEIVERS = {
     signals.registration_cancelled: entry_changed("registration.cancelled"),
     signals.registration_offered: entry_changed("registration.offered"),
     signals.tournament_announced: tournament_announced,
+    signals.match_corrected: match_corrected,
 }
 
 

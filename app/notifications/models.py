@@ -61,6 +61,9 @@ class OutboxEvent(db.Model):
     # SET NULL: an event already promised to a receiver is still delivered if its tournament goes.
     tournament_id: Mapped[int | None] = mapped_column(ForeignKey("tournaments.id", ondelete="SET NULL"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the people told about it read and webhook receivers never get (a staff reason or note,
+    # before -> after): free text may name people, and contract §6 keeps `data` to ids and names.
+    notice: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

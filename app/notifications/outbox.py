@@ -48,16 +48,26 @@ EVENT_TYPES = (
     "registration.cancelled",
     "registration.offered",
     "tournament.announcement",
+    "match.corrected",
 )
 # Events for people only: written to the outbox (inbox, email) but never sent to webhook
 # receivers, whose list of types is fixed (contract §6).
-PEOPLE_ONLY_TYPES = frozenset({"registration.offered", "tournament.announcement"})
+PEOPLE_ONLY_TYPES = frozenset({"registration.offered", "tournament.announcement", "match.corrected"})
 # Sent only by an admin's "send test event", to one endpoint; never emitted by a change.
 TEST_EVENT_TYPE = "webhook.test"
 
 
-def emit(type: str, *, tournament_id: int | None, data: dict[str, Any], subject: Any = None) -> OutboxEvent:
-    """Record event `type` with its PII-free `data` in the current transaction (no commit)."""
+def emit(
+    type: str,
+    *,
+    tournament_id: int | None,
+    data: dict[str, Any],
+    subject: Any = None,
+    notice: dict[str, Any] | None = None,
+) -> OutboxEvent:
+    """Record event `type` with its PII-free `data` in the current transaction (no commit).
+    `notice`: what the people told read besides `data` (a reason, before -> after); never sent
+    to a webhook receiver."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     now = utcnow()
@@ -66,6 +76,7 @@ def emit(type: str, *, tournament_id: int | None, data: dict[str, Any], subject:
         type=type,
         tournament_id=tournament_id,
         data=data,
+        notice=notice or None,
         occurred_at=now.replace(microsecond=0),
         created_at=now,
     )

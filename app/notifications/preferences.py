@@ -6,16 +6,21 @@ Rules:
   a player miss something.
 - Email is the opt-out kind: no row means "send". An opt-out row is written by the preferences page
   and by the one-click unsubscribe link, both through `set_email_opt_out`, so the two agree.
-- Only the events with an email template (EMAIL_EVENTS) are ever emailed. `placement.overridden` is
-  in-app only, `payment.submitted` is a staff inbox item (staff are at the queue anyway), and
-  `leaderboard.updated` (every single result change) notifies nobody.
+- Only the events with an email template (EMAIL_EVENTS) are ever emailed. `payment.submitted` is a
+  staff inbox item (staff are at the queue anyway), and `leaderboard.updated` (every single result
+  change) notifies nobody.
+- Registration news (confirmed, cancelled, a payment proof turned away) belongs to the "Entries
+  and payments" category: it is all about a team's entry, and a player who wants no entry-fee
+  email wants none of it.
+- A waiting-listed team's place offer is transactional (TRANSACTIONAL): it asks the team to act
+  before a deadline, so it is always emailed, whatever the category's setting, and carries no
+  unsubscribe link. The preferences page says so.
+- A category has one name for people (CATEGORY_NAMES), the same in email footers, on the
+  unsubscribe page and on the preferences page.
 - Announcements (staff's message to every team of a tournament) belong to the tournaments
   category: they are news about a tournament the player plays in, like its final results, and a
   player who mutes entry-fee or match email still wants the organisers' word on the event. A new
   category would have needed a setting most players never find before the first one arrives.
-- Registration news (confirmed, cancelled, a payment proof turned away) belongs to the payments
-  category: it is all about a team's entry, and a player who wants no entry-fee email wants none
-  of it.
 - Unsubscribe links carry a signed token naming (user, category), not a login: RFC 8058 one-click
   unsubscribe comes from the mail provider, without the player's cookies. The token never expires,
   because an unsubscribe link in a month-old email must still work.
@@ -39,11 +44,19 @@ PAYMENTS = "payments"
 MATCHES = "matches"
 TOURNAMENTS = "tournaments"
 
+# A category's name wherever a person reads it.
+CATEGORY_NAMES: dict[str, str] = {
+    PAYMENTS: "Entries and payments",
+    MATCHES: "Matches",
+    TOURNAMENTS: "Tournaments",
+}
 # Shown on the preferences page, in this order.
 CATEGORIES: dict[str, str] = {
-    PAYMENTS: "Entries and payments: your registration confirmed or cancelled, your fee verified or refunded",
-    MATCHES: "Matches: your matches starting, finishing or disputed",
-    TOURNAMENTS: "Tournaments: organisers' announcements and final results of tournaments you play in",
+    PAYMENTS: f"{CATEGORY_NAMES[PAYMENTS]}: your registration confirmed or cancelled, your fee verified or refunded "
+    "(a place offered from the waiting list is always emailed: it has a deadline)",
+    MATCHES: f"{CATEGORY_NAMES[MATCHES]}: your matches starting, finishing, disputed or corrected",
+    TOURNAMENTS: f"{CATEGORY_NAMES[TOURNAMENTS]}: organisers' announcements, final results of tournaments you play "
+    "in and changes to them",
 }
 
 EVENT_CATEGORY: dict[str, str] = {
@@ -57,6 +70,7 @@ EVENT_CATEGORY: dict[str, str] = {
     "match.started": MATCHES,
     "match.completed": MATCHES,
     "match.disputed": MATCHES,
+    "match.corrected": MATCHES,
     "tournament.completed": TOURNAMENTS,
     "placement.overridden": TOURNAMENTS,
     "tournament.announcement": TOURNAMENTS,
@@ -74,10 +88,14 @@ EMAIL_EVENTS = frozenset(
         "match.started",
         "match.completed",
         "match.disputed",
+        "match.corrected",
         "tournament.completed",
         "tournament.announcement",
+        "placement.overridden",
     }
 )
+# Emailed whatever the recipient's category setting, without an unsubscribe link.
+TRANSACTIONAL = frozenset({"registration.offered"})
 
 _UNSUBSCRIBE_SALT = "deltacrown.unsubscribe.v1"
 
@@ -110,6 +128,10 @@ def opted_out_user_ids(user_ids: Iterable[int], category: str) -> set[int]:
             select(EmailOptOut.user_id).where(EmailOptOut.user_id.in_(ids), EmailOptOut.category == category)
         )
     )
+
+
+def category_name(category: str | None) -> str:
+    return CATEGORY_NAMES.get(category or "", category or "")
 
 
 def wants_email(user_id: int, category: str) -> bool:

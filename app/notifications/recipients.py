@@ -1,12 +1,16 @@
 """Who hears about an event: `fan_out`, called by `outbox.emit` inside the change's transaction.
 
 Rules (recipients are users with a Registration on a team; inactive accounts get nothing):
-- payment.verified / payment.refunded: the payer, i.e. the user of the payment's registration.
+- payment.verified / payment.refunded: the payer, i.e. the user of the payment's registration;
+  nobody for the verification of a registration's fee, which confirms the entry in the same
+  transaction: its `registration.confirmed` says both (one message, not two).
 - match.started / completed / disputed: for a series game, the registered users of both sides;
   for a battle-royale lobby, those of every team with a result in it (every team of the
   tournament while the lobby has no results yet, e.g. when it goes live).
 - tournament.completed: the registered users of every team.
-- placement.overridden: the registered users of the team that was moved (in-app only).
+- placement.overridden: the registered users of every team whose place the override (or its
+  clearing) changed: the pinned team and those that shifted to make room.
+- match.corrected: the registered users of the teams whose line a correction changed.
 - leaderboard.updated: nobody; it fires on every result change and is meant for webhooks.
 - payment.submitted: every active staff account (in-app only: a proof waits in their queue).
 - payment.rejected / registration.confirmed / registration.cancelled / registration.offered (a
@@ -17,7 +21,8 @@ Rules (recipients are users with a Registration on a team; inactive accounts get
   app/services/announcements.py, restated on the models because this layer imports no service).
 Each recipient gets one in-app Notification. The events with an email template also get one
 email Delivery per recipient, but only while NOTIFICATIONS_EMAIL_ENABLED is on and the recipient
-has not opted out of the event's category. Nothing here commits: the caller's commit makes the
+has not opted out of the event's category (a transactional event, the place offer, ignores the
+opt-out). Nothing here commits: the caller's commit makes the
 change and what it owes durable together.
 """
 
@@ -40,7 +45,6 @@ from app.models import (
     Registration,
     Series,
     Tournament,
-    TournamentResult,
     User,
     is_db_id,
     utcnow,
@@ -88,13 +92,32 @@ def _match_participants(match: Match) -> set[int]:
     return in_lobby or _all_participants(match.tournament_id)
 
 
-def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -> list[User]:
+def _participant_ids(tournament_id: Any, keys: set[Any]) -> set[int]:
+    keys = {k for k in keys if isinstance(k, str)}
+    if not is_db_id(tournament_id) or not keys:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Participant.id).where(Participant.tournament_id == tournament_id, Participant.key.in_(keys))
+        )
+    )
+
+
+def recipients_for(
+    event_type: str, data: dict[str, Any], subject: Any = None, notice: dict[str, Any] | None = None
+) -> list[User]:
     """The users told about this event (see the module's rules), in id order, each once."""
     if event_type in ("payment.verified", "payment.refunded"):
         payment = subject if isinstance(subject, Payment) else None
         if payment is None and is_db_id(data.get("payment_id")):
             payment = db.session.get(Payment, data["payment_id"])
         if payment is None:
+            return []
+        if event_type == "payment.verified" and db.session.scalar(
+            select(Entry.id).where(Entry.payment_id == payment.id).limit(1)
+        ):
+            # A registration's fee: verifying it confirms the entry, and that one message
+            # (registration.confirmed) says both.
             return []
         user = payment.registration.user
         return [user] if user is not None and user.is_active else []
@@ -107,14 +130,11 @@ def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -
         tournament_id = subject.id if isinstance(subject, Tournament) else data.get("tournament_id")
         return _users_of_participants(_all_participants(tournament_id))
     if event_type == "placement.overridden":
-        if isinstance(subject, TournamentResult):
-            return _users_of_participants({subject.participant_id})
-        participant_id = db.session.scalar(
-            select(Participant.id).where(
-                Participant.tournament_id == data.get("tournament_id"), Participant.key == data.get("participant_id")
-            )
-        )
-        return _users_of_participants({participant_id} if participant_id else set())
+        keys = set((notice or {}).get("moved") or {}) | {data.get("participant_id")}
+        return _users_of_participants(_participant_ids(data.get("tournament_id"), keys))
+    if event_type == "match.corrected":
+        keys = set((notice or {}).get("changes") or {})
+        return _users_of_participants(_participant_ids(data.get("tournament_id"), keys))
     if event_type == "payment.submitted":
         return list(
             db.session.scalars(
@@ -149,6 +169,20 @@ def recipients_for(event_type: str, data: dict[str, Any], subject: Any = None) -
     return []
 
 
+PERSONAL = frozenset(
+    {
+        "tournament.completed",
+        "match.completed",
+        "match.corrected",
+        "placement.overridden",
+        "payment.rejected",
+        "registration.confirmed",
+        "registration.cancelled",
+        "registration.offered",
+    }
+)
+
+
 def add_live_match_notice(user: User, tournament: Tournament, match: Match) -> Notification:
     """An inbox item telling `user` their match is live, worded like `match.started` (the demo's
     players get one; no event is sent). No commit."""
@@ -167,17 +201,17 @@ def add_live_match_notice(user: User, tournament: Tournament, match: Match) -> N
 
 def fan_out(event: OutboxEvent, subject: Any = None) -> tuple[list[Notification], list[Delivery]]:
     """Add the in-app notifications and email deliveries `event` owes (no commit)."""
-    users = recipients_for(event.type, event.data or {}, subject)
+    users = recipients_for(event.type, event.data or {}, subject, event.notice)
     if not users:
         return [], []
     now = utcnow()
     notifications = []
-    # Completions are worded per reader (their own final place, their team's lobby result); the
-    # rest is worded once.
-    personal = event.type in ("tournament.completed", "match.completed")
-    shared = None if personal else wording.describe(event.type, event.data or {})
+    # Worded per reader: their own final place or lobby line, their team's correction or move,
+    # and for registration news whether they captain the team (who pays, who sends a proof).
+    personal = event.type in PERSONAL
+    shared = None if personal else wording.describe(event.type, event.data or {}, notice=event.notice)
     for user in users:
-        view = shared or wording.describe(event.type, event.data or {}, user.id)
+        view = shared or wording.describe(event.type, event.data or {}, user.id, notice=event.notice)
         notifications.append(
             Notification(
                 user_id=user.id,
@@ -194,7 +228,9 @@ def fan_out(event: OutboxEvent, subject: Any = None) -> tuple[list[Notification]
     deliveries: list[Delivery] = []
     category = preferences.category_of(event.type)
     if current_app.config.get("NOTIFICATIONS_EMAIL_ENABLED") and event.type in preferences.EMAIL_EVENTS and category:
-        opted_out = preferences.opted_out_user_ids([u.id for u in users], category)
+        opted_out = set()
+        if event.type not in preferences.TRANSACTIONAL:
+            opted_out = preferences.opted_out_user_ids([u.id for u in users], category)
         deliveries = [
             Delivery(
                 outbox_event_id=event.id,

@@ -277,7 +277,11 @@ def unsubscribe(token: str) -> Response | str | tuple[str, int]:
         user, category = preferences.read_unsubscribe_token(token)
     except preferences.InvalidUnsubscribeToken as exc:
         return render_template("players/unsubscribe.html", error=str(exc)), 400
-    context = {"email": _masked(user.email), "category": category, "label": preferences.CATEGORIES[category]}
+    context = {
+        "email": _masked(user.email),
+        "category": preferences.category_name(category),
+        "label": preferences.CATEGORIES[category],
+    }
     if request.method == "GET":
         done = not preferences.wants_email(user.id, category)
         return render_template("players/unsubscribe.html", token=token, done=done, **context)

@@ -19,17 +19,28 @@ from app.services.support.spreadsheet import safe_cell
 CSV_COLUMNS = STANDINGS_FIELDS
 
 
+# A final-results row also says whether staff placed it, at which computed rank, and why.
+_FINAL_FIELDS = ("is_override", "frozen_rank", "override_reason")
+
+
 def standings_csv(rows: list[dict[str, Any]]) -> str:
+    """The standings' columns; final results add the override columns (the live standings have
+    no overrides, so their downloads keep the API's columns exactly)."""
+    columns = (*CSV_COLUMNS, *_FINAL_FIELDS) if any(row.get("final") for row in rows) else CSV_COLUMNS
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([safe_cell(row.get(column)) for column in CSV_COLUMNS])
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            if column == "is_override":
+                value = "yes" if value else "no"
+            elif column == "override_reason" and not row.get("is_override"):
+                value = ""
+            cells.append(safe_cell(value))
+        writer.writerow(cells)
     return out.getvalue()
-
-
-# A final-results row also says whether staff placed it, and why.
-_FINAL_FIELDS = ("is_override", "override_reason")
 
 
 def standings_json(rows: list[dict[str, Any]]) -> str:

@@ -167,6 +167,12 @@ class LobbyForm(FlaskForm):
         validate_choice=False,
     )
     version = HiddenField()
+    # Corrections only: kept in the audit log and told to the teams whose line changed.
+    reason = StringField(
+        "Reason for the correction",
+        validators=[Length(max=1000)],
+        description="Why the saved result was wrong; the audit log keeps it and the teams whose result changed read it",
+    )
     key = StringField(
         "Lobby key",
         validators=[Length(max=MAX_KEY)],

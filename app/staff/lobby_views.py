@@ -213,7 +213,9 @@ def lobby_edit(slug: str, match_id: int):
     version = form.version.data or ""
     expected = parse_whole(version)
     try:
-        saved, check = lobbies.correct_lobby(tournament.id, match.id, form.stage.data, rows, expected, actor())
+        saved, check = lobbies.correct_lobby(
+            tournament.id, match.id, form.stage.data, rows, expected, actor(), reason=form.reason.data
+        )
     except StaleLobby as exc:
         current = exc.match
         fresh = LobbyForm(formdata=None, obj=current)

@@ -17,12 +17,11 @@ Rules:
 from __future__ import annotations
 
 from flask import current_app, render_template, url_for
-from flask_mail import Message
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.errors import PermissionDenied, ValidationError
 from app.extensions import db
-from app.mailer import send
+from app.mailer import OutgoingMessage, send
 from app.models import User, utcnow
 from app.signing import timed_serializer
 
@@ -81,7 +80,7 @@ def _absolute(endpoint: str, **values) -> str:
 
 def _send(user: User, subject: str, template: str, **context) -> None:
     context = {"name": user.display_name or user.email, "email": user.email, **context}
-    msg = Message(
+    msg = OutgoingMessage(
         subject=subject,
         recipients=[user.email],
         body=render_template(f"email/account/{template}.txt", **context),

@@ -159,6 +159,15 @@ CORRECTION = Obj(
                 "Absent: the current version (last write wins)",
             )
         ),
+        "reason": Member(
+            Text(
+                rules.MAX_REASON,
+                min_stripped=0,
+                description="Why the saved result was wrong: kept in the audit log and told to the teams whose "
+                "result changed",
+            ),
+            nullable=True,
+        ),
     },
     lenient=True,
 )

@@ -182,7 +182,7 @@ def decide(
                 signals.payment_rejected.send(entry, entry_id=entry.id, proof_id=proof.id, actor_id=actor.id)
             elif entry.status in ALIVE - {EntryStatus.CONFIRMED.value}:
                 held = entry.status in SLOT_HOLDING
-                end_entry(entry, EntryStatus.REJECTED.value, "rejected", actor.id)
+                end_entry(entry, EntryStatus.REJECTED.value, "rejected", actor.id, note=reason)
                 audit_entry(entry, "rejected", actor.id, before, entry_state(entry), reason)
                 if held:
                     fill_slots(settings, now)

@@ -95,13 +95,13 @@ from app.models import (
     is_db_id,
     utcnow,
 )
+from app.money import format_money
 from app.services.accounts import verification as email_verification
 from app.services.accounts.players import CODE_ALPHABET
 from app.services.inputs.phone import normalize_phone
 from app.services.inputs.text import check_name, name_key, storable
 from app.services.registration.settings import (
     check_in_window,
-    format_money,
     parse_amount,
     settings_for,
     window_state,

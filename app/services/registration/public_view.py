@@ -17,10 +17,10 @@ from app.models import (
     Participant,
     Tournament,
 )
+from app.money import format_money
 from app.services.registration.roster_visibility import is_visible
 from app.services.registration.settings import (
     check_in_window,
-    format_money,
     settings_for,
     window_state,
 )

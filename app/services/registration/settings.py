@@ -52,10 +52,6 @@ _AMOUNT_RE = re.compile(AMOUNT_PATTERN)
 _CURRENCY_RE = re.compile(f"[A-Z]{{{CURRENCY_LENGTH}}}")
 
 
-def format_money(cents: int, currency: str) -> str:
-    return f"{currency} {Decimal(cents) / 100:.2f}"
-
-
 def settings_for(tournament_id: int) -> RegistrationSettings | None:
     """The tournament's registration settings, or None when it takes no registrations."""
     if not is_db_id(tournament_id):

@@ -149,12 +149,32 @@ def confirm(entry: Entry, now: datetime, actor_id: int | None) -> None:
     signals.registration_confirmed.send(entry, entry_id=entry.id, actor_id=actor_id)
 
 
-def end_entry(entry: Entry, status: str, reason: str, actor_id: int | None) -> None:
+def end_entry(entry: Entry, status: str, reason: str, actor_id: int | None, note: str | None = None) -> None:
     """Move an entry to an end state: roster released (a registration carrying a payment is
-    kept for its refund), join code dropped, `registration.cancelled` owed."""
+    kept for its refund), join code dropped, `registration.cancelled` owed. `note`: staff's own
+    words (a rejection's reason), kept for the captain. The signal says whether the slot goes to
+    a waiting-listed team: every caller offers it (`fill_slots`) in this transaction, so the
+    team is told only what is true."""
+    held = entry.status in SLOT_HOLDING
     entry.status = status
     entry.end_reason = reason
+    entry.end_note = note or None
     entry.payment_deadline = None
+    db.session.flush()
+    passed_on = False
+    if held and db.session.get(Tournament, entry.tournament_id).status != TournamentStatus.COMPLETED.value:
+        # Several entries may end in one transaction before the waiting list moves: this one's
+        # slot is passed on only if the list is longer than the slots freed so far.
+        settings = db.session.scalar(
+            select(RegistrationSettings).where(RegistrationSettings.tournament_id == entry.tournament_id)
+        )
+        waiting = db.session.scalar(
+            select(func.count(Entry.id)).where(
+                Entry.tournament_id == entry.tournament_id, Entry.status == EntryStatus.WAITLISTED.value
+            )
+        )
+        free = (settings.capacity if settings is not None else 0) - slots_taken(entry.tournament_id)
+        passed_on = free > 0 and waiting >= free
     if entry.participant_id is not None:
         db.session.execute(db.delete(TeamJoinCode).where(TeamJoinCode.participant_id == entry.participant_id))
         paid = select(Payment.registration_id)
@@ -164,7 +184,9 @@ def end_entry(entry: Entry, status: str, reason: str, actor_id: int | None) -> N
             )
         )
     db.session.flush()
-    signals.registration_cancelled.send(entry, entry_id=entry.id, actor_id=actor_id, reason=reason)
+    signals.registration_cancelled.send(
+        entry, entry_id=entry.id, actor_id=actor_id, reason=reason, passed_on=passed_on, note=entry.end_note
+    )
 
 
 def start_unconfirmed(entry: Entry, settings: RegistrationSettings, now: datetime, actor_id: int | None) -> None:

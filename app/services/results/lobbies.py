@@ -38,7 +38,14 @@ from app.services.inputs.numbers import parse_whole, too_long
 from app.services.inputs.text import check_name, storable
 from app.services.results.locks import lock_tournament
 from app.services.tournaments import states
-from app.services.tournaments.file import MAX_KILLS, MAX_PLACEMENT, MAX_STAGE, parse_json, validate_match_entry
+from app.services.tournaments.file import (
+    MAX_KILLS,
+    MAX_PLACEMENT,
+    MAX_REASON,
+    MAX_STAGE,
+    parse_json,
+    validate_match_entry,
+)
 from app.services.tournaments.lookup import get_tournament
 from app.timestamps import iso_z
 
@@ -229,10 +236,18 @@ def correct_lobby(
     rows: list[dict[str, Any]],
     expected_version: Any,
     actor_id: int | None,
+    reason: Any = None,
 ):
-    """Replace a saved lobby's results (see the module docstring). Returns (match, check)."""
+    """Replace a saved lobby's results (see the module docstring). Returns (match, check).
+    `reason` (optional, why it was wrong) goes to the audit log and, for a lobby that counts, to
+    the correction notice of the teams whose line changed."""
     tournament = get_tournament(ref)
     stage = _check_stage(stage)
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationError("reason: must be text")
+    reason = (reason or "").strip() or None
+    if reason is not None and (len(reason) > MAX_REASON or not storable(reason)):
+        raise ValidationError(f"reason: at most {MAX_REASON} characters of text")
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
         raise ValidationError("version: missing; reload the lobby and enter the correction again")
     check = check_lobby(tournament, rows)
@@ -294,13 +309,38 @@ def correct_lobby(
         actor_id=actor_id,
         before={"stage": before_stage, "results": {k: list(v) for k, v in before.items()}},
         after={"stage": match.stage, "results": {k: list(v) for k, v in after.items()}},
+        reason=reason,
     )
     counts = Ruleset.lobby_counts(match)
     if counts:
+        changes = _changed_lines(tournament, before, after)
+        if changes:
+            # The players were told the old line when the lobby completed: tell them it changed.
+            signals.match_corrected.send(match, tournament=tournament, changes=changes, reason=reason)
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)
     db.session.commit()
     db.session.expire(match, ["results"])
     return match, check
+
+
+def _changed_lines(
+    tournament: Tournament, before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+) -> dict[str, dict[str, list[int] | None]]:
+    """{team key: {"before": [placement, kills, points] | None, "after": ...}} for each team whose
+    line a correction changed (None: no line on that side)."""
+    ruleset = tournament_ruleset(tournament)
+
+    def line(row: tuple[int, int] | None) -> list[int] | None:
+        if row is None:
+            return None
+        placement, kills = row
+        return [placement, kills, ruleset.placement_score(placement) + kills * ruleset.kill_points]
+
+    return {
+        key: {"before": line(before.get(key)), "after": line(after.get(key))}
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
 
 
 # --------------------------------------------------------------------------- pasting

@@ -98,6 +98,8 @@ def override_placement(
         old_rank=old_rank,
         new_rank=new_rank,
         cleared=False,
+        reason=reason,
+        moved=_moved(before, _rank_map(results)),
     )
     db.session.commit()
     return _override_response(target, participant_id, old_rank)
@@ -141,6 +143,8 @@ def clear_override(
         old_rank=old_rank,
         new_rank=target.rank,
         cleared=True,
+        reason=reason,
+        moved=_moved(before, _rank_map(results)),
     )
     db.session.commit()
     return {
@@ -280,6 +284,12 @@ def _apply_pins(results: list[TournamentResult]) -> None:
         slots = [next(free) for _ in members]
         for member in members:
             member.rank = slots[0]
+
+
+def _moved(before: dict[str, int], after: dict[str, int]) -> dict[str, list[int]]:
+    """{participant key: [old rank, new rank]} for every team an override moved: the pinned team
+    and each one that shifted to make room (all of them are told, with the reason)."""
+    return {key: [before[key], rank] for key, rank in after.items() if key in before and before[key] != rank}
 
 
 def _rank_map(results: list[TournamentResult]) -> dict[str, int]:

@@ -8,7 +8,8 @@ machine gets the same standings.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -222,6 +223,25 @@ def demo_documents() -> list[dict[str, Any]]:
     ]
 
 
+@contextmanager
+def one_transaction() -> Iterator[None]:
+    """Run the demo's many service calls as one transaction. The services commit each step, as
+    they must for real use; here each of those commits only flushes, and the whole is committed
+    at the end or rolled back on any error (the demo is all there or not at all)."""
+    from app.extensions import db
+
+    session = db.session()
+    session.commit = session.flush  # type: ignore[method-assign]
+    try:
+        yield
+    except BaseException:
+        del session.commit
+        session.rollback()
+        raise
+    del session.commit
+    session.commit()
+
+
 def load_demo(progress: Callable[[str], None] | None = None) -> list[str]:
     """Import every demo tournament that is not there yet; returns the slugs imported."""
     from sqlalchemy import select
@@ -263,7 +283,7 @@ def ensure_demo_players(
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Match, Participant, Payment, Registration, Tournament, User
+    from app.models import Match, Participant, Payment, Registration, Tournament, User, utcnow
 
     emails = []
     for email, name, slug, team_key in DEMO_PLAYERS:
@@ -273,7 +293,7 @@ def ensure_demo_players(
         user = db.session.scalar(select(User).where(User.email == email))
         created = user is None
         if user is None:
-            user = User(email=email, display_name=name)
+            user = User(email=email, display_name=name, email_verified_at=utcnow())
             db.session.add(user)
             db.session.flush()
             team = db.session.scalar(
@@ -331,10 +351,14 @@ def ensure_demo_registrations(staff_id: int, password: str, *, reset: bool = Fal
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None or reset:
             if user is None:
-                user = User(email=email, display_name=email.split("@")[0].title())
+                # Made by the demo like an admin makes accounts: the address counts as confirmed
+                # (with email on, an unconfirmed captain could not register).
+                user = User(email=email, display_name=email.split("@")[0].title(), email_verified_at=utcnow())
                 db.session.add(user)
             user.set_password(password)
             given.append(email)
+        if user.email_verified_at is None:
+            user.email_verified_at = utcnow()
         captains[email] = user
     db.session.commit()
     if registration_settings.settings_for(tournament.id) is not None:

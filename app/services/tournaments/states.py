@@ -143,7 +143,7 @@ def change_match_state(
         after={"state": new_state},
         reason=reason,
     )
-    _announce_match_change(tournament, match, before["state"])
+    _announce_match_change(tournament, match, before["state"], reason)
     db.session.commit()
     return match
 
@@ -277,13 +277,24 @@ def _free_key(existing: set[str], start: int) -> str:
     return f"m{number}"
 
 
-def _announce_match_change(tournament: Tournament, match: Match, before_state: str | None) -> bool:
+def _announce_match_change(
+    tournament: Tournament, match: Match, before_state: str | None, reason: str | None = None
+) -> bool:
     """Send the signals of a match change (a state move, or `before_state` None for a new match)
     inside the open transaction; return whether the standings changed, which is exactly when a
-    match enters or leaves the completed state, the only one that counts."""
+    match enters or leaves the completed state, the only one that counts. The players read
+    `reason` (why it is disputed, or the note settling a dispute)."""
     signal = _MATCH_SIGNALS.get(match.state) if before_state is not None else None
     if signal is not None:
-        signal.send(match, tournament=tournament, tournament_id=tournament.id, match_id=match.id, state=match.state)
+        signal.send(
+            match,
+            tournament=tournament,
+            tournament_id=tournament.id,
+            match_id=match.id,
+            state=match.state,
+            previous_state=before_state,
+            reason=reason,
+        )
     changed = Ruleset.counts(match.state) != (before_state is not None and Ruleset.counts(before_state))
     if changed:
         signals.leaderboard_updated.send(tournament, tournament_id=tournament.id)

@@ -1,8 +1,8 @@
 """Event extras (issue 26): the tournament's description, rules and organiser contact; the
 captain's phone on an entry and the setting that requires it; staff announcements.
 
-Revision ID: 0014_event_extras
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import app.models
 
-revision = '0014_event_extras'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
