@@ -83,8 +83,12 @@ def test_whole_flow_through_the_api(app, client, setup):
     assert [r["id"] for r in mine] == [rid]
     assert set(mine[0]) == {
         "id", "code", "team_name", "tag", "status", "payment_status", "captain_id",
-        "created_at", "payment_deadline", "waitlist_position", "checked_in",
+        "created_at", "payment_deadline", "waitlist_position", "checked_in", "participant_id",
     }  # fmt: skip
+    # participant_id is the team's key in results and standings (contract §7/§8).
+    with app.app_context():
+        key = db.session.get(Entry, rid).participant.key
+    assert mine[0]["participant_id"] == key and isinstance(key, str)
     assert client.get(f"{base}/registrations/?status=waitlisted", headers=_h(c1["token"])).get_json() == []
     bad = client.get(f"{base}/registrations/?status=paid", headers=_h(c1["token"]))
     assert bad.status_code == 400 and bad.get_json()["error"].startswith("status")

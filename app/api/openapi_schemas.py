@@ -264,6 +264,7 @@ REGISTRATION_ROW = {
         "payment_deadline",
         "waitlist_position",
         "checked_in",
+        "participant_id",
     ],
     "properties": {
         "id": {"type": "integer"},
@@ -277,6 +278,7 @@ REGISTRATION_ROW = {
         "payment_deadline": {"type": ["string", "null"], "format": "date-time"},
         "waitlist_position": {"type": ["integer", "null"], "minimum": 1},
         "checked_in": {"type": "boolean"},
+        "participant_id": NULLABLE_STR,
     },
 }
 

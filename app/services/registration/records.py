@@ -222,4 +222,7 @@ def to_row(entry: Entry, positions: dict[int, int] | None = None) -> dict[str, A
         "payment_deadline": iso_z(entry.payment_deadline),
         "waitlist_position": (positions or {}).get(entry.id) if entry.status == EntryStatus.WAITLISTED.value else None,
         "checked_in": entry.checked_in_at is not None,
+        # The team's key in results and standings (contract §7/§8), so a client can join a
+        # registration to its standings row; null until the entry has a participant.
+        "participant_id": entry.participant.key if entry.participant is not None else None,
     }
