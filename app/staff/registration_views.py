@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament
-from app.services.registration import decisions, public_view, settings_save, slots
+from app.services.registration import check_ins, decisions, public_view, settings_save, slots
 from app.services.registration import records as entry_records
 from app.services.registration.settings import settings_for, settings_to_json
 from app.services.support.spreadsheet import safe_cell
@@ -169,6 +169,7 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
         "actions": actions,
         "positions": entry_records.waitlist_positions(tournament.id),
         "settings": settings_for(tournament.id),
+        "check_in": check_ins.overview(tournament.id),
         "method_labels": METHOD_LABELS,
         "labels": DECISION_LABELS,
         "form": DecisionForm(formdata=None),
