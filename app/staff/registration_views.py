@@ -20,8 +20,8 @@ from sqlalchemy.orm import selectinload
 
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament
-from app.services.registration import check_ins, decisions, public_view, settings_save, slots
+from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament, utcnow
+from app.services.registration import check_ins, deadlines, decisions, public_view, settings_save, slots
 from app.services.registration import records as entry_records
 from app.services.registration.settings import settings_for, settings_to_json
 from app.services.support.spreadsheet import safe_cell
@@ -93,6 +93,7 @@ def registration_settings(slug: str):
 
 def _settings_page(tournament: Tournament, form: RegistrationSettingsForm, stored: Any, status: int = 200):
     view = public_view.public_state(tournament)
+    form.payment_deadline_hours.description = deadlines.summary(stored, utcnow())
     page = render_template(
         "staff/registrations/settings.html",
         tournament=tournament,
@@ -153,6 +154,7 @@ def _flagged_proofs(rows: list[Entry], duplicates: set[int]) -> set[int]:
 
 def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> dict[str, Any]:
     rows = entry_records.queue(tournament.id, status)
+    settings = settings_for(tournament.id)
     duplicates = entry_records.duplicate_transaction_entry_ids(tournament.id)
     actions = {entry.id: _actions(entry) for entry in rows}
     return {
@@ -168,8 +170,11 @@ def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> 
         "histories": entry_records.histories_of([entry.id for entry in rows]),
         "actions": actions,
         "positions": entry_records.waitlist_positions(tournament.id),
-        "settings": settings_for(tournament.id),
+        "settings": settings,
         "check_in": check_ins.overview(tournament.id),
+        "deadline_warnings": {
+            e.id: deadlines.warning(e, settings) for e in rows if e.status == EntryStatus.PENDING_PAYMENT
+        },
         "method_labels": METHOD_LABELS,
         "labels": DECISION_LABELS,
         "form": DecisionForm(formdata=None),

@@ -13,7 +13,8 @@ The rule:
   commit), so capacity is never exceeded however many captains press Register at once. When no
   slot is free the team joins the waiting list (`waitlisted`), first come first served.
 - A new entry with a fee is `pending_payment` with a deadline (`payment_deadline_hours` after
-  registering). The captain submits proof (method, transaction id, amount, sender's last digits,
+  registering, but never past the registration close or the start of play: `deadlines`).
+  The captain submits proof (method, transaction id, amount, sender's last digits,
   optional screenshot): payment status `submitted`. Staff verify it (-> `confirmed`, payment
   `verified`; a roster `Payment` is recorded on the captain's registration through
   app/services/registration/payments.py, so `payment.verified`/`payment.refunded` and the Payments tab stay

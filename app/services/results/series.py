@@ -66,7 +66,7 @@ def _participant(tournament: Tournament, key: Any, field_name: str) -> Participa
         else None
     )
     if participant is None:
-        raise ValidationError(f"{field_name}: choose one of the tournament's teams")
+        raise ValidationError(f"{field_name}: choose a team in the event")
     return participant
 
 
