@@ -95,6 +95,7 @@ from app.models import (
 from app.services.accounts import verification as email_verification
 from app.services.accounts.players import CODE_ALPHABET
 from app.services.inputs.text import check_name, storable
+from app.services.registration import transactions
 from app.services.registration.settings import (
     check_in_window,
     format_money,
@@ -123,10 +124,9 @@ REGISTRATION_CODE_LENGTH = 6
 MAX_TEAM_NAME = 200
 MAX_TAG = 20
 
-# A transaction id as the payment apps show it (a portable regex: api_bodies states it too).
-MAX_TRANSACTION_ID = 80
-TRANSACTION_PATTERN = f"[A-Za-z0-9][A-Za-z0-9._/-]{{2,{MAX_TRANSACTION_ID - 1}}}"
-_TXN_RE = re.compile(TRANSACTION_PATTERN)
+# Transaction ids (one, or several for a split payment): the rule is in `transactions`.
+MAX_TRANSACTION_ID = transactions.MAX_TRANSACTION_ID
+TRANSACTION_PATTERN = transactions.TRANSACTION_PATTERN
 
 
 def _clean_team(team_name: Any, tag: Any) -> tuple[str, str | None]:
@@ -282,9 +282,7 @@ def submit_proof(
     if method.strip().casefold() not in names:
         raise ValidationError(f"method: one of {', '.join(names.values()) or 'none (this entry is free)'}")
     method = names[method.strip().casefold()]
-    if not isinstance(transaction_id, str) or not _TXN_RE.fullmatch(transaction_id.strip()):
-        raise ValidationError("transaction_id: 3 to 80 letters and digits as the payment app shows it")
-    transaction_id = transaction_id.strip().upper()
+    transaction_id = transactions.clean_transaction_ids(transaction_id)
     cents = parse_amount(amount)
     if settings is not None and cents < settings.fee_cents:
         raise ValidationError(
