@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Entry, MatchResult, PaymentProof, Tournament, User, utcnow
-from app.services.registration import deadlines, decisions, entries, settings_save, transactions
+from app.services.registration import decisions, entries, settings_save
 from app.services.registration import records as entry_records
 from app.services.standings.engine import br_standings
 from app.services.tournaments import setup as tournament_setup
@@ -183,6 +183,8 @@ def test_waiting_list_offer_after_the_close_runs_until_the_start_at_most(reg):
     decisions.decide(first.id, "reject", reg["staff"], reason="no payment", now=later)
     second = db.session.get(Entry, second.id)
     assert second.status == "pending_payment" and second.payment_deadline == starts
+    from app.services.registration import deadlines
+
     assert "start of play" in deadlines.warning(second, entry_records_settings(reg["tid"]))
 
 
@@ -345,6 +347,8 @@ def test_transaction_id_used_twice_names_the_other_team_and_verifying_asks_first
 
 
 def test_split_payment_is_one_proof_with_two_ids(app, event):
+    from app.services.registration import transactions
+
     with app.app_context():
         assert transactions.clean_transaction_ids("ab12cd + EF34GH") == "AB12CD, EF34GH"
         assert transactions.sum_amounts("150 + 150") == "300.00"

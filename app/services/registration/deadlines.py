@@ -68,7 +68,7 @@ def summary(settings: RegistrationSettings | None, now: datetime) -> str:
     text = f"A team registering now would have until {_fmt(deadline)} to pay"
     if deadline < full:
         which = "registration closes" if deadline == settings.closes_at else "play starts"
-        return f"{text}: {settings.payment_deadline_hours} hours would run past {_fmt(deadline)}, when {which}."
+        return f"{text}, when {which}: a deadline never runs past the close or the start of play."
     return f"{text} ({settings.payment_deadline_hours} hours; never after registration closes or play starts)."
 
 
