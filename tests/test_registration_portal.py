@@ -348,7 +348,7 @@ def test_duplicate_transaction_id_is_flagged_on_both_rows(app, open_registration
     send_proof(three, third, "OTHER999")
     queue = text(staff.get(QUEUE))
     for entry_id in (first, second):
-        assert "Transaction ID used twice" in card(queue, entry_id)
+        assert "Transaction ID also sent by" in card(queue, entry_id)
         assert 'class="is-duplicate"' in card(queue, entry_id)
     assert "used twice" not in card(queue, third)
     exported = list(csv.DictReader(io.StringIO(text(staff.get(f"{STAFF_URL}/registrations.csv")))))

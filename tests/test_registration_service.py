@@ -35,6 +35,7 @@ from tests.factories import br_tournament
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 START = NOW + timedelta(days=3)
+CLOSES = datetime(2026, 12, 4, 0, 0, tzinfo=UTC)  # the settings' closes_at
 FEE = {"amount": "500.00", "currency": "BDT"}
 METHODS = [{"name": "bkash", "instructions": "bKash merchant 01700000000, reference = your code"}]
 
@@ -103,8 +104,9 @@ def test_paid_flow_register_submit_reject_resubmit_verify(ctx):
     decisions.decide(entry.id, "reject", ctx["staff"], reason="amount not received", now=later)
     entry = db.session.get(Entry, entry.id)
     assert (entry.status, entry.payment_status) == ("pending_payment", "rejected")
-    # Rejected near the deadline: the team gets a fresh deadline to pay again.
-    assert entry.payment_deadline == later + timedelta(hours=48)
+    # Rejected near the deadline: the team gets a fresh deadline to pay again, but never past the
+    # registration close (issue 26).
+    assert entry.payment_deadline == min(later + timedelta(hours=48), CLOSES)
 
     _pay(entry, captain, txn="XYZ999", now=later + timedelta(hours=1))
     proofs = entry_records.proofs_of(entry.id)
@@ -194,7 +196,7 @@ def test_capacity_waitlist_and_deadline_promotion(ctx):
     assert timed_steps.run_timed_steps(later) == {"cancelled": 1, "confirmed": 0, "no_show": 0, "offered": 1}
     first, second, third = (db.session.get(Entry, e.id) for e in (first, second, third))
     assert (first.status, first.end_reason) == ("cancelled", "deadline")
-    assert second.status == "pending_payment" and second.payment_deadline == later + timedelta(hours=48)
+    assert second.status == "pending_payment" and second.payment_deadline == min(later + timedelta(hours=48), CLOSES)
     assert entry_records.to_row(third)["waitlist_position"] == 1
     cancelled = _events("registration.cancelled")
     assert [e.data["reason"] for e in cancelled] == ["deadline"]

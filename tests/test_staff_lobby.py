@@ -164,9 +164,10 @@ def test_paste_csv_fills_the_grid_without_saving(app, staff):
     response = staff.post(f"{URL}/lobbies/paste", {"paste": paste})
     assert response.status_code == 200
     html = text(response)
-    assert re.findall(r'name="rows-\d+-participant" value="(\w)"', html) == ["C", "B", "A", "D"]
-    assert re.findall(r'name="rows-\d+-placement" value="([^"]*)"', html) == ["1", "2", "3", ""]
-    assert outputs(html)["0"] == "19 pts"
+    # The grid keeps the teams' own order (issue 26): a pasted lobby fills it, never reorders it.
+    assert re.findall(r'name="rows-\d+-participant" value="(\w)"', html) == ["A", "B", "C", "D"]
+    assert re.findall(r'name="rows-\d+-placement" value="([^"]*)"', html) == ["3", "2", "1", ""]
+    assert outputs(html)["2"] == "19 pts"
     assert stored(app) == 0
 
 
@@ -174,7 +175,7 @@ def test_paste_json_lobby(app, staff):
     lobby = {"stage": "Day 2", "results": [{"participant": "D", "placement": 1, "kills": 2}]}
     response = staff.post(f"{URL}/lobbies/paste", {"paste": json.dumps(lobby)})
     assert response.status_code == 200
-    assert 'value="Day 2"' in text(response) and outputs(text(response))["0"] == "14 pts"
+    assert 'value="Day 2"' in text(response) and outputs(text(response))["3"] == "14 pts"
 
 
 @pytest.mark.parametrize(
@@ -369,7 +370,7 @@ def test_fill_the_grid_keeps_the_stage_and_state_typed_in_the_grid(app, staff):
     html = text(staff.post(f"{URL}/lobbies/paste", fields))
     assert 'name="stage" type="text" value="Day 3"' in html
     assert re.search(r'<option selected value="live">|<option value="live" selected>', html)
-    assert re.findall(r'name="rows-\d+-placement" value="([^"]*)"', html) == ["1", "2", "", ""]
+    assert re.findall(r'name="rows-\d+-placement" value="([^"]*)"', html) == ["", "2", "1", ""]
     # A stage written in a pasted JSON lobby still wins over the grid's.
     lobby = {"stage": "Day 4", "results": [{"participant": "D", "placement": 1, "kills": 2}]}
     html = text(staff.post(f"{URL}/lobbies/paste", {**fields, "paste": json.dumps(lobby)}))

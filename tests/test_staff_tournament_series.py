@@ -61,7 +61,7 @@ def test_create_record_games_and_win(app, client, staff):
     "change, field, message",
     [
         ({"participant_b": "A"}, "participant_b", "cannot play itself"),
-        ({"participant_b": ""}, "participant_b", "choose a registered participant"),
+        ({"participant_b": ""}, "participant_b", "choose a team in the event"),
         ({"best_of": "4"}, "best_of", "Not a valid choice"),
         ({"key": "semi final"}, "key", "letters, digits"),
         ({"key": ""}, "key", "required"),

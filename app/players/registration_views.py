@@ -32,9 +32,8 @@ from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournamen
 from app.players import bp
 from app.services.accounts.players import issue_join_code
 from app.services.inputs import phone
-from app.services.inputs.numbers import MAX_NUMBER_TEXT
 from app.services.inputs.text import storable
-from app.services.registration import entries, proof_images, public_view, slots
+from app.services.registration import entries, proof_images, public_view, slots, transactions
 from app.services.registration import records as entry_records
 from app.services.registration import settings as registration_settings
 from app.services.registration.settings import METHOD_LABELS
@@ -66,9 +65,14 @@ class ProofForm(FlaskForm):
     transaction_id = StringField(
         "Transaction ID",
         validators=[DataRequired(), Length(max=entries.MAX_TRANSACTION_ID)],
-        description="From the confirmation SMS or the app, e.g. 9A7B6C5D4E",
+        description="From the confirmation SMS or the app, e.g. 9A7B6C5D4E. Paid in two transfers? "
+        "Enter both IDs separated by a comma",
     )
-    amount = StringField("Amount sent", validators=[DataRequired(), Length(max=MAX_NUMBER_TEXT)])
+    amount = StringField(
+        "Amount sent",
+        validators=[DataRequired(), Length(max=transactions.MAX_AMOUNT_TEXT)],
+        description="Two transfers: their total, or both amounts as 150 + 150",
+    )
     sender_last_digits = StringField(
         "Last digits of the sending account",
         validators=[Optional(), Length(max=entries.MAX_SENDER_DIGITS_TEXT)],
@@ -132,7 +136,13 @@ def _entry_context(entry: Entry, **extra: Any) -> dict[str, Any]:
     proof_form.method.choices = _method_choices(view)
     if not proof_form.amount.data and settings is not None and settings.fee_cents:
         proof_form.amount.data = f"{settings.fee_cents / 100:.2f}"
+    proofs = entry_records.proofs_of(entry.id)
+    if proof_form.method.data is None and proofs:
+        # A corrected proof is usually paid the same way: keep "Paid with" as last time.
+        proof_form.method.data = proofs[-1].method
     starts_at = getattr(settings, "starts_at", None)
+    # Holding a slot with the fee still owed: the only team shown how to pay.
+    must_pay = entry.status == EntryStatus.PENDING_PAYMENT and entry.payment_status in ("none", "rejected")
     in_window = bool(
         view.check_in_opens_at and view.check_in_closes_at and view.check_in_opens_at <= now < view.check_in_closes_at
     )
@@ -142,13 +152,11 @@ def _entry_context(entry: Entry, **extra: Any) -> dict[str, Any]:
         "view": view,
         "settings": settings,
         "captain": captain,
-        "proofs": entry_records.proofs_of(entry.id),
+        "proofs": proofs,
         "proof_form": proof_form,
         "confirm_form": ConfirmForm(formdata=None),
-        "can_pay": captain
-        and entry.status == EntryStatus.PENDING_PAYMENT
-        and entry.payment_status in ("none", "rejected")
-        and bool(view.methods),
+        "must_pay": must_pay,
+        "can_pay": captain and must_pay and bool(view.methods),
         "can_withdraw": captain and entry.status in slots.ALIVE and (starts_at is None or now < starts_at),
         "can_check_in": captain and entry.status == EntryStatus.CONFIRMED and not entry.checked_in_at and in_window,
         "method_labels": METHOD_LABELS,
@@ -257,7 +265,7 @@ def registration_proof(entry_id: int):
             current_user.id,
             method=form.method.data or "",
             transaction_id=(form.transaction_id.data or "").strip(),
-            amount=(form.amount.data or "").strip(),
+            amount=transactions.sum_amounts((form.amount.data or "").strip()),
             sender_last_digits=(form.sender_last_digits.data or "").strip(),
             screenshot_key=key,
         )

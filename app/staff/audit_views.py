@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, render_template, request, stream_with_context, url_for
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.errors import DomainError
 from app.extensions import db
@@ -34,7 +34,12 @@ def audit_log():
 
 
 def _page(args, result, error, status, flt=None):
-    actors = db.session.scalars(select(User).order_by(User.email)).all()
+    # The actor filter offers the staff (who make the changes worth filtering by), not every
+    # player's email; a player already chosen through the address stays selectable.
+    chosen = (args.get("actor") or "").lower()
+    actors = db.session.scalars(
+        select(User).where(or_(User.is_staff, User.is_admin, func.lower(User.email) == chosen)).order_by(User.email)
+    ).all()
     return (
         render_template(
             "staff/audit/index.html",

@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.errors import Conflict, DomainError, NotFound
 from app.models import Tournament
 from app.services.inputs.text import storable
+from app.services.registration.roster_visibility import event_participants
 from app.services.tournaments.lookup import get_tournament_by_slug
 
 
@@ -39,6 +40,8 @@ def actor() -> int:
 
 
 def participant_choices(tournament: Tournament, blank: str | None = None) -> dict[str, str]:
+    """The teams a staff form offers (penalties, series): only those in the event."""
     choices = {"": blank} if blank is not None else {}
-    choices.update((p.key, p.name) for p in sorted(tournament.participants, key=lambda p: p.name.casefold()))
+    teams = event_participants(tournament.id)
+    choices.update((p.key, p.name) for p in sorted(teams, key=lambda p: p.name.casefold()))
     return choices

@@ -16,6 +16,7 @@ from app.models import Match, MatchState, Tournament
 from app.rendering import render_page_or_fragment, wants_fragment
 from app.services.inputs.numbers import parse_whole
 from app.services.inputs.text import storable
+from app.services.registration.roster_visibility import event_participants
 from app.services.results import lobbies, lobby_keys
 from app.services.results.lobbies import LobbyCheck, StaleLobby
 from app.services.tournaments.states import DuplicateLobby
@@ -45,20 +46,38 @@ def _posted_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def _grid(tournament: Tournament, filled: dict[str, tuple[Any, Any]] | None = None) -> list[dict[str, Any]]:
-    """One row per registered team; a saved or pasted lobby's teams first, in placement order."""
+def _grid(
+    tournament: Tournament, filled: dict[str, tuple[Any, Any]] | None = None, keep: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per team in the event (roster_visibility), in slot order: the same order in the
+    entry grid, a pasted lobby and the correction grid, so a team is always on the same line.
+    `keep`: a saved lobby's teams that have since left the event keep their rows, last."""
     filled = filled or {}
-    participants = sorted(tournament.participants, key=lambda p: p.id)
-    order = {key: i for i, key in enumerate(filled)}
-    participants.sort(key=lambda p: (order.get(p.key, len(order)), p.id))
+    teams = event_participants(tournament.id)
+    listed = {p.key for p in teams}
+    kept = set(keep or ()) - listed
+    left = [p for p in sorted(tournament.participants, key=lambda p: p.id) if p.key in kept]
     return [
         {
             "participant": p.key,
             "placement": "" if p.key not in filled else str(filled[p.key][0]),
             "kills": "" if p.key not in filled else str(filled[p.key][1]),
         }
-        for p in participants
+        for p in [*teams, *left]
     ]
+
+
+def _latest_stage(tournament: Tournament) -> str | None:
+    return db.session.scalar(
+        select(Match.stage)
+        .where(Match.tournament_id == tournament.id, Match.series_id.is_(None))
+        .order_by(Match.position.desc(), Match.id.desc())
+        .limit(1)
+    )
+
+
+def _saved(match: Match | None) -> list[str]:
+    return list(lobbies.saved_rows(match)) if match is not None else []
 
 
 def _render(
@@ -122,8 +141,12 @@ def lobby_new(slug: str):
     _refuse_if_not_br(tournament)
     form = LobbyForm()
     if request.method == "GET":
-        # After a save the next lobby is usually in the same stage: keep it filled in.
-        form.stage.data = request.args.get("stage", "")[:80]
+        # The next lobby is usually in the same stage as the last one: keep it filled in (the
+        # redirect after a save names it; otherwise the latest lobby's).
+        if "stage" in request.args:
+            form.stage.data = request.args["stage"][:80]
+        else:
+            form.stage.data = _latest_stage(tournament) or ""
         form.key.data = lobby_keys.reserve_key(tournament, actor())
         return _render(tournament, form, lobbies.check_lobby(tournament, _grid(tournament)))
     rows = _posted_rows()
@@ -162,7 +185,7 @@ def lobby_check(slug: str):
             match = lobbies.lobby_for(tournament, parse_whole(match_id))
         except DomainError:
             match = None
-    return _render(tournament, form, lobbies.check_lobby(tournament, _posted_rows()), match=match)
+    return _render(tournament, form, lobbies.check_lobby(tournament, _posted_rows(), _saved(match)), match=match)
 
 
 @bp.post("/tournaments/<slug>/lobbies/paste")
@@ -203,13 +226,14 @@ def lobby_edit(slug: str, match_id: int):
     if request.method == "GET":
         form = LobbyForm(formdata=None, obj=match)
         form.version.data = str(match.version)
-        return _render(
-            tournament, form, lobbies.check_lobby(tournament, _grid(tournament, lobbies.saved_rows(match))), match=match
-        )
+        saved = lobbies.saved_rows(match)
+        grid = _grid(tournament, saved, list(saved))
+        return _render(tournament, form, lobbies.check_lobby(tournament, grid, list(saved)), match=match)
     form = LobbyForm()
     rows = _posted_rows()
+    keep = _saved(match)
     if not form.validate_on_submit() or not storable_form(form):
-        return _render(tournament, form, lobbies.check_lobby(tournament, rows), match=match, status=400)
+        return _render(tournament, form, lobbies.check_lobby(tournament, rows, keep), match=match, status=400)
     version = form.version.data or ""
     expected = parse_whole(version)
     try:
@@ -221,12 +245,13 @@ def lobby_edit(slug: str, match_id: int):
         fresh = LobbyForm(formdata=None, obj=current)
         fresh.version.data = str(current.version)
         fresh.form_errors.append(exc.message)
-        grid = _grid(tournament, lobbies.saved_rows(current))
-        rejected = lobbies.check_lobby(tournament, rows)
+        now_saved = lobbies.saved_rows(current)
+        grid = _grid(tournament, now_saved, list(now_saved))
+        rejected = lobbies.check_lobby(tournament, rows, keep)
         return _render(
             load(slug),
             fresh,
-            lobbies.check_lobby(tournament, grid),
+            lobbies.check_lobby(tournament, grid, list(now_saved)),
             match=current,
             status=409,
             conflict=exc.message,
@@ -235,7 +260,9 @@ def lobby_edit(slug: str, match_id: int):
     except DomainError as exc:
         db.session.rollback()
         form.form_errors.append(exc.message)
-        return _render(load(slug), form, lobbies.check_lobby(tournament, rows), match=match, status=status_for(exc))
+        return _render(
+            load(slug), form, lobbies.check_lobby(tournament, rows, keep), match=match, status=status_for(exc)
+        )
     if saved is None:
         return _render(tournament, form, check, match=match, status=400)
     flash(f"Corrected lobby {saved.key}.", "success")

@@ -14,6 +14,7 @@ from app.services.registration import payments
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import PaymentForm, storable_form
+from app.staff.registration_forms import METHOD_LABELS
 
 
 def payments_page(
@@ -48,6 +49,7 @@ def payments_page(
         payments=by_registration,
         transitions=payments.TRANSITIONS,
         reason_required=payments.REASON_REQUIRED,
+        method_labels=METHOD_LABELS,
         form=form or PaymentForm(formdata=None),
         error=error,
         failed=failed,

@@ -18,16 +18,26 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.confirmation import is_confirmed
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament
-from app.services.registration import decisions, fee_totals, public_view, settings_save, slots
+from app.models import Entry, EntryPaymentStatus, EntryStatus, PaymentProof, Registration, Tournament, utcnow
+from app.services.registration import (
+    check_ins,
+    deadlines,
+    decisions,
+    fee_totals,
+    public_view,
+    settings_save,
+    slots,
+    transactions,
+)
 from app.services.registration import records as entry_records
 from app.services.registration.settings import settings_for, settings_to_json
 from app.services.support.spreadsheet import safe_cell
 from app.staff import bp
 from app.staff.common import actor, load, status_for
-from app.staff.forms import attach_error, storable_form
+from app.staff.forms import ActionForm, attach_error, storable_form
 from app.staff.registration_forms import (
     METHOD_LABELS,
     METHODS,
@@ -93,6 +103,7 @@ def registration_settings(slug: str):
 
 def _settings_page(tournament: Tournament, form: RegistrationSettingsForm, stored: Any, status: int = 200):
     view = public_view.public_state(tournament)
+    form.payment_deadline_hours.description = deadlines.summary(stored, utcnow())
     page = render_template(
         "staff/registrations/settings.html",
         tournament=tournament,
@@ -130,48 +141,33 @@ def _rosters(rows: list[Entry]) -> dict[int, list[Registration]]:
     return rosters
 
 
-def _transaction_key(proof: PaymentProof) -> tuple[str, str]:
-    return (proof.method.strip().lower(), proof.transaction_id.strip().lower())
-
-
-def _flagged_proofs(rows: list[Entry], duplicates: set[int]) -> set[int]:
-    """Which proofs of the flagged entries carry the repeated transaction ID: those sharing it
-    with another entry on this page; when the twin is elsewhere (another tournament, another
-    filter), every proof of the flagged entry."""
-    owners: dict[tuple[str, str], set[int]] = {}
-    for entry in rows:
-        for proof in entry.proofs:
-            owners.setdefault(_transaction_key(proof), set()).add(entry.id)
-    flagged: set[int] = set()
-    for entry in rows:
-        if entry.id not in duplicates:
-            continue
-        shared = [p.id for p in entry.proofs if len(owners[_transaction_key(p)]) > 1]
-        flagged.update(shared or (p.id for p in entry.proofs))
-    return flagged
-
-
 def _queue_context(tournament: Tournament, status: str | None, **extra: Any) -> dict[str, Any]:
     rows = entry_records.queue(tournament.id, status)
-    duplicates = entry_records.duplicate_transaction_entry_ids(tournament.id)
+    settings = settings_for(tournament.id)
+    duplicates = transactions.duplicates(tournament.id)
     actions = {entry.id: _actions(entry) for entry in rows}
     totals = fee_totals.totals(tournament.id)
     return {
         "can_bulk": any("verify" in allowed for allowed in actions.values()),
-        "flagged_proofs": _flagged_proofs(rows, duplicates),
+        "flagged_proofs": duplicates.proofs,
         "tournament": tournament,
         "rows": rows,
         "status": status,
         "statuses": STATUSES,
         "filter_labels": FILTER_LABELS,
-        "duplicates": duplicates,
+        "duplicates": duplicates.entries,
+        "twins": duplicates.of,
         "rosters": _rosters(rows),
         "histories": entry_records.histories_of([entry.id for entry in rows]),
         "actions": actions,
         "positions": entry_records.waitlist_positions(tournament.id),
-        "settings": settings_for(tournament.id),
+        "settings": settings,
         "fee_totals": totals,
         "fee_sums": fee_totals.currency_totals(totals),
+        "check_in": check_ins.overview(tournament.id),
+        "deadline_warnings": {
+            e.id: deadlines.warning(e, settings) for e in rows if e.status == EntryStatus.PENDING_PAYMENT
+        },
         "method_labels": METHOD_LABELS,
         "labels": DECISION_LABELS,
         "form": DecisionForm(formdata=None),
@@ -227,14 +223,55 @@ def registration_decide(slug: str, entry_id: int):
         context = _queue_context(tournament, None, error="The form expired or was incomplete; try again.")
         return render_template(QUEUE_TEMPLATE, **context), 400
     decision = form.decision.data
+    if decision == "verify" and not is_confirmed():
+        twins = transactions.duplicates(tournament.id).of(entry.id)
+        if twins:
+            return _verify_flagged_page(tournament, entry, twins)
     try:
-        decisions.decide(entry.id, decision, actor(), reason=(form.reason.data or "").strip())
+        decided = decisions.decide(entry.id, decision, actor(), reason=(form.reason.data or "").strip())
     except DomainError as exc:
         db.session.rollback()
         context = _queue_context(load(slug), None, error=f"{entry.team_name}: {exc.message}", failed=entry_id)
         return render_template(QUEUE_TEMPLATE, **context), status_for(exc)
-    flash(f"{entry.team_name} ({entry.code}): {DECISION_LABELS[decision].lower()} done.", "success")
+    flash(_decided_sentence(decided, decision), "success")
     return redirect(_back(slug, entry_id))
+
+
+def _verify_flagged_page(tournament: Tournament, entry: Entry, twins: str):
+    """A proof whose transaction ID another team also sent is verified only after staff confirm
+    they checked it (app/confirmation.py): one transfer pays for one team."""
+    proof = entry.proofs[-1] if entry.proofs else None
+    shown = f" {proof.transaction_id}" if proof else ""
+    context = {
+        "title": f"Verify the payment of {entry.team_name}?",
+        "consequences": [
+            f"The transaction ID{shown} was also sent by {twins}.",
+            "One transfer pays for one team: check your statement for a payment with this ID and this "
+            "amount before verifying. If the other team's proof is the genuine one, reject this one instead.",
+            f"Verifying confirms {entry.team_name} ({entry.code}) and tells the team.",
+        ],
+        "blockers": [],
+        "action": url_for("staff.registration_decide", slug=tournament.slug, entry_id=entry.id),
+        "cancel_url": _back(tournament.slug, entry.id),
+        "confirm_label": "I checked: verify",
+        "back_label": "Back to the queue",
+        "hidden": {"decision": "verify"},
+    }
+    return render_template("staff/tournaments/confirm.html", tournament=tournament, form=ActionForm(), **context)
+
+
+def _decided_sentence(entry: Entry, decision: str) -> str:
+    """What a decision did, as a sentence staff can read back (not "verify done.")."""
+    team = f"{entry.team_name} ({entry.code})"
+    if decision == "reject" and entry.status != EntryStatus.REJECTED:
+        return f"Payment proof of {team} rejected; the team keeps its slot and can send a corrected proof."
+    sentences = {
+        "verify": f"Payment of {team} verified: the team is confirmed.",
+        "waive": f"Entry fee of {team} waived: the team is confirmed.",
+        "approve": f"{team} approved: the team is confirmed.",
+        "reject": f"Registration of {team} rejected; the team is told.",
+    }
+    return sentences[decision]
 
 
 @bp.post("/tournaments/<slug>/registrations/verify")
@@ -251,6 +288,15 @@ def registrations_verify_many(slug: str):
         return render_template(QUEUE_TEMPLATE, **context), 400
     for entry_id in ids:
         _entry_of(tournament, entry_id)
+    # A proof whose transaction ID another team also sent is verified on its own, after a confirm.
+    flagged = set(transactions.duplicates(tournament.id).entries)
+    held = [i for i in dict.fromkeys(ids) if i in flagged]
+    ids = [i for i in ids if i not in flagged]
+    if held:
+        names = ", ".join(_entry_of(tournament, i).team_name for i in held)
+        flash(f"Not verified: {names}: transaction ID used twice; verify on its own card after checking.", "warning")
+    if not ids:
+        return redirect(_back(slug))
     try:
         done = decisions.decide_many(ids, "verify", actor())
     except DomainError as exc:

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from app.errors import DomainError, ValidationError
 from app.extensions import db
-from app.models import Match, Participant, Tournament, TournamentStatus
+from app.models import Entry, Match, Participant, Tournament, TournamentStatus
 from app.services.accounts.players import issue_join_code
+from app.services.registration import check_ins
+from app.services.registration.roster_visibility import event_participants, waiting_count
 from app.services.tournaments import setup as tournaments
 from app.services.tournaments import states
 from app.staff import bp
@@ -204,7 +206,9 @@ def _overview(tournament: Tournament, status: int = 200, **forms: Any):
         render_template(
             "staff/tournaments/overview.html",
             tournament=tournament,
-            participants=sorted(tournament.participants, key=lambda p: p.id),
+            participants=event_participants(tournament.id),
+            not_in_event=waiting_count(tournament.id),
+            check_in=check_ins.overview(tournament.id),
             participant_form=participant_form,
             paste_form=paste_form,
             adjustment_form=adjustment_form,
@@ -257,6 +261,25 @@ def participant_join_code(slug: str, key: str):
     code = issue_join_code(participant, actor())
     db.session.commit()
     return _overview(tournament, join_code=(participant, code))
+
+
+@bp.post("/tournaments/<slug>/registrations/<dbid:entry_id>/check-in")
+def participant_check_in(slug: str, entry_id: int):
+    """Staff check a team in on its behalf (the rule: services.registration.check_ins)."""
+    tournament = load(slug)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _overview(tournament, 400, error="The form expired; reload the page and try again.")
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or entry.tournament_id != tournament.id:
+        abort(404)
+    try:
+        check_ins.check_in_for_team(entry.id, actor())
+    except DomainError as exc:
+        db.session.rollback()
+        return _overview(load(slug), status_for(exc), error=f"{entry.team_name}: {exc.message}")
+    flash(f"{entry.team_name} is checked in (by you, on the team's behalf).", "success")
+    return redirect(url_for("staff.tournament", slug=slug) + "#participants")
 
 
 @bp.post("/tournaments/<slug>/participants/paste")

@@ -9,6 +9,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Participant, Tournament, TournamentStatus
 from app.services.accounts import users as users_service
+from app.services.registration.roster_visibility import is_visible
 from app.staff import bp
 
 # Live events first: that is what staff open the portal for during a tournament day.
@@ -24,7 +25,7 @@ _STATUS_ORDER = {
 def dashboard() -> str:
     participant_count = (
         select(func.count(Participant.id))
-        .where(Participant.tournament_id == Tournament.id)
+        .where(Participant.tournament_id == Tournament.id, is_visible(Participant.id))
         .correlate(Tournament)
         .scalar_subquery()
     )

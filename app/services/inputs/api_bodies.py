@@ -265,7 +265,10 @@ PAYMENT = Obj(
         "transaction_id": Member(
             Text(
                 2 * entries.MAX_TRANSACTION_ID,
-                shape=Shape(_padded(entries.TRANSACTION_PATTERN), "3 to 80 letters and digits as the app shows it"),
+                shape=Shape(
+                    _padded(entries.TRANSACTION_PATTERN),
+                    "3 to 80 letters and digits as the app shows it; several IDs (a split payment) separated by commas",
+                ),
             ),
             required=True,
         ),

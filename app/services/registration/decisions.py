@@ -9,7 +9,7 @@ app/services/registration/payments.py, so the Payments tab and its events stay a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.services.inputs.text import storable
 from app.services.registration import payments
+from app.services.registration.deadlines import payment_deadline
 from app.services.registration.slots import (
     ALIVE,
     ENDED,
@@ -172,7 +173,7 @@ def decide(
                 proof.status = ProofStatus.REJECTED.value
                 proof.decided_by, proof.decided_at, proof.reason = actor.id, now, reason
                 entry.payment_status = EntryPaymentStatus.REJECTED.value
-                fresh = now + timedelta(hours=settings.payment_deadline_hours)
+                fresh = payment_deadline(settings, now)
                 if entry.payment_deadline is None or entry.payment_deadline < fresh:
                     entry.payment_deadline = fresh
                 db.session.flush()

@@ -13,7 +13,8 @@ The rule:
   commit), so capacity is never exceeded however many captains press Register at once. When no
   slot is free the team joins the waiting list (`waitlisted`), first come first served.
 - A new entry with a fee is `pending_payment` with a deadline (`payment_deadline_hours` after
-  registering). The captain submits proof (method, transaction id, amount, sender's last digits,
+  registering, but never past the registration close or the start of play: `deadlines`).
+  The captain submits proof (method, transaction id, amount, sender's last digits,
   optional screenshot): payment status `submitted`. Staff verify it (-> `confirmed`, payment
   `verified`; a roster `Payment` is recorded on the captain's registration through
   app/services/registration/payments.py, so `payment.verified`/`payment.refunded` and the Payments tab stay
@@ -100,6 +101,7 @@ from app.services.accounts import verification as email_verification
 from app.services.accounts.players import CODE_ALPHABET
 from app.services.inputs.phone import normalize_phone
 from app.services.inputs.text import check_name, name_key, storable
+from app.services.registration import transactions
 from app.services.registration.settings import (
     check_in_window,
     parse_amount,
@@ -129,10 +131,9 @@ MAX_TAG = 20
 SENDER_DIGITS = 4  # the last digits of the paying account a proof may give
 MAX_SENDER_DIGITS_TEXT = 8  # as typed, spaces included
 
-# A transaction id as the payment apps show it (a portable regex: api_bodies states it too).
-MAX_TRANSACTION_ID = 80
-TRANSACTION_PATTERN = f"[A-Za-z0-9][A-Za-z0-9._/-]{{2,{MAX_TRANSACTION_ID - 1}}}"
-_TXN_RE = re.compile(TRANSACTION_PATTERN)
+# Transaction ids (one, or several for a split payment): the rule is in `transactions`.
+MAX_TRANSACTION_ID = transactions.MAX_TRANSACTION_ID
+TRANSACTION_PATTERN = transactions.TRANSACTION_PATTERN
 
 
 def _clean_team(team_name: Any, tag: Any) -> tuple[str, str | None]:
@@ -332,9 +333,7 @@ def submit_proof(
     if method.strip().casefold() not in names:
         raise ValidationError(f"method: one of {', '.join(names.values()) or 'none (this entry is free)'}")
     method = names[method.strip().casefold()]
-    if not isinstance(transaction_id, str) or not _TXN_RE.fullmatch(transaction_id.strip()):
-        raise ValidationError("transaction_id: 3 to 80 letters and digits as the payment app shows it")
-    transaction_id = transaction_id.strip().upper()
+    transaction_id = transactions.clean_transaction_ids(transaction_id)
     cents = parse_amount(amount)
     if settings is not None and cents < settings.fee_cents:
         raise ValidationError(

@@ -23,6 +23,7 @@ from app.models import (
     User,
     is_db_id,
 )
+from app.services.registration import transactions
 from app.services.registration.slots import ALIVE, ENDED, SLOT_HOLDING
 from app.timestamps import iso_z
 
@@ -126,24 +127,8 @@ def roster_of(entry: Entry) -> list[User]:
 
 def duplicate_transaction_entry_ids(tournament_id: int) -> set[int]:
     """Entries of this tournament carrying a transaction id that another entry (any tournament)
-    also submitted with the same method."""
-    shared = (
-        select(PaymentProof.method, PaymentProof.transaction_id)
-        .group_by(PaymentProof.method, PaymentProof.transaction_id)
-        .having(func.count(func.distinct(PaymentProof.entry_id)) > 1)
-        .subquery()
-    )
-    return set(
-        db.session.scalars(
-            select(PaymentProof.entry_id)
-            .join(Entry, Entry.id == PaymentProof.entry_id)
-            .join(
-                shared,
-                (shared.c.method == PaymentProof.method) & (shared.c.transaction_id == PaymentProof.transaction_id),
-            )
-            .where(Entry.tournament_id == tournament_id)
-        )
-    )
+    also submitted with the same method (the rule: app/services/registration/transactions.py)."""
+    return set(transactions.duplicates(tournament_id).entries)
 
 
 def proofs_of(entry_id: int) -> list[PaymentProof]:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import RegistrationSettings, Tournament, TournamentStatus, is_db_id
+from app.money import METHOD_NAMES
 from app.services.inputs.text import storable
 from app.timestamps import iso_z
 
@@ -38,7 +39,8 @@ MAX_DEADLINE_HOURS = 24 * 30
 MAX_CHECK_IN_MINUTES = 24 * 60
 MAX_FEE_CENTS = 999_999_999  # 9,999,999.99: what seven digits allow
 # The mobile-money services organisers in our audience take, in the order they are offered.
-METHOD_LABELS = {"bkash": "bKash", "nagad": "Nagad", "rocket": "Rocket"}
+# How the usual methods are spelt lives with the money format (app/money.py), which emails use too.
+METHOD_LABELS = METHOD_NAMES
 KNOWN_METHODS = tuple(METHOD_LABELS)
 CURRENCY_LENGTH = 3
 MAX_TIME_TEXT = 40  # an ISO 8601 time as typed (2025-11-13T14:00:00+06:00 and some room)

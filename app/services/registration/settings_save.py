@@ -17,6 +17,7 @@ from app.models import (
     RegistrationSettings,
 )
 from app.services import audit
+from app.services.registration import deadlines
 from app.services.registration.settings import (
     parse_settings,
     settings_for,
@@ -62,6 +63,7 @@ def save_settings(
         for name, value in values.items():
             setattr(settings, name, value)
         db.session.flush()
+        deadlines.bring_forward(settings, now)
         fill_slots(settings, now)
     audit.record(
         "registration.settings_saved",

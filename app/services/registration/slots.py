@@ -11,7 +11,7 @@ refund) and its join code."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -33,6 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.services import audit
+from app.services.registration.deadlines import payment_deadline
 from app.timestamps import iso_z
 
 SLOT_HOLDING = frozenset(
@@ -193,14 +194,14 @@ def start_unconfirmed(entry: Entry, settings: RegistrationSettings, now: datetim
     """A team that just got a slot (new or offered from the waiting list)."""
     if settings.fee_cents > 0:
         entry.status = EntryStatus.PENDING_PAYMENT.value
-        entry.payment_deadline = now + timedelta(hours=settings.payment_deadline_hours)
+        entry.payment_deadline = payment_deadline(settings, now)
         return
     entry.status = EntryStatus.AWAITING_APPROVAL.value
     if settings.auto_confirm_free:
         if roster_ok(entry, settings):
             confirm(entry, now, actor_id)
         else:
-            entry.payment_deadline = now + timedelta(hours=settings.payment_deadline_hours)
+            entry.payment_deadline = payment_deadline(settings, now)
     else:
         entry.payment_deadline = None
 

@@ -5,7 +5,8 @@ Rules:
 - A row is a team's placement and kills. A row left empty means the team did not play; empty
   kills next to a placement count as 0 kills.
 - Placements are whole numbers 1..100, distinct within the lobby; kills are whole numbers
-  0..1000; every team is a registered participant, at most once per lobby. (The file's rules:
+  0..1000; every team is one of the tournament's teams (in the event: roster_visibility; a
+  correction also keeps the lobby's own teams), at most once per lobby. (The file's rules:
   `tournament_file.validate_match_entry` has the last word, for the portal and the API alike.)
 - The points a row gives = placement points + kills x kill points of the tournament's ruleset.
 - A new lobby is recorded by `states.record_br_match`, the service behind the API's
@@ -22,10 +23,11 @@ Rules:
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 
 from app import signals
 from app.errors import Conflict, NotFound, ValidationError
@@ -36,6 +38,7 @@ from app.services import audit
 from app.services.inputs import pasted
 from app.services.inputs.numbers import parse_whole, too_long
 from app.services.inputs.text import check_name, storable
+from app.services.registration.roster_visibility import event_participants, is_visible
 from app.services.results.locks import lock_tournament
 from app.services.tournaments import states
 from app.services.tournaments.file import (
@@ -108,17 +111,28 @@ def _whole(text: str, what: str, low: int, high: int) -> tuple[int | None, str |
     return value, None
 
 
-def check_lobby(tournament: Tournament, rows: list[dict[str, Any]]) -> LobbyCheck:
+def team_names(tournament: Tournament, keep: Collection[str] = ()) -> dict[str, str]:
+    """{key: name} of the teams a lobby may hold: the teams in the event (roster_visibility), plus
+    `keep` (a saved lobby's teams, so correcting a lobby never drops a team that has since left
+    the event without staff seeing it)."""
+    return dict(
+        db.session.execute(
+            select(Participant.key, Participant.name).where(
+                Participant.tournament_id == tournament.id,
+                or_(is_visible(Participant.id, tournament.id), Participant.key.in_(list(keep))),
+            )
+        ).all()
+    )
+
+
+def check_lobby(tournament: Tournament, rows: list[dict[str, Any]], keep: Collection[str] = ()) -> LobbyCheck:
     """Check typed rows ({participant, placement, kills} as text) and give each its points.
 
     Nothing is stored; the same rows saved get the same verdict from the saving service.
+    `keep`: teams of the saved lobby being corrected (see `team_names`).
     """
     ruleset = tournament_ruleset(tournament)
-    names = dict(
-        db.session.execute(
-            select(Participant.key, Participant.name).where(Participant.tournament_id == tournament.id)
-        ).all()
-    )
+    names = team_names(tournament, keep)
     checked: list[RowCheck] = []
     seen_team: dict[str, RowCheck] = {}
     for raw in rows:
@@ -133,7 +147,7 @@ def check_lobby(tournament: Tournament, rows: list[dict[str, Any]]) -> LobbyChec
         if not row.entered:
             continue
         if key not in names:
-            row.errors.append(f"unknown team {key[:40]!r}: not registered in this tournament")
+            row.errors.append(f"unknown team {key[:40]!r}: not one of this tournament's teams")
         elif key in seen_team:
             row.errors.append(f"{row.name} is entered twice")
         seen_team.setdefault(key, row)
@@ -250,7 +264,8 @@ def correct_lobby(
         raise ValidationError(f"reason: at most {MAX_REASON} characters of text")
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
         raise ValidationError("version: missing; reload the lobby and enter the correction again")
-    check = check_lobby(tournament, rows)
+    keep = list(saved_rows(lobby_for(tournament, match_id)))
+    check = check_lobby(tournament, rows, keep)
     if check.ok and not check.entered:
         check.errors.append("enter at least one team's placement")
     if not check.ok:
@@ -270,7 +285,10 @@ def correct_lobby(
     before = saved_rows(match)
     participants = dict(
         db.session.execute(
-            select(Participant.key, Participant.id).where(Participant.tournament_id == tournament.id)
+            select(Participant.key, Participant.id).where(
+                Participant.tournament_id == tournament.id,
+                or_(is_visible(Participant.id, tournament.id), Participant.key.in_(list(before))),
+            )
         ).all()
     )
     entry = {
@@ -354,7 +372,7 @@ def parse_paste(tournament: Tournament, text: Any) -> tuple[dict[str, dict[str, 
         raise ValidationError("paste: paste the lobby's lines: team,placement,kills")
     if not storable(text):
         raise ValidationError("paste: contains a NUL character or an unpaired surrogate")
-    participants = list(db.session.scalars(select(Participant).where(Participant.tournament_id == tournament.id)))
+    participants = event_participants(tournament.id)
     lookup: dict[str, str] = {}
     for p in participants:
         for name in (p.tag, p.name, p.key):

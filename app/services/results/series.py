@@ -26,6 +26,7 @@ from app.extensions import db
 from app.models import Match, MatchState, Participant, Series, Tournament, TournamentStatus, utcnow
 from app.services import audit
 from app.services.inputs.text import check_name, storable
+from app.services.registration.roster_visibility import is_visible
 from app.services.results.locks import lock_tournament
 from app.services.standings.series_summaries import summarise_series
 from app.services.tournaments import states
@@ -54,12 +55,18 @@ def get_series(tournament: Tournament, key: str) -> Series:
 
 def _participant(tournament: Tournament, key: Any, field_name: str) -> Participant:
     participant = (
-        db.session.scalar(select(Participant).where(Participant.tournament_id == tournament.id, Participant.key == key))
+        db.session.scalar(
+            select(Participant).where(
+                Participant.tournament_id == tournament.id,
+                Participant.key == key,
+                is_visible(Participant.id, tournament.id),
+            )
+        )
         if isinstance(key, str) and storable(key)
         else None
     )
     if participant is None:
-        raise ValidationError(f"{field_name}: choose a registered participant")
+        raise ValidationError(f"{field_name}: choose a team in the event")
     return participant
 
 

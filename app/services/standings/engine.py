@@ -14,7 +14,9 @@ Rules (contract §1 and §4; organisers answer disputes with these, so they are 
   match the team did not play is worse than any placement); `earliest_completion` prefers the
   team whose latest counted match completed first. Matches are ordered by `completed_at`, then
   file/creation order.
-- Only teams with at least one counted result appear.
+- Only teams with at least one counted result appear, and only teams in the event
+  (app/services/registration/roster_visibility.py): a team whose entry was rejected or ended
+  after it played drops out, its lobby lines no longer count.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, Participant, PointAdjustment, Tournament, is_db_id
 from app.scoring import Ruleset, tournament_ruleset
+from app.services.registration.roster_visibility import hidden_set
 from app.services.tournaments.lookup import get_tournament
 from app.timestamps import iso_z
 
@@ -258,10 +261,14 @@ def counted_results(
     # standings consistent (that lobby belongs to the next results version).
     # Through the session, not `connection`: its result is fetched whole by psycopg, which on
     # PostgreSQL reads 100,000 rows ~10 % faster than the connection's row-at-a-time fetch.
+    # Results of a team no longer in the event (its entry rejected or ended after it played) do
+    # not count (roster_visibility). Usually nobody is out: then the query is left as it was.
+    out = hidden_set(tournament.id)
+    rows_where = [*where, MatchResult.participant_id.not_in(sorted(out))] if out else where
     result = db.session.execute(
         select(MatchResult.match_id, MatchResult.participant_id, MatchResult.placement, MatchResult.kills)
         .join(Match, MatchResult.match_id == Match.id)
-        .where(*where)
+        .where(*rows_where)
         .order_by(*order)
     )
     times = {match_id: at for match_id, _key, at in matches}

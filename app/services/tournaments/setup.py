@@ -35,6 +35,7 @@ from app.models import GAME_NAMES, Match, Participant, PointAdjustment, Series, 
 from app.services import audit
 from app.services.inputs import pasted
 from app.services.inputs.text import check_name, name_key, storable
+from app.services.registration.roster_visibility import is_visible
 from app.services.results.locks import lock_tournament
 from app.services.tournaments.file import (
     ID_RE,
@@ -447,12 +448,16 @@ def add_adjustment(ref: int | str, participant_key: Any, points: Any, reason: An
     if tournament.status == TournamentStatus.COMPLETED.value:
         raise Conflict(f"{tournament.slug} is completed; its results are frozen")
     participant = db.session.scalar(
-        select(Participant).where(Participant.tournament_id == tournament.id, Participant.key == participant_key)
+        select(Participant).where(
+            Participant.tournament_id == tournament.id,
+            Participant.key == participant_key,
+            is_visible(Participant.id, tournament.id),
+        )
     )
     if participant is None:
         if not participant_key:
             raise ValidationError("participant: choose a team")
-        raise ValidationError(f"participant: no participant {participant_key!r} in {tournament.slug}")
+        raise ValidationError(f"participant: no participant {participant_key!r} among {tournament.slug}'s teams")
     adjustment = PointAdjustment(
         tournament_id=tournament.id,
         participant_id=participant.id,

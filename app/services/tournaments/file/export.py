@@ -65,7 +65,9 @@ def export_tournament(slug: str) -> dict[str, Any]:
             select(PointAdjustment).where(PointAdjustment.tournament_id == tid).order_by(PointAdjustment.id)
         ).all()
         doc["adjustments"] = [
-            {"participant": key_of[a.participant_id], "points": a.points, "reason": a.reason} for a in adjustments
+            {"participant": key_of[a.participant_id], "points": a.points, "reason": a.reason}
+            for a in adjustments
+            if a.participant_id in key_of
         ]
     else:
         doc["series"] = _export_series(tid, key_of)
@@ -88,6 +90,8 @@ def _export_lobbies(tournament_id: int, key_of: dict[int, str]) -> list[dict[str
         .order_by(MatchResult.match_id, MatchResult.placement)
     )
     for match_id, participant_id, placement, kills in rows:
+        if participant_id not in key_of:
+            continue  # a team no longer in the event (roster_visibility): its lines do not count
         results[match_id].append({"participant": key_of[participant_id], "placement": placement, "kills": kills})
     return [
         {
@@ -115,6 +119,8 @@ def _export_series(tournament_id: int, key_of: dict[int, str]) -> list[dict[str,
 
     exported = []
     for s in all_series:
+        if s.participant_a_id not in key_of or s.participant_b_id not in key_of:
+            continue  # played by a team no longer in the event (roster_visibility)
         side_a, side_b = key_of[s.participant_a_id], key_of[s.participant_b_id]
         entry: dict[str, Any] = {"key": s.key}
         if s.name:
