@@ -63,8 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.players import bp as players_bp
     from app.public import bp as public_bp
     from app.security import init_app as init_security
-    from app.services.support import list_version
-    from app.services.support import throttle# noqa: F401  (list_version: its session hooks bump the list's version on every write)
+    from app.services.support import list_version, throttle  # noqa: F401  (list_version: its session hooks bump the list's version on every write)
     from app.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Response, redirect, request, url_for
 
-from app.services.standings.engine import board as standings_board
+from app.services.standings import board as standings_board
 
 REDIRECT_CACHE_CONTROL = "public, max-age=60"
 _DIGITS = re.compile(r"(\d+)")

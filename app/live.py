@@ -47,7 +47,7 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import BATTLE_ROYALE_GAMES, Tournament, TournamentStatus
-from app.services.standings.engine import board as standings_board
+from app.services.standings import board as standings_board
 from app.visibility import viewer_is_staff
 
 # Results must reach an open page within 2 seconds; an unchanged poll is a 304 costing one

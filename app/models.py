@@ -675,7 +675,8 @@ TOURNAMENT_LIST = "tournament_list"
 
 
 class SiteVersion(db.Model):
-    """Versions every app instance reads from the database (the tournament list's: app.services.support.list_version)."""
+    """Versions every app instance reads from the database (the tournament list's:
+    app.services.support.list_version)."""
 
     __tablename__ = "site_versions"
 

@@ -40,7 +40,7 @@ from sqlalchemy import create_engine, event, insert, select, text, update  # noq
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Match, MatchResult, Participant, PointAdjustment, Tournament  # noqa: E402
-from app.services.standings.engine import engine as standings_engine# noqa: E402
+from app.services.standings import engine as standings_engine  # noqa: E402
 from app.services.standings.leaderboard import LeaderboardService  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

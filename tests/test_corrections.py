@@ -26,11 +26,11 @@ from app.models import (
     utcnow,
 )
 from app.notifications.models import OutboxEvent
-from app.services.tournaments.setup import corrections
-from app.services.support import idempotency
-from app.services.results import lobby_keys
 from app.services.accounts.tokens import create_token
+from app.services.results import lobby_keys
 from app.services.standings.leaderboard import LeaderboardService
+from app.services.support import idempotency
+from app.services.tournaments import corrections
 from tests import factories as f
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, STAFF_PASSWORD, create_user
 from tests.test_staff_tournament import Staff, text
@@ -209,7 +209,7 @@ def test_drafts_are_left_out_of_lists(app, client, auth, drafts, staff_user, tok
 
 
 def test_opening_registration_makes_a_draft_public(app, client, drafts, staff_user):
-    from app.services.tournaments.setup import states
+    from app.services.tournaments import states
 
     assert client.get("/tournaments/secret-br/").status_code == 404
     with app.app_context():

@@ -28,7 +28,7 @@ from app.notifications import email as notification_email
 from app.notifications import preferences
 from app.notifications.models import Delivery, DeliveryAttempt
 from app.notifications.outcome import OutcomeKind
-from app.services.tournaments.setup import states
+from app.services.tournaments import states
 from tests.conftest import create_user
 
 _SLUGS = itertools.count(1)

@@ -15,10 +15,10 @@ from app.extensions import db
 from app.models import Payment, Registration
 from app.notifications import outbox
 from app.notifications.models import Delivery, OutboxEvent, WebhookEndpoint
-from app.services.registration import payments
-from app.services.tournaments.setup import states
 from app.services.accounts.tokens import create_token
+from app.services.registration import payments
 from app.services.standings.leaderboard import LeaderboardService as LS
+from app.services.tournaments import states
 from tests.conftest import create_user
 
 ALL_SIGNALS = {

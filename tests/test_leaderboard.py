@@ -10,8 +10,8 @@ from app.extensions import db
 from app.models import AuditEvent, TournamentResult
 from app.scoring import Ruleset
 from app.services import audit
-from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.standings.engine import compute_standings
+from app.services.standings.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.conftest import create_user
 from tests.factories import T0

@@ -12,8 +12,8 @@ import pytest
 
 from app.api import openapi
 from app.extensions import db
-from app.services.inputs import fieldspec
 from app.services.accounts.tokens import create_token
+from app.services.inputs import fieldspec
 from tests import factories as f
 
 

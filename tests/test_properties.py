@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.scoring import TIEBREAKER_KEYS
-from app.services.tournaments.setup import file as tf
 from app.services.standings.leaderboard import LeaderboardService as LS
+from app.services.tournaments import file as tf
 
 # ------------------------------------------------------------------------------ the contract, retyped
 

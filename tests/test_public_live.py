@@ -13,8 +13,8 @@ from sqlalchemy import event
 from app.extensions import db
 from app.live import render_cache
 from app.models import Tournament
-from app.services.standings.engine import board
 from app.services.accounts.tokens import create_token
+from app.services.standings import board
 from app.services.standings.leaderboard import LeaderboardService as LS
 from tests import factories as f
 from tests.test_public import HX, page, rename, standings_rows
@@ -117,7 +117,7 @@ def test_every_change_a_page_shows_bumps_the_version(app, client, cup, token, st
     before = client.get("/tournaments/br-cup/", headers=HX).headers["ETag"]
     with app.app_context():
         if change == "state":
-            from app.services.tournaments.setup import states
+            from app.services.tournaments import states
 
             match = db.session.scalar(db.select(f.Match).filter_by(key="m1"))
             states.change_match_state("br-cup", match.id, "disputed", staff_user, "Checking a screenshot")
@@ -130,7 +130,7 @@ def test_every_change_a_page_shows_bumps_the_version(app, client, cup, token, st
             before = mid
             LS.override_placement("br-cup", "C", 1, "Opponent used an unregistered player", staff_user)
         else:
-            from app.services.tournaments.setup import setup as tournaments
+            from app.services.tournaments import setup as tournaments
 
             tournaments.add_adjustment("br-cup", "B", -2, "Late check-in for the lobby", staff_user)
     after = client.get("/tournaments/br-cup/", headers={**HX, "If-None-Match": before})
@@ -500,7 +500,7 @@ def test_absolute_links_come_from_public_base_url_not_the_host_asked_for(make_ap
 
 
 def test_chart_labels_each_match_and_uses_round_ticks(app, client):
-    from app.services.standings.engine import board
+    from app.services.standings import board
 
     assert board._nice_range(0, 82) == (0, 100, 20)  # not 0/20/41/62/82
     assert board._nice_range(0, 1) == (0, 1, 1)

@@ -12,8 +12,8 @@ from app.models import Notification, Payment, Registration, User
 from app.notifications import preferences
 from app.notifications.models import Delivery
 from app.services.registration import payments
-from app.services.tournaments.setup import states
 from app.services.standings.leaderboard import LeaderboardService as LS
+from app.services.tournaments import states
 from tests.conftest import create_user
 
 

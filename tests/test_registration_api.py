@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Entry, Payment, PaymentProof, RegistrationSettings, Tournament
 from app.notifications.models import OutboxEvent
-from app.services.registration import records as entry_records
 from app.services.accounts.tokens import create_token
+from app.services.registration import records as entry_records
 from tests.conftest import PLAYER_EMAIL, PLAYER_PASSWORD, create_user, csrf_token_from
 from tests.factories import br_tournament
 

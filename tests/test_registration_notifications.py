@@ -251,7 +251,7 @@ def test_tournament_wide_news_skips_teams_whose_registration_is_not_confirmed(wo
     paying is not one of them yet, a team staff added directly is."""
     import tests.factories as f
     from app.models import Participant, Registration
-    from app.services.tournaments.setup import states
+    from app.services.tournaments import states
 
     app = world["app"]
     _register_with_mate(world)

@@ -24,12 +24,12 @@ from app.models import (
     utcnow,
 )
 from app.notifications.models import OutboxEvent
+from app.services.accounts import players
 from app.services.registration import entries
 from app.services.registration import records as entry_records
-from app.services.accounts import players
 from app.services.registration import settings as registration_settings
-from app.services.tournaments.setup import states
 from app.services.standings.leaderboard import LeaderboardService
+from app.services.tournaments import states
 from app.services.tournaments.file import export_tournament
 from tests.factories import br_tournament
 
@@ -572,7 +572,7 @@ def test_cli_tick_and_list(app, ctx):
 
 
 def test_organiser_rename_reaches_the_entry_and_a_registered_team_is_not_removed_behind_its_entry(ctx):
-    from app.services.tournaments.setup import corrections
+    from app.services.tournaments import corrections
 
     _settings(ctx)
     entry = entries.register(ctx["tid"], _captain(1), "Old Name", "ON", now=NOW)

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match, PointAdjustment
-from app.services.inputs import fieldspec
-from app.services.tournaments.setup import file as tf
 from app.services.accounts.tokens import create_token
-from app.services.standings.leaderboard import LeaderboardService
+from app.services.inputs import fieldspec
 from app.services.inputs.text import MAX_JSON_DEPTH
+from app.services.standings.leaderboard import LeaderboardService
+from app.services.tournaments import file as tf
 from tests import factories as f
 from tests.conftest import create_user
 from tests.test_registration_api import SETTINGS, _put_settings

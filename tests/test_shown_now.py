@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.services.standings.engine import shown
+from app.services.standings import shown
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments.lookup import get_tournament
 from tests import factories as f

@@ -22,10 +22,9 @@ from app.extensions import db
 from app.models import AuditEvent, Match, Notification, Payment, Registration
 from app.notifications import listeners, outbox, recipients
 from app.notifications.models import Delivery, OutboxEvent
-from app.services.registration import entries
-from app.services.registration import payments
-from app.services.tournaments.setup import states
+from app.services.registration import entries, payments
 from app.services.standings.leaderboard import LeaderboardService as LS
+from app.services.tournaments import states
 from tests.conftest import create_user
 
 APP = Path(__file__).resolve().parent.parent / "app"

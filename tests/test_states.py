@@ -9,8 +9,8 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Payment, PaymentVerification, Registration
 from app.services.registration import payments
-from app.services.tournaments.setup import states
 from app.services.standings.leaderboard import LeaderboardService as LS
+from app.services.tournaments import states
 from tests import factories as f
 from tests.conftest import create_user
 

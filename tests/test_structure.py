@@ -286,7 +286,7 @@ def test_the_layer_check_sees_an_arrow_back_up():
         arrows_back_up(
             {
                 "app.services.probe": "from app.auth import views\n",
-                "app.notifications.probe": "def later():\n    from app.services import users\n",
+                "app.notifications.probe": "def later():\n    from app.services.accounts import users\n",
                 "app.models": "import app.services.audit\n",
                 "app.embed.probe": "from app.public.views import index\n",
             }

@@ -31,8 +31,8 @@ from app.models import (
     Series,
     Tournament,
 )
-from app.services.standings.engine import final_results
-from app.services.tournaments.setup import file as tf
+from app.services.standings import final_results
+from app.services.tournaments import file as tf
 
 EXAMPLES = ("ff-weekly-cup", "pmcs-group-a", "val-campus-playoffs")
 TABLES = (Tournament, Participant, Match, MatchResult, PointAdjustment, Series)

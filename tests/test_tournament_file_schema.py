@@ -11,7 +11,7 @@ import os
 import jsonschema
 import pytest
 
-from app.services.tournaments.setup import file as tf
+from app.services.tournaments import file as tf
 from app.services.tournaments.file.rules import SCHEMA_ID, json_schema_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -23,10 +23,9 @@ from app.models import Payment, Registration, Tournament, User, utcnow
 from app.notifications import net, outbox, webhooks
 from app.notifications.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from app.notifications.worker import Worker
-from app.services.registration import entries
-from app.services.registration import payments
-from app.services.tournaments.setup import states
+from app.services.registration import entries, payments
 from app.services.standings.leaderboard import LeaderboardService as LS
+from app.services.tournaments import states
 from tests.conftest import create_user
 from tests.webhook_receiver import WebhookReceiver
 

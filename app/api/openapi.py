@@ -22,11 +22,16 @@ from __future__ import annotations
 from typing import Any
 
 from app.models import EntryPaymentStatus, EntryStatus
-from app.services.inputs import api_bodies
-from app.services.registration import entries
-from app.services.inputs import fieldspec
-from app.services.inputs.fieldspec import FORMAT_DESCRIPTION, NAME_PATTERN, NON_BLANK_PATTERN, STORABLE_FORMAT, TEXT_PATTERN
+from app.services.inputs import api_bodies, fieldspec
+from app.services.inputs.fieldspec import (
+    FORMAT_DESCRIPTION,
+    NAME_PATTERN,
+    NON_BLANK_PATTERN,
+    STORABLE_FORMAT,
+    TEXT_PATTERN,
+)
 from app.services.inputs.fieldspec import TIMESTAMP_PATTERN as TIMESTAMP_PATTERN
+from app.services.registration import entries
 from app.services.standings.engine import STANDINGS_FIELDS
 from app.services.tournaments.file import lobby_schema
 

@@ -15,18 +15,17 @@ from app.api.openapi import openapi_document
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import csrf, db
 from app.models import Match, PointAdjustment, Tournament, TournamentStatus
-from app.services.inputs import api_bodies
-from app.services.tournaments.setup import corrections
-from app.services.support import idempotency
-from app.services.results import lobbies
-from app.services.tournaments.setup import states
-from app.services.tournaments.setup import setup as tournaments_service
 from app.services.accounts.tokens import authenticate_api_request
+from app.services.inputs import api_bodies
 from app.services.inputs.fieldspec import Obj
-from app.services.standings.leaderboard import LeaderboardService
 from app.services.inputs.text import check_json, integral_numbers
-from app.timestamps import iso_z
+from app.services.results import lobbies
+from app.services.standings.leaderboard import LeaderboardService
+from app.services.support import idempotency
+from app.services.tournaments import corrections, states
+from app.services.tournaments import setup as tournaments_service
 from app.services.tournaments.lookup import get_tournament
+from app.timestamps import iso_z
 
 
 def _signed_in(view: Callable[..., Any], *, staff: bool) -> Callable[..., Any]:

@@ -22,8 +22,8 @@ from app.live import POLL_SECONDS, current_version, etag_for, live_response, sha
 from app.models import Tournament, utcnow
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
 from app.security import allow_framing
-from app.services.standings.engine import board
 from app.services.inputs.numbers import parse_whole
+from app.services.standings import board
 from app.services.standings.series_summaries import ordered_series, series_row
 
 THEMES = ("light", "dark")

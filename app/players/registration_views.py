@@ -30,12 +30,11 @@ from app.errors import DomainError
 from app.extensions import csrf, db, login_manager
 from app.models import Entry, EntryStatus, PaymentProof, Registration, Tournament, TournamentStatus, utcnow
 from app.players import bp
-from app.services.registration import entries
-from app.services.registration import records as entry_records
-from app.services.registration import proof_images
-from app.services.registration import settings as registration_settings
 from app.services.accounts.players import issue_join_code
 from app.services.inputs.text import storable
+from app.services.registration import entries, proof_images
+from app.services.registration import records as entry_records
+from app.services.registration import settings as registration_settings
 from app.services.tournaments.lookup import get_tournament_by_slug
 
 ENTRY_TEMPLATE = "players/registration.html"

@@ -13,9 +13,9 @@ from app.notifications import preferences
 from app.players import bp
 from app.players.forms import CsrfOnlyForm, JoinTeamForm, SignupForm
 from app.rendering import VARY_HEADERS, wants_fragment
-from app.services.accounts import verification
 from app.services import inbox
 from app.services.accounts import players as player_service
+from app.services.accounts import verification
 from app.services.inputs.numbers import parse_whole
 from app.services.support.throttle import Refusal, throttle
 

@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
-from app.services.support.spreadsheet import safe_cell
 from app.services.standings.engine import STANDINGS_FIELDS
+from app.services.support.spreadsheet import safe_cell
 
 CSV_COLUMNS = STANDINGS_FIELDS
 

@@ -35,13 +35,12 @@ from app.live import (
 from app.models import Match, Participant, Series, Tournament, TournamentStatus, utcnow
 from app.public import bp, exports, registration_block
 from app.rendering import VARY_HEADERS, render_page_or_fragment, wants_fragment
-from app.services.standings.engine import final_results
-from app.services.support import list_version
-from app.services.standings.engine import board
 from app.services.inputs.numbers import parse_whole
 from app.services.registration.roster_visibility import is_visible
-from app.services.standings.series_summaries import ordered_series, series_row
+from app.services.standings import board, final_results
 from app.services.standings.engine import tournament_ruleset
+from app.services.standings.series_summaries import ordered_series, series_row
+from app.services.support import list_version
 from app.visibility import viewer_is_staff
 
 _UPCOMING = (TournamentStatus.REGISTRATION.value, TournamentStatus.DRAFT.value)

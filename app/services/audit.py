@@ -27,8 +27,8 @@ from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models import AuditEvent, Tournament, User
 from app.services.inputs.numbers import parse_whole
-from app.services.support.spreadsheet import safe_cell
 from app.services.inputs.text import storable
+from app.services.support.spreadsheet import safe_cell
 
 
 def history(tournament_id: int, action: str | None = None) -> list[AuditEvent]:

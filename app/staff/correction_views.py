@@ -12,8 +12,8 @@ from app.confirmation import is_confirmed, redirect_after
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Match, Participant, PointAdjustment, Tournament, TournamentStatus
-from app.services.tournaments.setup import corrections
-from app.services.standings.engine import final_results
+from app.services.standings import final_results
+from app.services.tournaments import corrections
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import (

@@ -14,13 +14,12 @@ from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Tournament, TournamentStatus
 from app.rendering import render_page_or_fragment, wants_fragment
-from app.services.results import lobbies
-from app.services.results import lobby_keys
-from app.services.tournaments.setup import states
-from app.services.results.lobbies import LobbyCheck, StaleLobby
 from app.services.inputs.numbers import parse_whole
-from app.services.tournaments.states import DuplicateLobby
 from app.services.inputs.text import storable
+from app.services.results import lobbies, lobby_keys
+from app.services.results.lobbies import LobbyCheck, StaleLobby
+from app.services.tournaments import states
+from app.services.tournaments.states import DuplicateLobby
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import ActionForm, LobbyForm, MatchStateForm, PasteForm, storable_form

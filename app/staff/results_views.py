@@ -10,9 +10,9 @@ from flask import flash, redirect, render_template, request, url_for
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import Tournament, TournamentStatus
-from app.services.standings.engine import final_results
-from app.services.standings.engine import overrides as placement_overrides
 from app.services.inputs.numbers import parse_whole
+from app.services.standings import final_results
+from app.services.standings import overrides as placement_overrides
 from app.staff import bp
 from app.staff.common import actor, load, status_for
 from app.staff.forms import ActionForm, ClearOverrideForm, OverrideForm, attach_error, storable_form, whole_number

@@ -10,9 +10,9 @@ from flask import flash, redirect, render_template, url_for
 from app.errors import DomainError, ValidationError
 from app.extensions import db
 from app.models import Tournament, TournamentStatus
-from app.services.results import series as series_service
-from app.services.tournaments.setup import states
 from app.services.inputs.numbers import parse_whole
+from app.services.results import series as series_service
+from app.services.tournaments import states
 from app.staff import bp
 from app.staff.common import actor, conflict_message, load, participant_choices, status_for
 from app.staff.forms import (

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from app.errors import DomainError, ValidationError
 from app.extensions import db
 from app.models import Match, Participant, Tournament, TournamentStatus
-from app.services.tournaments.setup import states
-from app.services.tournaments.setup import setup as tournaments
 from app.services.accounts.players import issue_join_code
+from app.services.tournaments import setup as tournaments
+from app.services.tournaments import states
 from app.staff import bp
 from app.staff.common import actor, conflict_message, load, participant_choices, status_for
 from app.staff.forms import (

@@ -39,12 +39,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Entry, Match, Participant, PointAdjustment, Registration, Series, Tournament, User
 from app.notifications import endpoints, preferences
+from app.services.accounts.tokens import create_token
 from app.services.registration import entries
 from app.services.registration import settings as registration_settings
-from app.services.accounts.tokens import create_token
-from app.services.support.demo import DEMO_PLAYERS, ensure_demo_players, ensure_demo_registrations, load_demo
 from app.services.standings.leaderboard import LeaderboardService
 from app.services.standings.series_summaries import summarise_series
+from app.services.support.demo import DEMO_PLAYERS, ensure_demo_players, ensure_demo_registrations, load_demo
 from tests.conftest import create_user
 
 WIDTHS = (1280, 390)

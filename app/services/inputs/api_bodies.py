@@ -22,9 +22,6 @@ from typing import Any
 
 from app.errors import ValidationError
 from app.models import MAX_ID
-from app.services.registration import entries
-from app.services.registration import settings as registration_settings
-from app.services.tournaments.corrections import MIN_VOID_REASON
 from app.services.inputs.fieldspec import (
     WHITESPACE,
     Boolean,
@@ -41,7 +38,10 @@ from app.services.inputs.fieldspec import (
     read,
 )
 from app.services.inputs.numbers import parse_whole
+from app.services.registration import entries
+from app.services.registration import settings as registration_settings
 from app.services.standings.overrides import MAX_REASON_LENGTH, MIN_REASON_LENGTH
+from app.services.tournaments.corrections import MIN_VOID_REASON
 from app.services.tournaments.file import rules
 
 __all__ = [

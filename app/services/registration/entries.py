@@ -97,8 +97,9 @@ from app.models import (
 )
 from app.services import audit
 from app.services.accounts import verification as email_verification
-from app.services.registration import payments
 from app.services.accounts.players import CODE_ALPHABET
+from app.services.inputs.text import check_name, storable
+from app.services.registration import payments
 from app.services.registration.settings import (
     check_in_window,
     format_money,
@@ -108,7 +109,6 @@ from app.services.registration.settings import (
     settings_to_json,
     window_state,
 )
-from app.services.inputs.text import check_name, storable
 from app.timestamps import iso_z
 
 REGISTRATION_CODE_LENGTH = 6

@@ -34,14 +34,14 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id
 from app.services import audit
-from app.services.tournaments.setup import states
-from app.services.results.locks import lock_tournament
 from app.services.inputs.numbers import parse_whole, too_long
-from app.services.standings.engine import tournament_ruleset
 from app.services.inputs.text import check_name, storable
-from app.timestamps import iso_z
+from app.services.results.locks import lock_tournament
+from app.services.standings.engine import tournament_ruleset
+from app.services.tournaments import states
 from app.services.tournaments.file import MAX_KILLS, MAX_PLACEMENT, MAX_STAGE, parse_json, validate_match_entry
 from app.services.tournaments.lookup import get_tournament
+from app.timestamps import iso_z
 
 ENTRY_STATES = (MatchState.COMPLETED.value, MatchState.LIVE.value, MatchState.SCHEDULED.value)
 MAX_PASTE_LINES = 200

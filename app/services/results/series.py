@@ -25,10 +25,10 @@ from app.errors import Conflict, DomainError, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchState, Participant, Series, Tournament, TournamentStatus, utcnow
 from app.services import audit
-from app.services.tournaments.setup import states
+from app.services.inputs.text import check_name, storable
 from app.services.results.locks import lock_tournament
 from app.services.standings.series_summaries import summarise_series
-from app.services.inputs.text import check_name, storable
+from app.services.tournaments import states
 from app.services.tournaments.file import BEST_OF_CHOICES, ID_RE, MAX_KEY, MAX_NAME, MAX_REASON
 from app.services.tournaments.lookup import get_tournament
 

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Match, Participant, PointAdjustment, Tournament
-from app.services.standings.engine import shown
+from app.services.standings import shown
 from app.services.standings.engine import CountedResults, compute_standings, counted_results
 
 LOBBIES_PER_PAGE = 20

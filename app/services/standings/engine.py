@@ -33,8 +33,8 @@ from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, PointAdjustment, Tournament, is_db_id
 from app.scoring import Ruleset, ruleset_for
-from app.timestamps import iso_z
 from app.services.tournaments.lookup import get_tournament
+from app.timestamps import iso_z
 
 # A standings row's fields in the contract's order (CLI --json, API, downloads, OpenAPI).
 STANDINGS_FIELDS = (

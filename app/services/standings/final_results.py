@@ -24,12 +24,12 @@ from app.errors import Conflict
 from app.extensions import db
 from app.models import Match, MatchState, Participant, Series, Tournament, TournamentResult, TournamentStatus, utcnow
 from app.services import audit
-from app.services.results.locks import lock_tournament
 from app.services.registration.roster_visibility import hidden_set
-from app.services.standings.series_summaries import summarise_series
+from app.services.results.locks import lock_tournament
 from app.services.standings.engine import br_standings
-from app.timestamps import iso_z
+from app.services.standings.series_summaries import summarise_series
 from app.services.tournaments.lookup import get_tournament
+from app.timestamps import iso_z
 
 
 def complete_tournament(tournament_id: int | str, actor_id: int | None = None) -> Tournament:

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.models import Tournament
-from app.services.standings.engine import final_results
-from app.services.standings.engine import overrides as placement_overrides
-from app.services.standings.engine import series_summaries
-from app.services.standings.engine import engine as standings
+from app.services.standings import engine as standings
+from app.services.standings import final_results, series_summaries
+from app.services.standings import overrides as placement_overrides
 
 __all__ = ["LeaderboardService"]
 

@@ -26,10 +26,10 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.extensions import db
 from app.models import Tournament, TournamentResult, TournamentStatus, User, utcnow
 from app.services import audit
-from app.services.results.locks import lock_tournament
 from app.services.inputs.text import storable
-from app.timestamps import iso_z
+from app.services.results.locks import lock_tournament
 from app.services.tournaments.lookup import get_tournament
+from app.timestamps import iso_z
 
 MIN_REASON_LENGTH = 10
 MAX_REASON_LENGTH = 500

@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Participant, Tournament, TournamentStatus
-from app.services.standings.engine import final_results
 from app.services.registration.roster_visibility import is_visible
+from app.services.standings import final_results
 from app.services.standings.engine import STANDINGS_FIELDS, br_standings
 
 # The figures a final-results row keeps of its own (frozen at completion, never recomputed).

@@ -49,9 +49,9 @@ from app.models import (
     utcnow,
 )
 from app.services import audit
+from app.services.inputs.text import check_name, storable
 from app.services.registration.entries import ALIVE as ALIVE_ENTRY_STATUSES
 from app.services.results.locks import lock_tournament
-from app.services.inputs.text import check_name, storable
 from app.services.tournaments.file import MAX_ADJUSTMENT, MAX_NAME, MAX_REASON, MAX_TAG
 from app.services.tournaments.lookup import get_tournament
 

@@ -34,8 +34,8 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import GAME_NAMES, Match, Participant, PointAdjustment, Series, Tournament, TournamentStatus
 from app.services import audit
-from app.services.results.locks import lock_tournament
 from app.services.inputs.text import check_name, storable
+from app.services.results.locks import lock_tournament
 from app.services.tournaments.file import (
     ID_RE,
     MAX_ADJUSTMENT,

@@ -33,13 +33,13 @@ from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, MatchState, Participant, Tournament, TournamentStatus, is_db_id, utcnow
 from app.services import audit
+from app.services.inputs.text import storable
+from app.services.registration.roster_visibility import is_visible
 from app.services.results import lobby_keys
 from app.services.results.locks import lock_tournament
-from app.services.registration.roster_visibility import is_visible
 from app.services.standings.series_summaries import summarise_series
-from app.services.inputs.text import storable
-from app.timestamps import iso_z
 from app.services.tournaments.lookup import get_tournament
+from app.timestamps import iso_z
 
 TOURNAMENT_STEPS = {
     TournamentStatus.DRAFT.value: TournamentStatus.REGISTRATION.value,

@@ -12,7 +12,6 @@ Callers import from here; the names below are the package's public face.
 """
 
 from app.services.inputs.fieldspec import parse_timestamp
-from app.timestamps import iso_z as format_timestamp
 from app.services.tournaments.file.export import export_tournament
 from app.services.tournaments.file.importing import RESULT_CHUNK, ImportResult, import_tournament
 from app.services.tournaments.file.json_text import load_file, parse_json
@@ -46,6 +45,7 @@ from app.services.tournaments.file.validation import (
     validate_document,
     validate_match_entry,
 )
+from app.timestamps import iso_z as format_timestamp
 
 __all__ = [
     "BEST_OF_CHOICES",

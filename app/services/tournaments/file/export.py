@@ -14,8 +14,8 @@ from app.extensions import db
 from app.models import BATTLE_ROYALE_GAMES, Match, MatchResult, Participant, PointAdjustment, Series, Tournament
 from app.services.inputs.fieldspec import quote as _quote
 from app.services.registration.roster_visibility import is_visible
-from app.timestamps import iso_z as format_timestamp
 from app.services.tournaments.file.rules import FORMAT
+from app.timestamps import iso_z as format_timestamp
 
 
 def export_tournament(slug: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from app.errors import ValidationError
 from app.extensions import db
 from app.models import Match, MatchResult, Participant, PointAdjustment, Series, Tournament, TournamentStatus
 from app.services import audit
-from app.services.standings.engine import final_results
+from app.services.standings import final_results
 from app.services.tournaments.file.validation import _check_document, _Plan, _slug_taken
 
 # Rows per bulk INSERT: large enough that a 100,000-result file is a few dozen statements,
