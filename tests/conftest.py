@@ -3,7 +3,7 @@
 Every test gets a database of its own, without paying for a schema each time: the schema is built
 once per test session (and per xdist worker) and each test starts from it empty.
 
-- SQLite: a template file is built once; each test gets a copy of it in its own tmp_path.
+- SQLite: a template file is built once; each test gets a copy of it (in /dev/shm where there is one).
 - PostgreSQL (DATABASE_URL names one): each worker builds one schema; after each test every table
   is emptied and every sequence restarted, so ids start at 1 again as on a fresh database.
 
@@ -23,12 +23,16 @@ import contextlib
 import os
 import re
 import shutil
+import tempfile
 import uuid
 
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from werkzeug import security
+from werkzeug.routing import Rule
 
 from app import create_app
 from app.config import DEFAULTS
@@ -86,6 +90,81 @@ def _cheap_password_hashes():
     security.generate_password_hash.__defaults__ = defaults
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _url_builders_compiled_once():
+    """Building an app compiles each URL rule into two Python functions (werkzeug's
+    `Rule._compile_builder`): ~80 % of `create_app`, which nearly every test calls. The functions
+    depend only on the rule's text and parts (they take the rule as an argument), so tests share
+    them across apps. Rules with a default for one of their own variables are compiled as usual;
+    if werkzeug's internals ever change shape, nothing is shared and nothing breaks."""
+    compile_builder = getattr(Rule, "_compile_builder", None)
+    if compile_builder is None:
+        yield
+        return
+    built: dict = {}
+
+    def shared(self, append_unknown=True):
+        trace = tuple(getattr(self, "_trace", ()))
+        defaults = self.defaults or {}
+        if not trace or any(dynamic and part in defaults for dynamic, part in trace):
+            return compile_builder(self, append_unknown)
+        key = (self.rule, append_unknown, trace, tuple(sorted(defaults)))
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = shared
+    yield
+    Rule._compile_builder = compile_builder
+
+
+class _SharedTemplateCode(BytecodeCache):
+    """Compiled templates kept in memory for every app of the test process (a Jinja bytecode
+    cache keyed by template name and source checksum)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, tuple[str, object]] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        found = self._code.get(bucket.key)
+        if found is not None and found[0] == bucket.checksum:
+            bucket.code = found[1]
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _templates_compiled_once():
+    """Each app has its own Jinja environment, so each test compiled every template it rendered
+    again; all apps of the suite are configured alike, so they share the compiled code."""
+    create_environment = Flask.create_jinja_environment
+    shared = _SharedTemplateCode()
+
+    def with_shared_code(self):
+        environment = create_environment(self)
+        environment.bytecode_cache = shared
+        return environment
+
+    Flask.create_jinja_environment = with_shared_code
+    yield
+    Flask.create_jinja_environment = create_environment
+
+
+@pytest.fixture(scope="session")
+def _sqlite_directory(tmp_path_factory):
+    """Where the tests' SQLite files live: in memory (/dev/shm) where the machine has it, since
+    every commit of a file on disk waits for the disk (fsync), which most of the time a test spent
+    in SQLite was; else the session's temporary folder."""
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        folder = tempfile.mkdtemp(prefix=f"deltacrown-tests-{_worker_name()}-", dir=shm)
+        yield folder
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        yield str(tmp_path_factory.mktemp("databases"))
+
+
 def _worker_name() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
@@ -102,11 +181,11 @@ def _create_tables(engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def _template_database(tmp_path_factory):
+def _template_database(request):
     """The schema, built once: a SQLite file to copy, or a PostgreSQL schema of this worker."""
     url = _database_url()
     if url is None:
-        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        path = os.path.join(request.getfixturevalue("_sqlite_directory"), "template.sqlite3")
         engine = create_engine(f"sqlite:///{path}")
         _create_tables(engine)
         engine.dispose()
@@ -215,9 +294,14 @@ def _database(request, tmp_path):
         finally:
             template.empty()
         return
-    path = tmp_path / "test.sqlite3"
+    path = os.path.join(request.getfixturevalue("_sqlite_directory"), f"{uuid.uuid4().hex}.sqlite3")
     shutil.copyfile(template, path)
-    yield {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}, True
+    try:
+        yield {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"}, True
+    finally:
+        for leftover in (path, f"{path}-journal", f"{path}-wal", f"{path}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
 
 
 @pytest.fixture

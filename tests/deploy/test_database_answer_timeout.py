@@ -74,6 +74,7 @@ def _warm(app) -> None:
         db.session.remove()
 
 
+@pytest.mark.slow
 def test_a_server_that_goes_silent_after_the_startup_gets_the_site_503_within_seconds(proxy, apps):
     app = _app_through(proxy, apps)
     _warm(app)
@@ -89,6 +90,7 @@ def test_a_server_that_goes_silent_after_the_startup_gets_the_site_503_within_se
     assert elapsed < 4.5, f"took {elapsed:.1f} s"
 
 
+@pytest.mark.slow
 def test_a_server_that_goes_silent_mid_statement_is_given_up_on_and_the_connection_dropped(proxy, apps):
     app = _app_through(proxy, apps)
     _warm(app)

@@ -95,6 +95,7 @@ def test_the_units_parse_and_name_the_files_the_recipe_installs():
     assert ENV_FILE in ENV_EXAMPLE.read_text().splitlines()[0]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 @pytest.mark.parametrize("unit", [WEB_UNIT, WORKER_UNIT], ids=lambda p: p.name)
 def test_systemd_analyze_verifies_the_units(unit, tmp_path):
@@ -236,6 +237,7 @@ def test_an_app_built_from_the_example_environment_starts_in_production_mode(mon
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make nginx)")
 @pytest.mark.parametrize("access_log", [False, True], ids=["no access log", "access log"])
 def test_the_rendered_nginx_site_passes_nginx_t(tmp_path, access_log):

@@ -35,6 +35,7 @@ def _hung_database_app(port: int, **overrides):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/", "/tournaments/spring-cup/", "/healthz", "/readyz", "/embed/spring-cup"])
 def test_hung_database_answers_the_site_503_within_seconds(path):
     with hung_listener() as port:

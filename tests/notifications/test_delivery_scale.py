@@ -149,6 +149,7 @@ def test_a_hung_endpoint_does_not_delay_another(make_app, receivers):
         assert all(s == "pending" for s in statuses(hung_id))  # handed back on stop, not lost
 
 
+@pytest.mark.slow
 def test_two_worker_processes_with_concurrency_never_double_send(make_app, receivers):
     targets = [receivers() for _ in range(3)]
     for r in targets:

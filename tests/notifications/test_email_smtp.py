@@ -150,6 +150,7 @@ def _worker_env(app, port) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_worker_process_sends_the_email_over_smtp(app, mail_app, smtp, tmp_path):
     handler = Handler()
     port = smtp(handler)

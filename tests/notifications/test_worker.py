@@ -195,6 +195,7 @@ def test_a_channel_that_raises_is_retried_and_the_worker_goes_on(app, receiver, 
 # ----------------------------------------------------------------------------- faults
 
 
+@pytest.mark.slow
 def test_worker_process_killed_mid_delivery_loses_nothing(app, receiver):
     receiver.behaviour.stall_seconds = 30
     receiver.behaviour.stall_count = 1
@@ -222,6 +223,7 @@ def test_worker_process_killed_mid_delivery_loses_nothing(app, receiver):
         assert statuses() == ["delivered"] * 5
 
 
+@pytest.mark.slow
 def test_receiver_down_and_back_with_a_running_worker(app, receiver):
     port = receiver.port
     receiver.stop()
@@ -273,6 +275,7 @@ def test_concurrent_workers_never_send_twice(app, receiver):
         assert db.session.scalar(select(db.func.count(DeliveryAttempt.id))) == 120
 
 
+@pytest.mark.slow
 def test_concurrent_worker_processes_never_send_twice(app, receiver):
     with app.app_context():
         ids = emit(60)

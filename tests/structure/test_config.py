@@ -73,6 +73,7 @@ def test_production_refuses_default_webhook_secret_when_webhooks_on(monkeypatch,
     assert create_app({**receiver, "WEBHOOK_SECRET_KEY": "whsec_c2VjcmV0"})
 
 
+@pytest.mark.slow
 def test_a_config_error_is_one_line_without_a_traceback(tmp_path):
     import os
     import subprocess

@@ -51,6 +51,7 @@ def test_examples_are_in_the_repository(examples_dir):
     assert {"ff-weekly-cup.json", "pmcs-group-a.json", "val-campus-playoffs.json", "README.md"} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_run_names_the_port_it_serves_on():
     out = subprocess.run(

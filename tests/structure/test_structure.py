@@ -139,6 +139,7 @@ def modules_failing_alone(modules: list[str], package: str, where: Path) -> dict
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forks one child per module")
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     modules = app_modules()
@@ -149,6 +150,7 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forks one child per module")
 def test_a_circular_import_is_caught(tmp_path):
     """The check is not vacuous: the shape of the cycle this test was written for (a service

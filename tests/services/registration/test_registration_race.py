@@ -13,6 +13,7 @@ import textwrap
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -117,6 +118,7 @@ _PROCESS = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_fifty_captains_in_two_processes(make_app, database_config, tmp_path):
     app = make_app()
     tid, captains = _prepare(app)

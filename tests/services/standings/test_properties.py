@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -372,6 +373,7 @@ def test_standings_shape_and_shared_ranks(app, doc):
         check_shared_ranks(rows, doc)
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(doc=tournament_docs())
 def test_export_then_import_gives_the_same_standings(app, doc):
@@ -390,6 +392,7 @@ def test_export_then_import_gives_the_same_standings(app, doc):
         assert again == exported
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(doc=tournament_docs(), data=st.data())
 def test_standings_match_a_brute_force_oracle(app, doc, data):

@@ -1184,6 +1184,7 @@ def big_doc(teams: int, lobbies: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_100k_results_import_in_seconds(app, runner, tmp_path):
     path = write(tmp_path, big_doc(teams=50, lobbies=2000))
     started = time.monotonic()

@@ -42,6 +42,7 @@ def test_served_as_utf8_without_surrogate_escapes(served):
     assert doc["openapi"].startswith("3.1")
 
 
+@pytest.mark.slow
 def test_openapi_spec_validator_accepts_the_document(served):
     path, _doc = served
     done = subprocess.run([_tool("openapi-spec-validator"), str(path)], capture_output=True, text=True, timeout=300)
@@ -49,6 +50,7 @@ def test_openapi_spec_validator_accepts_the_document(served):
     assert "OK" in done.stdout
 
 
+@pytest.mark.slow
 def test_openapi_python_client_generates_every_operation(served, tmp_path):
     path, doc = served
     out = tmp_path / "client"

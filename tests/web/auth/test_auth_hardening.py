@@ -434,6 +434,7 @@ for _ in range(int(sys.argv[1])):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379 (CI and this machine have it)")
 def test_limit_holds_across_two_app_processes(make_app, database_config, staff_user):
     """What gunicorn does: separate processes, each with its own app, counting in one Redis."""

@@ -89,6 +89,7 @@ print(" ".join(map(str, out)))
 """
 
 
+@pytest.mark.slow
 @needs_redis
 def test_two_processes_racing_on_one_redis_get_exactly_the_limit_through(
     make_app, database_config, staff_user, tmp_path

@@ -77,6 +77,7 @@ def snapshot(app):
         return db.session.scalar(db.select(db.func.count(AuditEvent.id)))
 
 
+@pytest.mark.slow
 def test_no_form_input_gives_a_500(app, staff, world):
     urls = post_urls(app, world)
     assert len(urls) >= 3 * 17  # every POST route of the feature, on each kind of tournament
