@@ -414,9 +414,12 @@ def examples_dir() -> str:
 
 
 def pytest_collection_modifyitems(config, items):
-    """`browser` and `cluster` by folder, so a new test there is marked without being told."""
+    """`browser` and `cluster` by folder, so a new test there is marked without being told. Slow
+    tests go first: spread over xdist workers, a minute-long test handed out last would keep the
+    whole run waiting for it alone."""
     root = os.path.dirname(os.path.abspath(__file__))
     for item in items:
         relative = os.path.relpath(str(item.path), root).split(os.sep)
         if relative[0] in ("browser", "cluster"):
             item.add_marker(getattr(pytest.mark, relative[0]))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
