@@ -222,9 +222,19 @@ class _SharedSchema:
         self.schema = schema
         self.application_name = f"deltacrown-{schema}"[:63]
         self._engine = engine
+        # What the schema holds once created (rows the DDL events insert, e.g. the list
+        # version's row) is put back after each test, and each sequence where it was.
+        with engine.connect() as conn:
+            self._seeds = [
+                (table, rows) for table in db.metadata.sorted_tables if (rows := conn.execute(table.select()).all())
+            ]
+            positions = [conn.execute(text(f'SELECT last_value, is_called FROM "{name}"')).one() for name in sequences]
         # Children before parents, so no foreign key is ever violated on the way.
         deletes = [f'DELETE FROM "{table.name}"' for table in reversed(db.metadata.sorted_tables)]
-        restarts = ", ".join(f"setval('\"{name}\"', 1, false)" for name in sequences)
+        restarts = ", ".join(
+            f"setval('\"{name}\"', {last}, {'true' if called else 'false'})"
+            for name, (last, called) in zip(sequences, positions, strict=True)
+        )
         self._empty = "; ".join([*deletes, *([f"SELECT {restarts}"] if restarts else [])])
 
     def config(self) -> dict:
@@ -236,7 +246,8 @@ class _SharedSchema:
         }
 
     def empty(self) -> None:
-        """Every row gone and every sequence back at 1. A connection a test left open in a
+        """Back to the schema as created: every row a test wrote gone, every sequence restarted.
+        A connection a test left open in a
         transaction (a thread still running, a failure half-way) could hold row locks the
         deletes wait for: after a few seconds such connections are ended and it goes again."""
         try:
@@ -256,6 +267,8 @@ class _SharedSchema:
         with self._engine.begin() as conn:
             conn.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
             conn.exec_driver_sql(self._empty)
+            for table, rows in self._seeds:
+                conn.execute(table.insert(), [row._asdict() for row in rows])
 
 
 @contextlib.contextmanager
