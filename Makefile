@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: nginx run serve cluster install browser test test-postgres lint format bench load screenshots clean
+.PHONY: nginx run serve cluster install browser test check test-postgres check-postgres lint format bench load screenshots clean
 
 # The virtualenv is rebuilt whenever pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml
@@ -59,11 +59,31 @@ browser: install
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	@$(BIN)/python -c 'import playwright' 2>/dev/null || $(BIN)/python -m pip install --quiet "playwright>=1.45"
 
+# The suite in two passes (README, "Tests"): everything but the browser and cluster tests spread
+# over the cores (pytest-xdist), then those two folders alone, since they start servers and
+# Chromium and time what they see. Both passes run even when the first fails.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+FAST := not browser and not cluster and not slow
+define run_suite
+	status=0; \
+	$(1) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser and not cluster" $(PYTEST_ARGS) || status=$$?; \
+	$(1) $(BIN)/pytest -m "browser or cluster" $(PYTEST_ARGS) || status=$$?; \
+	exit $$status
+endef
+
 test: install browser nginx
-	$(BIN)/pytest
+	@$(call run_suite,)
 
 test-postgres: install browser nginx
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+	@$(call run_suite,DATABASE_URL=$(PG_URL))
+
+# The fast tier: no browser, cluster or slow (process-starting) tests; a few minutes.
+check: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "$(FAST)" $(PYTEST_ARGS)
+
+check-postgres: install
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "$(FAST)" $(PYTEST_ARGS)
 
 # Every page (every role, 1280 and 390 px) as PNGs in screenshots/, from the browser check that
 # tests/browser/test_every_page.py runs anyway; it still reports what it finds wrong.

@@ -98,7 +98,7 @@ def render_site(*, listen: str, server_name: str, cache_dir: str, app_ports: lis
 
 def write_nginx_config(run: Path, port: int, app_ports: list[int], *, access_log: bool = False) -> Path:
     """nginx's main config and the rendered site in the run directory; returns the main config
-    (tests/test_deploy_config.py checks it with `nginx -t`)."""
+    (tests/deploy/test_deploy_config.py checks it with `nginx -t`)."""
     for sub in ("tmp", "cache", "logs"):
         (run / sub).mkdir(parents=True, exist_ok=True)
     site = run / "deltacrown-site.conf"

@@ -4,7 +4,7 @@
 
 Each of those adds only what differs per instance on the command line, which gunicorn applies
 after this file: `--bind` (the instance's port) and, in deploy/cluster.py, `--workers` (several
-instances share this machine's cores). tests/test_deploy_config.py checks that the unit and
+instances share this machine's cores). tests/deploy/test_deploy_config.py checks that the unit and
 cluster.py end up with the same settings otherwise.
 """
 

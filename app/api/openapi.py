@@ -11,7 +11,7 @@ unpaired surrogate: the format `storable-text`), the `match_ids` form from the l
 say, or cannot say in a form today's tools read (a participant that exists, placements unique
 within a lobby, text and depth deep inside the value of an ignored key:
 `fieldspec.storable_json_components`), is said in the descriptions and answered with 400, 404 or
-409; tests/test_schema_corpus.py proves the rest against the server. Only the responses are
+409; tests/services/inputs/test_schema_corpus.py proves the rest against the server. Only the responses are
 written here.
 
 Patterns are negated character classes and short alternations: generators (schemathesis,

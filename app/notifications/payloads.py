@@ -1,7 +1,7 @@
 """The `data` of each event type: ids, states and public names only, because these dicts go to
 third-party receivers as they are. Never put a user's email or name, a phone number, or a
-payment's amount, method or reference here (tests/test_webhooks.py and
-tests/test_registration_notifications.py check every event type).
+payment's amount, method or reference here (tests/notifications/test_webhooks.py and
+tests/notifications/test_registration_notifications.py check every event type).
 
 `registration_id` means one thing in every event: the team's entry, the `<rid>` of the
 registration API (contract §7). A payment is recorded on a roster row (a player's `Registration`

@@ -64,10 +64,10 @@ PLAYER = DEMO_PLAYERS[0][0]
 # Endpoints that are files, not pages (no argument set is needed beyond a valid one).
 SKIPPED_ENDPOINTS = {
     "static",
-    # An image, not a page (tests/test_proof_images.py checks who may see it).
+    # An image, not a page (tests/services/registration/test_proof_images.py checks who may see it).
     "players.proof_screenshot",
     # A good link redirects (to log in or to the teams page); the only page of its own is the
-    # 400 for a wrong or expired link (tests/test_signup_hardening.py).
+    # 400 for a wrong or expired link (tests/web/auth/test_signup_hardening.py).
     "players.verify_email",
 }
 

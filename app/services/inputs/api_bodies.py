@@ -3,7 +3,7 @@ once.
 
 Each declaration is both what the API checks a body against before it calls the service
 (types, required keys, lengths, bounds, unknown keys: `read`) and what /api/openapi.json states
-(`schema()`), so the two cannot drift; tests/test_schema_corpus.py proves the server and the
+(`schema()`), so the two cannot drift; tests/services/inputs/test_schema_corpus.py proves the server and the
 schema agree on a corpus of good and bad bodies. The limits come from the services that own
 them (and the tournament file's rules, where the API edits the same thing a file holds).
 

@@ -7,7 +7,7 @@ and what tests pin, and the import checks 100,000 results in a few hundred milli
 handful of plain classes keep both, and the JSON Schema they emit is exactly what they check.
 Rules between fields (a participant that must be declared, placements unique in a lobby, ...)
 stay in the code that checks a whole document; the schema says them in descriptions, and
-tests/test_schema_corpus.py lists each one JSON Schema cannot state.
+tests/services/inputs/test_schema_corpus.py lists each one JSON Schema cannot state.
 
 Text patterns are written so that any engine reads them the same way and test generators draw
 from them quickly: negated classes only (no astral ranges, no surrogate escapes, no look-ahead).

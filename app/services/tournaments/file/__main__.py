@@ -1,5 +1,5 @@
 """`python -m app.services.tournaments.file > docs/tournament-file.schema.json` regenerates the
-published JSON Schema from the rules (tests/test_tournament_file_schema.py fails until it is)."""
+published JSON Schema from the rules (tests/services/tournaments/test_tournament_file_schema.py fails until it is)."""
 
 import sys
 
