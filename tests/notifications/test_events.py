@@ -190,19 +190,16 @@ def test_payment_events(app, staff_user, payment_id, rec):
     [(kind, data)] = rec.new()
     assert kind == "payment.verified"
     payment = db.session.get(Payment, payment_id)
-    assert (
-        data
-        == {
-            "payment_id": payment_id,
-            "registration_id": None,  # staff added the team directly: no entry (test_probe_webhook_ids.py)
-            "roster_registration_id": payment.registration_id,
-            "tournament_id": payment.registration.tournament_id,
-            "tournament_slug": "pay-cup",
-            "participant_id": "A",
-            "participant_name": "Team A",
-            "status": "verified",
-        }
-    )
+    assert data == {
+        "payment_id": payment_id,
+        "registration_id": None,  # staff added the team directly: no entry (test_probe_webhook_ids.py)
+        "roster_registration_id": payment.registration_id,
+        "tournament_id": payment.registration.tournament_id,
+        "tournament_slug": "pay-cup",
+        "participant_id": "A",
+        "participant_name": "Team A",
+        "status": "verified",
+    }
     with pytest.raises(Conflict):
         payments.verify_payment(payment_id, staff_user)  # no-op: already verified
     assert rec.new() == []

@@ -19,12 +19,13 @@ from standardwebhooks import Webhook
 
 import tests.factories as f
 from app.extensions import db
-from app.models import Payment, Registration, Tournament, User, utcnow
+from app.models import Match, Payment, Registration, Tournament, User, utcnow
 from app.notifications import net, outbox, webhooks
 from app.notifications.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookEndpoint
 from app.notifications.worker import Worker
 from app.services import announcements
 from app.services.registration import decisions, entries, payments, settings_save, timed_steps
+from app.services.results import lobbies
 from app.services.standings.leaderboard import LeaderboardService as LS
 from app.services.tournaments import states
 from tests.conftest import create_user
@@ -392,6 +393,10 @@ def test_no_personal_data_in_any_webhook(app, receiver):
         payments.refund_payment(payment.id, staff, f"Refund to {PII['phone']} for {PII['name']}")
         for state in ("live", "completed", "disputed", "completed"):
             states.change_match_state(t.id, m.id, state, staff, reason=f"call {PII['phone']}")
+        # A correction of the completed lobby: its notice (reason, before -> after) is for people only.
+        rows = [{"participant": "A", "placement": 2, "kills": 2}, {"participant": "B", "placement": 1, "kills": 0}]
+        version = db.session.get(Match, m.id).version
+        lobbies.correct_lobby(t.id, m.id, None, rows, version, staff, reason=f"Per {PII['name']} on {PII['phone']}")
         LS.complete_tournament(t.id, staff)
         LS.override_placement(t.id, "B", 1, f"Per {PII['name']} ({PII['email']})", staff)
         # Registration: a proof turned away, one accepted, one team gone at its deadline.
