@@ -47,9 +47,11 @@ from app.models.registration import (
     ProofStatus,
     RegistrationSettings,
     TeamJoinCode,
+    not_in_event_ids,
 )
 
 __all__ = [
+    "not_in_event_ids",
     "Announcement",
     "ApiToken",
     "AuditEvent",

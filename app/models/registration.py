@@ -15,9 +15,11 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Text,
     false,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -202,3 +204,16 @@ class TeamJoinCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     participant: Mapped[Participant] = relationship()
+
+
+def not_in_event_ids(tournament_id: int | None = None) -> Select:
+    """Ids of participants that are not in the event: a registered team counts only while its
+    entry is confirmed (teams staff add or import have no entry and always count). Kept on the
+    models so the services (app/services/registration/roster_visibility.py) and the notification
+    layer, which imports no service, ask one rule."""
+    query = select(Entry.participant_id).where(
+        Entry.participant_id.is_not(None), Entry.status != EntryStatus.CONFIRMED.value
+    )
+    if tournament_id is not None:
+        query = query.where(Entry.tournament_id == tournament_id)
+    return query

@@ -18,7 +18,7 @@ Rules (recipients are users with a Registration on a team; inactive accounts get
   at the moment of the change.
 - tournament.announcement: every player of the event: the registered users of every team (as
   tournament.completed) and the captain of every confirmed registration (the rule of
-  app/services/announcements.py, restated on the models because this layer imports no service).
+  app/services/announcements.py, asked of the models because this layer imports no service).
 Each recipient gets one in-app Notification. The events with an email template also get one
 email Delivery per recipient, but only while NOTIFICATIONS_EMAIL_ENABLED is on and the recipient
 has not opted out of the event's category (a transactional event, the place offer, ignores the
@@ -37,6 +37,7 @@ from app.extensions import db
 from app.models import (
     Announcement,
     Entry,
+    EntryStatus,
     Match,
     MatchResult,
     Notification,
@@ -47,6 +48,7 @@ from app.models import (
     Tournament,
     User,
     is_db_id,
+    not_in_event_ids,
     utcnow,
 )
 from app.notifications import preferences, wording
@@ -69,17 +71,15 @@ def _users_of_participants(participant_ids: set[int]) -> list[User]:
 
 
 def _all_participants(tournament_id: int | None) -> set[int]:
-    """The tournament's teams: a team whose registration is not confirmed (still paying, waiting
-    or ended) is not one of them (the rule of app/services/registration/roster_visibility.py, restated here
-    on the models because this layer imports no service)."""
+    """The tournament's teams in the event (the models' `not_in_event_ids`, the same rule the
+    services ask)."""
     if not is_db_id(tournament_id):
         return set()
-    unconfirmed = select(Entry.participant_id).where(
-        Entry.tournament_id == tournament_id, Entry.participant_id.is_not(None), Entry.status != "confirmed"
-    )
     return set(
         db.session.scalars(
-            select(Participant.id).where(Participant.tournament_id == tournament_id, Participant.id.not_in(unconfirmed))
+            select(Participant.id).where(
+                Participant.tournament_id == tournament_id, Participant.id.not_in(not_in_event_ids(tournament_id))
+            )
         )
     )
 
@@ -150,7 +150,11 @@ def recipients_for(
             captains = db.session.scalars(
                 select(User)
                 .join(Entry, Entry.captain_id == User.id)
-                .where(Entry.tournament_id == tournament_id, Entry.status == "confirmed", User.active.is_(True))
+                .where(
+                    Entry.tournament_id == tournament_id,
+                    Entry.status == EntryStatus.CONFIRMED.value,
+                    User.active.is_(True),
+                )
             )
             for captain in captains:
                 users.setdefault(captain.id, captain)

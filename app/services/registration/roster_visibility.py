@@ -19,17 +19,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, select
 
 from app.extensions import db
-from app.models import Entry, EntryStatus, Participant
+from app.models import Participant, not_in_event_ids
 
 
 def hidden_participant_ids(tournament_id: int | None = None) -> Select:
-    """A subquery of the ids of participants whose entry is not confirmed."""
-    query = select(Entry.participant_id).where(
-        Entry.participant_id.is_not(None), Entry.status != EntryStatus.CONFIRMED.value
-    )
-    if tournament_id is not None:
-        query = query.where(Entry.tournament_id == tournament_id)
-    return query
+    """A subquery of the ids of participants whose entry is not confirmed (the models' rule)."""
+    return not_in_event_ids(tournament_id)
 
 
 def is_visible(participant_id_column: Any, tournament_id: int | None = None) -> ColumnElement[bool]:
