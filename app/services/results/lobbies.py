@@ -352,7 +352,7 @@ def _changed_lines(
         if row is None:
             return None
         placement, kills = row
-        return [placement, kills, ruleset.placement_score(placement) + kills * ruleset.kill_points]
+        return [placement, kills, ruleset.lobby_points(placement, kills)]
 
     return {
         key: {"before": line(before.get(key)), "after": line(after.get(key))}
